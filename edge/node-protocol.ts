@@ -1,0 +1,160 @@
+/**
+ * The contract between the edge and a browser node: the environment a node is started with,
+ * the callbacks it posts, the claims of the tokens the edge signs, and the close codes clients see.
+ *
+ * Both sides import this module, so it must stay free of Workers and Node APIs (zod only).
+ */
+import { z } from "zod";
+
+/** JWT issuer for every token the edge signs. */
+export const TOKEN_ISSUER = "wallcrawler-edge";
+/** Audience of the CDP token (the session's `signingKey`), checked by the node's proxy. */
+export const CDP_TOKEN_AUDIENCE = "wallcrawler-cdp";
+/** Audience of the node token, checked by the edge on `/internal/nodes/...` callbacks. */
+export const NODE_TOKEN_AUDIENCE = "wallcrawler-node";
+/** The only algorithm either side accepts; pinned so `alg: none` and HS256 confusion fail. */
+export const TOKEN_ALGORITHM = "ES256";
+
+/** Claims of the CDP token. `sub` is the session id, `exp` the session's `expiresAt`. */
+export const CdpTokenClaims = z.object({
+  iss: z.literal(TOKEN_ISSUER),
+  aud: z.literal(CDP_TOKEN_AUDIENCE),
+  sub: z.string().uuid(),
+  /** The owning project, so a node can log it without trusting anything else. */
+  pid: z.string(),
+  iat: z.number().int(),
+  exp: z.number().int(),
+});
+export type CdpTokenClaims = z.infer<typeof CdpTokenClaims>;
+
+/** Claims of the node token: it authenticates one node's callbacks for its own session only. */
+export const NodeTokenClaims = z.object({
+  iss: z.literal(TOKEN_ISSUER),
+  aud: z.literal(NODE_TOKEN_AUDIENCE),
+  sub: z.string().uuid(),
+  iat: z.number().int(),
+  exp: z.number().int(),
+});
+export type NodeTokenClaims = z.infer<typeof NodeTokenClaims>;
+
+/**
+ * Environment variables the edge sets on a node (RunTask container overrides; the local ECS
+ * stand-in passes them to the child process). The node reads its configuration only from these.
+ */
+export const NodeEnv = {
+  /** The session this node serves; the proxy accepts only tokens whose `sub` equals it. */
+  sessionId: "WC_SESSION_ID",
+  projectId: "WC_PROJECT_ID",
+  /** Base URL of the edge, for callbacks (`/internal/nodes/<session>/...`). */
+  edgeUrl: "WC_EDGE_URL",
+  /** Bearer token for the callbacks. */
+  nodeToken: "WC_NODE_TOKEN",
+  /** JSON `{"keys": [...]}`: the edge's public keys; when absent the node fetches `<edge>/.well-known/jwks.json`. */
+  jwks: "WC_JWKS",
+  /** ISO-8601; the node ends the session itself at this instant. */
+  expiresAt: "WC_EXPIRES_AT",
+  /** "true" | "false" */
+  keepAlive: "WC_KEEP_ALIVE",
+  /** JSON of the session's `browserSettings` (viewport, extension, context, ...). */
+  browserSettings: "WC_BROWSER_SETTINGS",
+  /** Port of the CDP proxy (default 9223). */
+  proxyPort: "WC_PROXY_PORT",
+  /** Host the node advertises in `ready`; set locally (127.0.0.1). In AWS it is left unset and the edge resolves the task's public IP. */
+  advertiseHost: "WC_ADVERTISE_HOST",
+  /** Path of the Chromium binary (default /usr/lib/chromium/chromium). */
+  chromiumPath: "WC_CHROMIUM_PATH",
+  /** Milliseconds a non-keepAlive session lives after its last client leaves (default 10000). */
+  idleGraceMs: "WC_IDLE_GRACE_MS",
+  /** Milliseconds a session waits for its first client (default 300000). */
+  connectDeadlineMs: "WC_CONNECT_DEADLINE_MS",
+  /** Milliseconds the node may take to become ready (default 60000). */
+  readyDeadlineMs: "WC_READY_DEADLINE_MS",
+  /** Milliseconds between heartbeats (default 15000). */
+  heartbeatIntervalMs: "WC_HEARTBEAT_INTERVAL_MS",
+} as const;
+
+/** Callback paths on the edge, relative to `WC_EDGE_URL`. All take `Authorization: Bearer <node token>`. */
+export const nodeCallbackPath = (sessionId: string, kind: "ready" | "heartbeat" | "exit") =>
+  `/internal/nodes/${sessionId}/${kind}`;
+
+/** `POST /internal/nodes/<session>/ready`: sent only after a CDP round trip through the proxy worked. */
+export const NodeReady = z.object({
+  /** The node's reachable host, when it knows it (locally); otherwise the edge looks it up in ECS/EC2. */
+  host: z.string().min(1).optional(),
+  port: z.number().int().min(1).max(65535),
+  /** e.g. "Chrome/156.0.8078.73", from `/json/version`'s `Browser`. */
+  browserVersion: z.string().min(1),
+});
+export type NodeReady = z.infer<typeof NodeReady>;
+
+/** `POST /internal/nodes/<session>/heartbeat`. */
+export const NodeHeartbeat = z.object({
+  /** Open CDP client sockets. */
+  clients: z.number().int().min(0),
+});
+export type NodeHeartbeat = z.infer<typeof NodeHeartbeat>;
+
+/** Answer to a heartbeat: when the edge already considers the session over, the node ends it. */
+export const HeartbeatReply = z.object({
+  end: z.boolean(),
+});
+export type HeartbeatReply = z.infer<typeof HeartbeatReply>;
+
+/** Why a node ended. The edge maps each to the session's final status. */
+export const ExitReason = z.enum([
+  "released", // SIGTERM (StopTask) after REQUEST_RELEASE, or the edge said the session is over
+  "timed-out", // expiresAt passed
+  "idle", // non-keepAlive: the last client left and the grace period passed
+  "never-connected", // no client came within the connect deadline
+  "browser-crashed", // Chromium exited on its own
+  "not-ready", // the node could not become ready within its deadline
+  "terminated", // SIGTERM without a known cause
+  "error", // anything else
+]);
+export type ExitReason = z.infer<typeof ExitReason>;
+
+/** `POST /internal/nodes/<session>/exit`. */
+export const NodeExit = z.object({
+  reason: ExitReason,
+  /** Human-readable detail; never contains a token. */
+  detail: z.string().max(2000).optional(),
+});
+export type NodeExit = z.infer<typeof NodeExit>;
+
+/** WebSocket close codes a CDP client sees when the session ends. */
+export const CloseCode = {
+  released: { code: 1001, reason: "session released" },
+  browserCrashed: { code: 1011, reason: "browser crashed" },
+  timedOut: { code: 4001, reason: "session timed out" },
+  tokenExpired: { code: 4002, reason: "signing key expired" },
+  idle: { code: 4003, reason: "session ended" },
+  nodeError: { code: 1011, reason: "browser node error" },
+} as const;
+
+/** Header EventBridge's API destination sets on "ECS Task State Change" posts to `/internal/ecs/task-events`. */
+export const TASK_EVENTS_SECRET_HEADER = "x-wc-events-secret";
+export const TASK_EVENTS_PATH = "/internal/ecs/task-events";
+
+/** The subset of an EventBridge "ECS Task State Change" event the edge reads. */
+export const EcsTaskStateChange = z.object({
+  "detail-type": z.literal("ECS Task State Change"),
+  source: z.literal("aws.ecs"),
+  detail: z.object({
+    taskArn: z.string(),
+    clusterArn: z.string().optional(),
+    lastStatus: z.string(),
+    desiredStatus: z.string().optional(),
+    startedBy: z.string().optional(),
+    stopCode: z.string().optional(),
+    stoppedReason: z.string().optional(),
+    containers: z
+      .array(z.object({ name: z.string().optional(), exitCode: z.number().optional(), reason: z.string().optional() }))
+      .optional(),
+  }),
+});
+export type EcsTaskStateChange = z.infer<typeof EcsTaskStateChange>;
+
+/** ECS `startedBy` allows no ':'; the edge sets it to this prefix + the session id. */
+export const STARTED_BY_PREFIX = "wc-";
+export const sessionIdFromStartedBy = (startedBy: string | undefined) =>
+  startedBy?.startsWith(STARTED_BY_PREFIX) ? startedBy.slice(STARTED_BY_PREFIX.length) : undefined;
