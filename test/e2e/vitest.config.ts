@@ -1,0 +1,15 @@
+import { defineConfig } from "vitest/config";
+
+// Node-side tests of the whole platform: real workerd (wrangler), the local ECS stand-in, real
+// browser nodes and Chromium, the real clients. Files run one at a time: each starts browsers,
+// and this machine has two cores.
+export default defineConfig({
+  test: {
+    include: ["test/e2e/**/*.test.ts", "test/local/**/*.test.ts"],
+    environment: "node",
+    fileParallelism: false,
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    teardownTimeout: 60_000,
+  },
+});
