@@ -1,0 +1,129 @@
+/**
+ * The whole platform on one machine: the local ECS stand-in running browser nodes as processes,
+ * and the edge in workerd (wrangler's dev server, as `wrangler dev` runs it), wired together and
+ * kept off the network. `npm run dev` and the end-to-end tests both start it through here.
+ */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { unstable_startWorker } from "wrangler";
+import { NodeEnv, TASK_EVENTS_PATH } from "../../edge/node-protocol.ts";
+import { generateSecrets, loadOrCreateSecrets, type DevSecrets } from "./dev-secrets.ts";
+import { startEcsStandIn, type EcsStandIn } from "./ecs-stand-in.ts";
+import { freePort } from "./tasks.ts";
+import { ensureDevProject } from "./dev-project.ts";
+import { PlatformError } from "./platform-error.ts";
+
+export { PlatformError };
+
+export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+export const DEFAULT_CHROMIUM = "/usr/lib/chromium/chromium";
+
+export interface LocalPlatformOptions {
+  /** Port of the edge on 127.0.0.1; 0 picks a free one. */
+  edgePort?: number;
+  /** Port of the ECS stand-in on 127.0.0.1; 0 picks a free one. */
+  ecsPort?: number;
+  /** Where workerd keeps Durable Objects, KV and R2; false keeps nothing. */
+  persist?: string | false;
+  /** Where the generated secrets are kept; absent means fresh secrets for this run only. */
+  secretsFile?: string;
+  /** A preset API key for the dev project (otherwise one is generated). */
+  apiKey?: string;
+  /** Where the dev project's id and API key are kept between runs; absent means a new project each run. */
+  projectFile?: string;
+  /** Extra environment for every browser node (the task's own overrides win). */
+  nodeEnv?: Record<string, string>;
+  /** Extra or overridden edge vars (wrangler.toml [vars]). */
+  vars?: Record<string, string>;
+  /** The dev project's concurrency limit. */
+  concurrency?: number;
+  /** Browser-node output: a line sink, or nothing. */
+  onNodeOutput?: (line: string) => void;
+  logLevel?: "none" | "error" | "warn" | "info" | "log" | "debug";
+}
+
+export interface LocalPlatform {
+  edgeUrl: string;
+  apiKey: string;
+  projectId: string;
+  secrets: DevSecrets;
+  standIn: EcsStandIn;
+  stop(): Promise<void>;
+}
+
+export async function startLocalPlatform(options: LocalPlatformOptions = {}): Promise<LocalPlatform> {
+  const chromium = options.nodeEnv?.[NodeEnv.chromiumPath] ?? process.env[NodeEnv.chromiumPath] ?? DEFAULT_CHROMIUM;
+  if (!existsSync(chromium))
+    throw new PlatformError(
+      `Chromium not found at ${chromium}: install it with "sudo apt-get install -y chromium" (or set ${NodeEnv.chromiumPath}).`,
+    );
+  // Keep wrangler off the network: no metrics, no Cloudflare lookups, no banner.
+  process.env.WRANGLER_SEND_METRICS = "false";
+  process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
+  process.env.WRANGLER_HIDE_BANNER = "true";
+
+  const secrets = options.secretsFile ? await loadOrCreateSecrets(options.secretsFile) : await generateSecrets();
+  const edgePort = options.edgePort || (await freePort());
+  const edgeUrl = `http://127.0.0.1:${edgePort}`;
+  const region = options.vars?.ECS_REGION ?? "us-east-1";
+
+  const standIn = await startEcsStandIn({
+    port: options.ecsPort ?? 0,
+    region,
+    credentials: { accessKeyId: secrets.AWS_ACCESS_KEY_ID, secretAccessKey: secrets.AWS_SECRET_ACCESS_KEY },
+    runner: "process",
+    taskEvents: { url: `${edgeUrl}${TASK_EVENTS_PATH}`, secret: secrets.TASK_EVENTS_SECRET },
+    nodeEnv: { [NodeEnv.chromiumPath]: chromium, ...options.nodeEnv },
+    onOutput: options.onNodeOutput ? (_task, line) => options.onNodeOutput!(line) : () => {},
+  });
+
+  const vars: Record<string, string> = {
+    ECS_REGION: region,
+    ECS_ENDPOINT: standIn.url,
+    EC2_ENDPOINT: standIn.url,
+    ECS_SUBNETS: "subnet-local",
+    ECS_SECURITY_GROUPS: "sg-local",
+    EDGE_PUBLIC_URL: edgeUrl,
+    CONNECT_SCHEME: "ws",
+    ...options.vars,
+  };
+  let worker: Awaited<ReturnType<typeof unstable_startWorker>>;
+  try {
+    worker = await unstable_startWorker({
+      config: `${repoRoot}wrangler.toml`,
+      envFiles: [],
+      bindings: {
+        ...Object.fromEntries(Object.entries(secrets).map(([k, v]) => [k, { type: "secret_text" as const, value: v }])),
+        ...Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, { type: "plain_text" as const, value: v }])),
+      },
+      dev: {
+        server: { hostname: "127.0.0.1", port: edgePort },
+        persist: options.persist ?? false,
+        watch: false,
+        inspector: false,
+        logLevel: options.logLevel ?? "warn",
+      },
+    });
+    await worker.ready;
+  } catch (error) {
+    await standIn.close();
+    throw error;
+  }
+
+  const stop = async () => {
+    // Nodes first, while the edge is still there to hear their exit reports.
+    await standIn.close();
+    await worker.dispose();
+  };
+  try {
+    const { apiKey, projectId } = await ensureDevProject(edgeUrl, secrets.ADMIN_TOKEN, {
+      apiKey: options.apiKey,
+      concurrency: options.concurrency,
+      projectFile: options.projectFile,
+    });
+    return { edgeUrl, apiKey, projectId, secrets, standIn, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
