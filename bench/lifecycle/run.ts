@@ -1,0 +1,128 @@
+/**
+ * The shape of the public BrowserArena benchmark, on the local platform: create a session →
+ * connectOverCDP → go to a local page → release. 5 warm-ups, then 30 measured runs one at a time
+ * (c1) and ten at a time (c10). In the same run, between the c1 runs, a bare Chromium launch until
+ * `/json/version` answers: the floor a cold create is compared with.
+ */
+import Browserbase from "@browserbasehq/sdk";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { DEFAULT_CHROMIUM, startLocalPlatform } from "../../browser-node/local/platform.ts";
+import { freePort } from "../../browser-node/local/tasks.ts";
+import { summarize, type BenchRow } from "../report.ts";
+
+const WARMUPS = 5;
+const RUNS = 30;
+const STAGES = ["create", "connect", "goto", "release", "total"] as const;
+type Timings = Record<(typeof STAGES)[number], number>;
+
+export default async function run(): Promise<BenchRow[]> {
+  const pageServer = createServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<title>bench</title>ok"));
+  await new Promise<void>((resolve) => pageServer.listen(0, "127.0.0.1", resolve));
+  const pageUrl = `http://127.0.0.1:${(pageServer.address() as { port: number }).port}/`;
+  const platform = await startLocalPlatform({ concurrency: 10 });
+  const bb = new Browserbase({ apiKey: platform.apiKey, baseURL: platform.edgeUrl, maxRetries: 0 });
+
+  const once = async (): Promise<Timings> => {
+    const t0 = performance.now();
+    const session = await bb.sessions.create({});
+    const t1 = performance.now();
+    const browser = await chromium.connectOverCDP(session.connectUrl);
+    const t2 = performance.now();
+    const page = browser.contexts()[0].pages()[0] ?? (await browser.contexts()[0].newPage());
+    await page.goto(pageUrl);
+    const t3 = performance.now();
+    await bb.sessions.update(session.id, { status: "REQUEST_RELEASE" });
+    const t4 = performance.now();
+    await browser.close().catch(() => {});
+    return { create: t1 - t0, connect: t2 - t1, goto: t3 - t2, release: t4 - t3, total: t4 - t0 };
+  };
+
+  const rows: BenchRow[] = [];
+  try {
+    for (let i = 0; i < WARMUPS; i++) await once();
+    const c1: Timings[] = [];
+    const bare: number[] = [];
+    let c1Failures = 0;
+    for (let i = 0; i < RUNS; i++) {
+      bare.push(await bareLaunch());
+      await once().then((t) => c1.push(t), () => c1Failures++);
+    }
+    await waitForNoTasksRunning(platform.standIn.tasks);
+
+    await Promise.allSettled(Array.from({ length: WARMUPS }, once));
+    await waitForNoTasksRunning(platform.standIn.tasks);
+    const c10: Timings[] = [];
+    let c10Failures = 0;
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        while (next++ < RUNS) await once().then((t) => c10.push(t), () => c10Failures++);
+      }),
+    );
+
+    const bareP = summarize(bare);
+    for (const [label, samples, failures] of [["c1", c1, c1Failures], ["c10", c10, c10Failures]] as const) {
+      for (const stage of STAGES) {
+        const s = summarize(samples.map((t) => t[stage]));
+        const isCreate = stage === "create";
+        rows.push({
+          bench: "lifecycle",
+          metric: `${label} ${stage} p50${isCreate && label === "c1" ? " vs bare launch" : ""}`,
+          unit: "ms",
+          subject: s.p50,
+          ...(isCreate && label === "c1" ? { baseline: bareP.p50, goal: { ratio: 1.2, better: "lower" as const } } : {}),
+        });
+        rows.push({ bench: "lifecycle", metric: `${label} ${stage} p95`, unit: "ms", subject: s.p95 });
+      }
+      rows.push({
+        bench: "lifecycle",
+        metric: `${label} success`,
+        unit: "%",
+        subject: (100 * samples.length) / (samples.length + failures),
+        goal: { value: 100, better: "higher" },
+      });
+    }
+    rows.push({ bench: "lifecycle", metric: "bare Chromium launch p95", unit: "ms", subject: bareP.p95 });
+  } finally {
+    await platform.stop();
+    pageServer.close();
+  }
+  return rows;
+}
+
+/** Launches Chromium with the nodes' flags and a fresh profile; the time until /json/version answers. */
+async function bareLaunch(): Promise<number> {
+  const port = await freePort();
+  const profile = mkdtempSync(join(tmpdir(), "wc-bench-profile-"));
+  const started = performance.now();
+  const child = spawn(
+    DEFAULT_CHROMIUM,
+    [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--no-default-browser-check",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+      "--mute-audio", "--password-store=basic", "--use-mock-keychain", `--user-data-dir=${profile}`,
+      `--remote-debugging-port=${port}`, "about:blank",
+    ],
+    { stdio: "ignore", detached: true },
+  );
+  try {
+    for (;;) {
+      const ok = await fetch(`http://127.0.0.1:${port}/json/version`).then((r) => r.ok, () => false);
+      if (ok) return performance.now() - started;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  } finally {
+    process.kill(-child.pid!, "SIGKILL");
+    await new Promise((resolve) => child.once("exit", resolve));
+    rmSync(profile, { recursive: true, force: true, maxRetries: 5 });
+  }
+}
+
+async function waitForNoTasksRunning(tasks: Map<string, { lastStatus: string }>) {
+  while ([...tasks.values()].some((t) => t.lastStatus !== "STOPPED")) await new Promise((r) => setTimeout(r, 100));
+}
