@@ -1,0 +1,74 @@
+/**
+ * Verifies the session's CDP token (`signingKey`) before any proxying: algorithm pinned to the
+ * protocol's, signature against the edge's public keys, issuer, audience, `sub` equal to this
+ * node's session, the project, and `exp`/`nbf`. Everything else fails closed.
+ */
+import type { IncomingMessage } from "node:http";
+import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { CDP_TOKEN_AUDIENCE, CdpTokenClaims, TOKEN_ALGORITHM, TOKEN_ISSUER } from "../edge/node-protocol.ts";
+
+export type TokenCheck = { ok: true; token: string; claims: CdpTokenClaims } | { ok: false; reason: string };
+
+export interface TokenVerifier {
+  verify(token: string | undefined): Promise<TokenCheck>;
+}
+
+/** The token from, in order: `signingKey` query, `Authorization: Bearer`, `x-bb-signing-key`. */
+export function tokenFromRequest(req: IncomingMessage, url: URL): string | undefined {
+  const fromQuery = url.searchParams.get("signingKey");
+  if (fromQuery) return fromQuery;
+  const auth = req.headers.authorization;
+  if (auth && /^Bearer\s+/i.test(auth)) return auth.replace(/^Bearer\s+/i, "").trim();
+  const header = req.headers["x-bb-signing-key"];
+  return (Array.isArray(header) ? header[0] : header) || undefined;
+}
+
+const CLOCK_TOLERANCE_S = 5;
+
+export function createTokenVerifier(options: {
+  sessionId: string;
+  projectId: string;
+  jwks?: { keys: Record<string, unknown>[] };
+  edgeUrl: URL;
+}): TokenVerifier & { keys: JWTVerifyGetKey } {
+  const keys = options.jwks
+    ? createLocalJWKSet(options.jwks as Parameters<typeof createLocalJWKSet>[0])
+    : createRemoteJWKSet(new URL("/.well-known/jwks.json", options.edgeUrl), { timeoutDuration: 5000 });
+
+  async function verify(token: string | undefined): Promise<TokenCheck> {
+    if (!token) return { ok: false, reason: "missing signing key" };
+    try {
+      const { payload } = await jwtVerify(token, keys, {
+        algorithms: [TOKEN_ALGORITHM],
+        issuer: TOKEN_ISSUER,
+        audience: CDP_TOKEN_AUDIENCE,
+        subject: options.sessionId,
+        requiredClaims: ["exp", "sub", "iat"],
+        clockTolerance: CLOCK_TOLERANCE_S,
+      });
+      const claims = CdpTokenClaims.safeParse(payload);
+      if (!claims.success) return { ok: false, reason: "signing key has malformed claims" };
+      if (claims.data.pid !== options.projectId) return { ok: false, reason: "signing key is for another project" };
+      return { ok: true, token, claims: claims.data };
+    } catch (err) {
+      return { ok: false, reason: describe(err) };
+    }
+  }
+  return { verify, keys };
+}
+
+function describe(err: unknown): string {
+  if (err instanceof errors.JWTExpired) return "signing key expired";
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.claim === "sub") return "signing key is for another session";
+    if (err.claim === "nbf") return "signing key not yet valid";
+    return `signing key ${err.claim} claim rejected`;
+  }
+  if (err instanceof errors.JWSSignatureVerificationFailed) return "signing key signature invalid";
+  if (err instanceof errors.JOSEAlgNotAllowed) return "signing key algorithm not allowed";
+  if (err instanceof errors.JWKSNoMatchingKey) return "signing key not signed by the edge";
+  if (err instanceof errors.JWKSTimeout || (err instanceof Error && /fetch/i.test(err.message))) {
+    return "edge keys unavailable";
+  }
+  return "signing key invalid";
+}

@@ -1,0 +1,145 @@
+/**
+ * Launches Chromium in its own process group with a fresh profile, supervises it, and stops it
+ * with the recipe that held every time in chromium-and-cdp.md: Browser.close, SIGTERM,
+ * SIGKILL of the group, wait until nothing of it is left, then remove the profile.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm, mkdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Writable } from "node:stream";
+import type { BrowserSettings } from "../config.ts";
+import { NodeError } from "../node-error.ts";
+import { launchFlags } from "./flags.ts";
+import { liveProcesses } from "./process-table.ts";
+
+export interface BrowserExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface BrowserProcess {
+  readonly pid: number;
+  /** Chromium's own debugging port; it listens on 127.0.0.1 only. */
+  readonly debugPort: number;
+  /** Path of the browser-level endpoint, `/devtools/browser/<id>`. */
+  readonly browserPath: string;
+  readonly profileDir: string;
+  /** Settles when the browser process exits, for whatever reason. */
+  readonly exited: Promise<BrowserExit>;
+  isRunning(): boolean;
+  /** Last lines Chromium wrote to stderr, for an exit report. */
+  stderrTail(): string;
+  /** Stops Chromium and everything it started, then removes the profile. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const LISTENING = /DevTools listening on ws:\/\/127\.0\.0\.1:(\d+)(\/devtools\/browser\/[A-Za-z0-9-]+)/;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function launchBrowser(options: {
+  executable: string;
+  settings: BrowserSettings;
+  timeoutMs: number;
+}): Promise<BrowserProcess> {
+  const profileDir = await mkdtemp(join(tmpdir(), "wc-profile-"));
+  // Crashpad keeps its database under XDG_CONFIG_HOME: inside the profile, it is removed with it
+  // and its handler processes carry the profile path, so the node can find and stop them too.
+  const configHome = join(profileDir, "config");
+  await mkdir(configHome);
+  const child = spawn(options.executable, launchFlags(options.settings, profileDir), {
+    detached: true, // own process group: killing it takes every helper process along
+    stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"],
+    env: { ...process.env, XDG_CONFIG_HOME: configHome },
+  });
+  // Nobody reads Chromium's pipe answers or cares about a broken lifeline once it is stopping.
+  for (const stream of [child.stdio[3], child.stdio[4]]) stream?.on("error", () => {});
+  (child.stdio[4] as NodeJS.ReadableStream | null)?.resume();
+  const exited = new Promise<BrowserExit>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  let running = true;
+  void exited.then(() => (running = false));
+  child.once("error", () => (running = false));
+
+  let tail = "";
+  const found = await new Promise<{ port: number; path: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new NodeError("not-ready", `Chromium did not listen within ${options.timeoutMs} ms`)), options.timeoutMs);
+    child.once("error", (err) => {
+      clearTimeout(timer);
+      reject(new NodeError("not-ready", `cannot start Chromium at ${options.executable}: ${err.message}`));
+    });
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new NodeError("not-ready", `Chromium exited before listening (code ${code}, signal ${signal}): ${tail.slice(-500)}`));
+    });
+    child.stderr!.on("data", (chunk: Buffer) => {
+      tail = (tail + chunk.toString("utf8")).slice(-4000);
+      const m = LISTENING.exec(tail);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ port: Number(m[1]), path: m[2] });
+      }
+    });
+  }).catch(async (err) => {
+    await stopProcess(child, profileDir, exited, () => running);
+    throw err;
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    pid: child.pid!,
+    debugPort: found.port,
+    browserPath: found.path,
+    profileDir,
+    exited,
+    isRunning: () => running,
+    stderrTail: () => tail.slice(-1000),
+    stop: () => (stopping ??= stopProcess(child, profileDir, exited, () => running)),
+  };
+}
+
+async function waitFor(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+  const done = await Promise.race([promise.then(() => true), timeout]);
+  clearTimeout(timer);
+  return done;
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals) {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // the group is already gone
+  }
+}
+
+async function stopProcess(child: ChildProcess, profileDir: string, exited: Promise<BrowserExit>, isRunning: () => boolean) {
+  const pgid = child.pid;
+  if (pgid !== undefined) {
+    if (isRunning()) {
+      // Browser.close through the lifeline pipe: Chromium's own orderly shutdown.
+      const pipe = child.stdio[3] as Writable | null;
+      pipe?.write('{"id":1,"method":"Browser.close"}\0', () => {});
+      if (!(await waitFor(exited, 3000))) {
+        signalGroup(pgid, "SIGTERM");
+        await waitFor(exited, 3000);
+      }
+    }
+    signalGroup(pgid, "SIGKILL");
+    // Helpers outside the group (crashpad) are found by the profile path in their command line.
+    for (let i = 0; i < 100; i++) {
+      const left = liveProcesses({ pgid, needle: profileDir });
+      if (left.length === 0) break;
+      for (const p of left) {
+        try {
+          process.kill(p.pid, "SIGKILL");
+        } catch {
+          // gone meanwhile
+        }
+      }
+      await sleep(30);
+    }
+  }
+  for (const stream of child.stdio) stream?.destroy();
+  await rm(profileDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }).catch(() => {});
+}

@@ -1,0 +1,68 @@
+/**
+ * Chromium's command line, built from the session's browser settings. Later settings
+ * (extensions, contexts) add their flags here, so launching stays one call.
+ */
+import type { BrowserSettings } from "../config.ts";
+
+/** Flags for headless Chromium as root in a closed container (measured in chromium-and-cdp.md). */
+const BASE_FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--no-default-browser-check",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-dev-shm-usage",
+  "--mute-audio",
+  "--password-store=basic",
+  "--use-mock-keychain",
+  "--disable-breakpad",
+];
+
+/**
+ * The browser is untrusted: pages must not reach the task metadata and credentials endpoints
+ * (169.254.169.254, 169.254.170.2), private networks, or local listeners through 0.0.0.0.
+ * Chromium applies these rules to IP literals too (measured: ERR_NAME_NOT_RESOLVED at once).
+ * Loopback stays reachable: the proxy itself lives there (Stagehand's extension connects to it)
+ * and tests serve pages on 127.0.0.1. A name that resolves to a private address is not caught
+ * here: that is the job of the task's network rules (security group / NACL egress).
+ * Chromium's own debugging port on loopback refuses page WebSockets because we do not pass
+ * --remote-allow-origins (pages always send Origin; the proxy strips it after checking the token),
+ * and its HTTP answers carry no CORS headers, so pages cannot read them either.
+ */
+const BLOCKED_HOSTS = [
+  "169.254.*",
+  "10.*",
+  "192.168.*",
+  ...Array.from({ length: 16 }, (_, i) => `172.${16 + i}.*`),
+  "0.0.0.0",
+  "[::]",
+  "[fc*",
+  "[fd*",
+  "[fe80:*",
+  "[::ffff:*",
+  "metadata.google.internal",
+];
+
+export const HOST_RESOLVER_RULES = BLOCKED_HOSTS.map((host) => `MAP ${host} ~NOTFOUND`).join(", ");
+
+export function launchFlags(settings: BrowserSettings, profileDir: string): string[] {
+  const flags = [
+    ...BASE_FLAGS,
+    `--user-data-dir=${profileDir}`,
+    // The port is chosen by Chromium and read from its "DevTools listening" line, so many local
+    // nodes never collide and nothing outside can guess it; it always binds 127.0.0.1.
+    "--remote-debugging-port=0",
+    // fd 3/4: a lifeline. Chromium shuts down when this pipe closes, so a node killed outright
+    // (SIGKILL, OOM) takes its browser with it even where no init reaps the task.
+    "--remote-debugging-pipe",
+    `--host-resolver-rules=${HOST_RESOLVER_RULES}`,
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+  ];
+  if (settings.viewport) flags.push(`--window-size=${settings.viewport.width},${settings.viewport.height}`);
+  flags.push("about:blank");
+  return flags;
+}

@@ -1,0 +1,96 @@
+/**
+ * Callbacks to the edge: `ready`, `heartbeat`, `exit`, each a JSON POST to the session's
+ * callback path with the node token as Bearer. Bodies are checked against the shared schemas
+ * before they leave, so a node never sends what the edge would reject.
+ */
+import {
+  HeartbeatReply,
+  NodeExit,
+  NodeHeartbeat,
+  NodeReady,
+  nodeCallbackPath,
+} from "../edge/node-protocol.ts";
+import { log } from "./log.ts";
+import { NodeError } from "./node-error.ts";
+
+type Kind = "ready" | "heartbeat" | "exit";
+
+export interface EdgeClient {
+  /** Retries until `deadline` (epoch ms); throws NodeError("not-ready") if the edge never took it. */
+  ready(body: NodeReady, deadline: number): Promise<void>;
+  /** One attempt; undefined when the edge did not answer usefully. */
+  heartbeat(body: NodeHeartbeat): Promise<HeartbeatReply | undefined>;
+  /** A few quick attempts; never throws (the node exits either way). */
+  exit(body: NodeExit): Promise<boolean>;
+}
+
+const ATTEMPT_TIMEOUT_MS = 5000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** 408, 429 and 5xx may succeed later; any other refusal will not. */
+const retryable = (status: number) => status === 408 || status === 429 || status >= 500;
+
+export function createEdgeClient(options: { edgeUrl: URL; sessionId: string; nodeToken: string }): EdgeClient {
+  async function post(kind: Kind, body: unknown, timeoutMs = ATTEMPT_TIMEOUT_MS): Promise<Response> {
+    const url = new URL(nodeCallbackPath(options.sessionId, kind), options.edgeUrl);
+    return fetch(url, {
+      method: "POST",
+      headers: { authorization: `Bearer ${options.nodeToken}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  }
+
+  /** Posts until accepted, refused for good, or out of attempts/time. Returns the last response. */
+  async function postWithRetries(kind: Kind, body: unknown, until: number, maxAttempts: number) {
+    let delay = 200;
+    let lastProblem = "";
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const left = until - Date.now();
+      if (left <= 0) break;
+      try {
+        const res = await post(kind, body, Math.min(ATTEMPT_TIMEOUT_MS, left));
+        if (res.ok || !retryable(res.status)) return { res, problem: "" };
+        lastProblem = `HTTP ${res.status}`;
+        await res.body?.cancel();
+      } catch (err) {
+        lastProblem = err instanceof Error ? err.message : String(err);
+      }
+      log("edge-callback-retry", { kind, attempt, problem: lastProblem }, "warn");
+      await sleep(Math.min(delay, Math.max(0, until - Date.now())));
+      delay = Math.min(delay * 2, 3000);
+    }
+    return { res: undefined, problem: lastProblem || "deadline passed" };
+  }
+
+  return {
+    async ready(body, deadline) {
+      const checked = NodeReady.parse(body);
+      const { res, problem } = await postWithRetries("ready", checked, deadline, Number.POSITIVE_INFINITY);
+      if (!res?.ok) throw new NodeError("not-ready", `the edge did not accept ready: ${res ? `HTTP ${res.status}` : problem}`);
+      await res.body?.cancel();
+    },
+
+    async heartbeat(body) {
+      try {
+        const res = await post("heartbeat", NodeHeartbeat.parse(body));
+        if (!res.ok) {
+          await res.body?.cancel();
+          log("heartbeat-refused", { status: res.status }, "warn");
+          return undefined;
+        }
+        const reply = HeartbeatReply.safeParse(await res.json());
+        return reply.success ? reply.data : undefined;
+      } catch (err) {
+        log("heartbeat-failed", { problem: err instanceof Error ? err.message : String(err) }, "warn");
+        return undefined;
+      }
+    },
+
+    async exit(body) {
+      const { res } = await postWithRetries("exit", NodeExit.parse(body), Date.now() + 4000, 3);
+      await res?.body?.cancel();
+      return Boolean(res?.ok);
+    },
+  };
+}

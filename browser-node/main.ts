@@ -1,0 +1,45 @@
+/**
+ * The browser node's entry point: `node dist/browser-node/main.mjs` in the image and locally,
+ * or `node --import tsx browser-node/main.ts` from source.
+ *
+ * Exit codes: 0 for a normal end (released, idle, timed-out, never-connected, SIGTERM),
+ * 1 when the node could not become ready, the browser crashed, or anything else failed,
+ * 2 for a configuration error (one line on stderr names the variable).
+ */
+import { readConfig, type NodeConfig } from "./config.ts";
+import { createEdgeClient } from "./edge-client.ts";
+import { log, setLogContext } from "./log.ts";
+import { NodeError } from "./node-error.ts";
+import { Session } from "./session/session.ts";
+
+let config: NodeConfig;
+try {
+  config = readConfig();
+} catch (err) {
+  process.stderr.write(`browser-node: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(2);
+}
+
+setLogContext({ sessionId: config.sessionId });
+log("starting", {
+  projectId: config.projectId,
+  expiresAt: config.expiresAt.toISOString(),
+  keepAlive: config.keepAlive,
+  proxyPort: config.proxyPort,
+  viewport: config.browserSettings.viewport,
+});
+
+const session = new Session(config, createEdgeClient(config));
+void session.ended.then((code) => process.exit(code));
+
+process.once("SIGTERM", () => void session.end("terminated", "SIGTERM"));
+process.once("SIGINT", () => void session.end("terminated", "SIGINT"));
+process.on("uncaughtException", (err) => {
+  log("uncaught-exception", { message: err.message, stack: err.stack }, "error");
+  void session.end("error", err.message);
+});
+
+session.start().catch((err: unknown) => {
+  const reason = err instanceof NodeError ? err.reason : "not-ready";
+  void session.end(reason === "error" ? "not-ready" : reason, err instanceof Error ? err.message : String(err));
+});

@@ -1,0 +1,56 @@
+/**
+ * The open client sockets of the session: counted for idle detection and heartbeats, each closed
+ * when its token expires, all closed together when the session ends.
+ */
+import { CloseCode } from "../../edge/node-protocol.ts";
+import { log } from "../log.ts";
+import type { CloseReason, Relay } from "./relay.ts";
+
+/** setTimeout's ceiling (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export class ClientRegistry {
+  private readonly open = new Set<Relay>();
+  private readonly listeners: Array<(count: number) => void> = [];
+  private nextId = 1;
+  /** How many clients ever connected (the readiness probe does not count). */
+  connectedEver = 0;
+
+  get count() {
+    return this.open.size;
+  }
+
+  onCountChange(listener: (count: number) => void) {
+    this.listeners.push(listener);
+  }
+
+  /** `expiresAt` (ms) closes this socket with 4002 when its token runs out; undefined for the probe. */
+  add(relay: Relay, expiresAt: number | undefined, info: { path: string }) {
+    const id = this.nextId++;
+    const counted = expiresAt !== undefined;
+    let timer: NodeJS.Timeout | undefined;
+    if (counted) {
+      this.open.add(relay);
+      this.connectedEver++;
+      timer = setTimeout(() => void relay.close(CloseCode.tokenExpired), Math.min(MAX_TIMER_MS, Math.max(0, expiresAt - Date.now())));
+      timer.unref();
+      log("client-connected", { client: id, path: info.path, clients: this.count });
+      this.notify();
+    }
+    void relay.closed.then(() => {
+      clearTimeout(timer);
+      if (!counted) return;
+      this.open.delete(relay);
+      log("client-disconnected", { client: id, clients: this.count });
+      this.notify();
+    });
+  }
+
+  closeAll(why: CloseReason): Promise<void> {
+    return Promise.all([...this.open].map((relay) => relay.close(why))).then(() => {});
+  }
+
+  private notify() {
+    for (const listener of this.listeners) listener(this.count);
+  }
+}

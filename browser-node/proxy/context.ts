@@ -1,0 +1,24 @@
+/** What the proxy's handlers need from the rest of the node, as one small interface. */
+import type { TokenVerifier } from "../auth.ts";
+import type { ClientRegistry } from "./clients.ts";
+import type { CloseReason } from "./relay.ts";
+
+export interface Upstream {
+  debugPort: number;
+  browserPath: string;
+}
+
+export interface ProxyContext {
+  verifier: TokenVerifier;
+  /** Random per process, never leaves it: lets the node's own readiness probe through from loopback. */
+  readinessSecret: string;
+  /** Chromium's endpoint, once it runs. */
+  browser(): Upstream | undefined;
+  /** False once the session is ending: new connections are refused. */
+  accepting(): boolean;
+  /** The close a client sees when Chromium's side of its socket drops without a close frame. */
+  upstreamLost(): Promise<CloseReason>;
+  clients: ClientRegistry;
+  /** host:port to put in rewritten URLs when the request's Host header is unusable. */
+  fallbackHost(): string;
+}

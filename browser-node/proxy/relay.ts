@@ -1,0 +1,122 @@
+/**
+ * One client's WebSocket, spliced to Chromium after both handshakes. Bytes pass untouched in both
+ * directions (no decoding, no re-encoding, no UTF-8 validation); only Chromium's frame headers are
+ * followed so the node can end the conversation with a proper close frame.
+ */
+import type { Socket } from "node:net";
+import { closeFrame, FrameBoundaries } from "./frames.ts";
+
+export interface CloseReason {
+  code: number;
+  reason: string;
+}
+
+/** How long a client may take to answer our close frame before its socket is destroyed. */
+const CLOSE_ANSWER_MS = 1000;
+
+export class Relay {
+  private readonly frames = new FrameBoundaries();
+  private closing: CloseReason | undefined;
+  private finished = false;
+  private readonly done: Promise<void>;
+  private resolveDone!: () => void;
+
+  /**
+   * @param onUpstreamLost asked when Chromium's side drops without a close frame: which close
+   *   the client should see (it can wait for the browser's exit to tell a crash).
+   */
+  constructor(
+    readonly client: Socket,
+    private readonly upstream: Socket,
+    private readonly onUpstreamLost: () => Promise<CloseReason>,
+  ) {
+    this.done = new Promise((r) => (this.resolveDone = r));
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
+    client.setTimeout(0);
+    client.setKeepAlive(true, 30_000);
+
+    client.on("data", (chunk: Buffer) => {
+      if (this.closing) return; // the conversation is over; nothing more goes to Chromium
+      if (!upstream.write(chunk)) client.pause();
+    });
+    upstream.on("drain", () => client.resume());
+
+    upstream.on("data", (chunk: Buffer) => this.toClient(chunk));
+    client.on("drain", () => upstream.resume());
+
+    client.on("error", () => {});
+    upstream.on("error", () => {});
+    client.on("close", () => this.finish());
+    // A client that ends its side is done talking (or has answered our close frame).
+    client.on("end", () => client.destroy());
+    upstream.on("close", () => this.upstreamClosed());
+  }
+
+  /** Bytes each side sent right behind its handshake, before the splice took over. */
+  start(clientHead: Buffer, upstreamHead: Buffer) {
+    if (clientHead.length) this.upstream.write(clientHead);
+    if (upstreamHead.length) this.toClient(upstreamHead);
+  }
+
+  private toClient(chunk: Buffer) {
+    if (this.closing) return this.forwardUntilBoundary(chunk);
+    this.frames.advance(chunk);
+    if (!this.client.write(chunk)) this.upstream.pause();
+  }
+
+  /** Settles once the client's socket is closed. */
+  get closed() {
+    return this.done;
+  }
+
+  /** Ends this client's conversation with a close frame, at the next frame boundary. */
+  close(why: CloseReason): Promise<void> {
+    if (this.closing || this.finished) return this.done;
+    this.closing = why;
+    if (this.frames.closeSeen) {
+      this.client.end();
+    } else if (this.frames.atBoundary()) {
+      this.sendClose();
+    } else {
+      // Mid-frame: Chromium's next bytes finish the frame (forwardUntilBoundary), then we close.
+      setTimeout(() => this.client.destroy(), CLOSE_ANSWER_MS).unref();
+    }
+    return this.done;
+  }
+
+  private forwardUntilBoundary(chunk: Buffer) {
+    if (this.frames.atBoundary()) return;
+    const upTo = this.frames.advance(chunk, 0, true);
+    this.client.write(chunk.subarray(0, upTo));
+    if (this.frames.atBoundary()) this.sendClose();
+  }
+
+  private sendClose() {
+    this.upstream.destroy();
+    if (this.client.destroyed) return;
+    this.client.write(closeFrame(this.closing!.code, this.closing!.reason));
+    // The client answers with its own close frame and ends its side; then we are done.
+    setTimeout(() => this.client.destroy(), CLOSE_ANSWER_MS).unref();
+  }
+
+  private upstreamClosed() {
+    if (this.closing || this.finished) return;
+    if (this.frames.closeSeen) {
+      this.client.end(); // Chromium closed properly; the client already has its close frame
+      return;
+    }
+    if (!this.frames.atBoundary()) {
+      this.client.destroy(); // cut mid-frame: no valid close frame can follow
+      return;
+    }
+    void this.onUpstreamLost().then((why) => this.close(why));
+  }
+
+  private finish() {
+    if (this.finished) return;
+    this.finished = true;
+    this.upstream.destroy();
+    this.resolveDone();
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * WebSocket upgrades: check the token before anything else, route the path to Chromium's
+ * browser or page endpoint, do Chromium's handshake on the client's behalf (its own key, so
+ * Chromium's accept header is valid for the client), then splice the two sockets.
+ *
+ * Toward Chromium the node offers no extension (permessage-deflate would cost ~3× per message),
+ * sends no Origin (Chromium refuses Origin-bearing upgrades from anyone but trusted tools; the
+ * token has been checked already) and the Host Chromium insists on.
+ */
+import { request, type IncomingMessage } from "node:http";
+import type { Socket } from "node:net";
+import type { ProxyContext } from "./context.ts";
+import { authenticate } from "./authenticate.ts";
+import { Relay } from "./relay.ts";
+
+const PAGE_PATH = /^\/devtools\/page\/([A-Za-z0-9-]{1,64})$/;
+const BROWSER_PATH = /^\/(devtools\/browser(\/[A-Za-z0-9-]{1,64})?)?$/;
+
+function refuse(socket: Socket, status: number, text: string, reason: string) {
+  const body = `${reason}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+  socket.destroySoon?.();
+}
+
+/** The Chromium path for a client path: `/` and `/devtools/browser[/<id>]` mean the browser. */
+export function upstreamPath(pathname: string, browserPath: string): string | undefined {
+  if (BROWSER_PATH.test(pathname)) return browserPath;
+  const page = PAGE_PATH.exec(pathname);
+  return page ? `/devtools/page/${page[1]}` : undefined;
+}
+
+export async function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: Socket, head: Buffer) {
+  socket.on("error", () => {});
+  const url = new URL(req.url ?? "/", "http://proxy.invalid");
+  const auth = await authenticate(ctx, req, url);
+  if (!auth.ok) return refuse(socket, 401, "Unauthorized", auth.reason);
+  const browser = ctx.browser();
+  if (!browser || !ctx.accepting()) return refuse(socket, 503, "Service Unavailable", "session is ending");
+  const path = upstreamPath(url.pathname, browser.browserPath);
+  if (!path) return refuse(socket, 404, "Not Found", "no such endpoint");
+  const key = req.headers["sec-websocket-key"];
+  if ((req.headers.upgrade ?? "").toLowerCase() !== "websocket" || !key || req.headers["sec-websocket-version"] !== "13") {
+    return refuse(socket, 400, "Bad Request", "not a WebSocket version 13 upgrade");
+  }
+
+  const upstreamReq = request({
+    host: "127.0.0.1",
+    port: browser.debugPort,
+    path,
+    agent: false,
+    headers: {
+      Host: `127.0.0.1:${browser.debugPort}`,
+      Connection: "Upgrade",
+      Upgrade: "websocket",
+      "Sec-WebSocket-Version": "13",
+      "Sec-WebSocket-Key": key,
+    },
+  });
+  upstreamReq.on("response", (res) => {
+    res.resume();
+    refuse(socket, res.statusCode === 404 ? 404 : 502, res.statusCode === 404 ? "Not Found" : "Bad Gateway", `browser refused: ${res.statusCode}`);
+  });
+  upstreamReq.on("error", () => refuse(socket, 502, "Bad Gateway", "browser unreachable"));
+  upstreamReq.on("upgrade", (res, upstream: Socket, upstreamHead: Buffer) => {
+    if (socket.destroyed || !ctx.accepting()) {
+      upstream.destroy();
+      return socket.destroy();
+    }
+    const lines = ["HTTP/1.1 101 Switching Protocols"];
+    for (let i = 0; i < res.rawHeaders.length; i += 2) {
+      if (res.rawHeaders[i].toLowerCase() === "sec-websocket-extensions") continue;
+      lines.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`);
+    }
+    socket.write(lines.join("\r\n") + "\r\n\r\n");
+    const relay = new Relay(socket, upstream, () => ctx.upstreamLost());
+    relay.start(head, upstreamHead);
+    ctx.clients.add(relay, auth.expiresAt, { path: url.pathname === "/" ? "/" : url.pathname.split("/").slice(0, 3).join("/") });
+  });
+  upstreamReq.end();
+}

@@ -1,0 +1,37 @@
+/**
+ * The node is ready only when a CDP round trip works through its own proxy: `/json/version` over
+ * HTTP, then `Browser.getVersion` over a browser-level WebSocket, both via the proxy port.
+ */
+import WebSocket from "ws";
+import { READINESS_HEADER } from "./proxy/authenticate.ts";
+
+async function roundTrip(port: number, secret: string): Promise<void> {
+  const socket = new WebSocket(`ws://127.0.0.1:${port}/`, { headers: { [READINESS_HEADER]: secret }, perMessageDeflate: false });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.once("unexpected-response", (_req, res) => reject(new Error(`proxy answered ${res.statusCode}`)));
+      socket.once("open", () => socket.send(JSON.stringify({ id: 1, method: "Browser.getVersion" })));
+      socket.on("message", (data) => {
+        const message = JSON.parse(String(data)) as { id?: number; result?: { product?: string } };
+        if (message.id === 1 && message.result?.product) resolve();
+        else if (message.id === 1) reject(new Error("Browser.getVersion failed"));
+      });
+    });
+  } finally {
+    socket.close();
+  }
+}
+
+/** Returns Chromium's version string (e.g. "Chrome/156.0.8078.108") once the proxy path works. */
+export async function probeThroughProxy(port: number, secret: string): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${port}/json/version`, {
+    headers: { [READINESS_HEADER]: secret },
+    signal: AbortSignal.timeout(5000),
+  });
+  if (!res.ok) throw new Error(`/json/version through the proxy answered ${res.status}`);
+  const version = (await res.json()) as { Browser?: string };
+  if (!version.Browser) throw new Error("/json/version has no Browser");
+  await roundTrip(port, secret);
+  return version.Browser;
+}

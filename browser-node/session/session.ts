@@ -1,0 +1,145 @@
+/**
+ * One session's node, start to end: Chromium, the proxy, readiness, heartbeats, the timers, and
+ * the single way out (`end`), which every ending takes: close clients with the reason's close
+ * frame, report `exit`, stop Chromium, and hand back the process exit code.
+ */
+import { randomBytes } from "node:crypto";
+import type { Server } from "node:http";
+import { CloseCode, type ExitReason } from "../../edge/node-protocol.ts";
+import { createTokenVerifier } from "../auth.ts";
+import { launchBrowser, type BrowserProcess } from "../chromium/browser-process.ts";
+import type { NodeConfig } from "../config.ts";
+import type { EdgeClient } from "../edge-client.ts";
+import { log } from "../log.ts";
+import { NodeError } from "../node-error.ts";
+import { ClientRegistry } from "../proxy/clients.ts";
+import type { ProxyContext } from "../proxy/context.ts";
+import type { CloseReason } from "../proxy/relay.ts";
+import { createProxyServer, listen } from "../proxy/server.ts";
+import { probeThroughProxy } from "../readiness.ts";
+import { armSessionTimers } from "./timers.ts";
+
+const CLOSE_FOR: Record<ExitReason, CloseReason> = {
+  released: CloseCode.released,
+  terminated: CloseCode.released,
+  "timed-out": CloseCode.timedOut,
+  idle: CloseCode.idle,
+  "never-connected": CloseCode.idle,
+  "browser-crashed": CloseCode.browserCrashed,
+  "not-ready": CloseCode.nodeError,
+  error: CloseCode.nodeError,
+};
+
+const CLEAN_ENDINGS = new Set<ExitReason>(["released", "terminated", "timed-out", "idle", "never-connected"]);
+export const exitCodeFor = (reason: ExitReason) => (CLEAN_ENDINGS.has(reason) ? 0 : 1);
+
+/** How long clients get to take their close frames before the browser goes. */
+const CLIENT_CLOSE_MS = 1500;
+
+export class Session {
+  readonly clients = new ClientRegistry();
+  private browser: BrowserProcess | undefined;
+  private server: Server | undefined;
+  private port = 0;
+  private ending: Promise<number> | undefined;
+  private disarmTimers = () => {};
+  private heartbeat: NodeJS.Timeout | undefined;
+  private settle!: (code: number) => void;
+  /** Resolves with the process exit code once the session has ended, however it ended. */
+  readonly ended = new Promise<number>((resolve) => (this.settle = resolve));
+
+  constructor(
+    private readonly config: NodeConfig,
+    private readonly edge: EdgeClient,
+  ) {}
+
+  /** Starts everything and posts `ready`; throws NodeError("not-ready") past the ready deadline. */
+  async start(): Promise<void> {
+    const deadline = Date.now() + this.config.readyDeadlineMs;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new NodeError("not-ready", `not ready within ${this.config.readyDeadlineMs} ms`)), this.config.readyDeadlineMs);
+    });
+    try {
+      await Promise.race([this.startParts(deadline), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async startParts(deadline: number) {
+    const { config } = this;
+    const readinessSecret = randomBytes(32).toString("hex");
+    const ctx: ProxyContext = {
+      verifier: createTokenVerifier(config),
+      readinessSecret,
+      browser: () => (this.browser?.isRunning() ? this.browser : undefined),
+      accepting: () => this.ending === undefined,
+      upstreamLost: () => this.upstreamLost(),
+      clients: this.clients,
+      fallbackHost: () => `${config.advertiseHost ?? "127.0.0.1"}:${this.port}`,
+    };
+    this.server = createProxyServer(ctx);
+    // Locally the node advertises loopback and need not listen anywhere else; in a task it must.
+    const bindHost = config.advertiseHost && /^(127\.|localhost$|::1$)/.test(config.advertiseHost) ? "127.0.0.1" : "0.0.0.0";
+    this.port = await listen(this.server, config.proxyPort, bindHost);
+
+    this.browser = await launchBrowser({
+      executable: config.chromiumPath,
+      settings: config.browserSettings,
+      timeoutMs: Math.max(1000, deadline - Date.now()),
+    });
+    const browser = this.browser;
+    void browser.exited.then(({ code, signal }) => {
+      if (!this.ending) void this.end("browser-crashed", `Chromium exited (code ${code}, signal ${signal})`);
+    });
+    log("browser-started", { pid: browser.pid, debugPort: browser.debugPort, proxyPort: this.port, profileDir: browser.profileDir });
+
+    const browserVersion = await probeThroughProxy(this.port, readinessSecret);
+    if (this.ending) return;
+    await this.edge.ready({ host: config.advertiseHost, port: this.port, browserVersion }, deadline);
+    if (this.ending) return;
+    log("ready", { port: this.port, host: config.advertiseHost, browserVersion });
+
+    this.disarmTimers = armSessionTimers({ ...config, clients: this.clients, end: (reason) => void this.end(reason) });
+    this.heartbeat = setInterval(() => void this.beat(), config.heartbeatIntervalMs);
+  }
+
+  private async beat() {
+    const reply = await this.edge.heartbeat({ clients: this.clients.count });
+    if (reply?.end) void this.end("released", "the edge considers the session over");
+  }
+
+  /** A client's Chromium socket dropped without a close frame: a crash if the browser is dying. */
+  private async upstreamLost(): Promise<CloseReason> {
+    const browser = this.browser;
+    if (!browser) return CloseCode.nodeError;
+    const dead = await Promise.race([browser.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 500))]);
+    return dead ? CloseCode.browserCrashed : CloseCode.nodeError;
+  }
+
+  /** Ends the session once, whatever asks first; resolves to the process exit code. */
+  end(reason: ExitReason, detail?: string): Promise<number> {
+    if (!this.ending) {
+      this.ending = this.shutdown(reason, detail);
+      void this.ending.then(this.settle);
+    }
+    return this.ending;
+  }
+
+  private async shutdown(reason: ExitReason, detail?: string): Promise<number> {
+    log("session-ending", { reason, detail, clients: this.clients.count });
+    this.disarmTimers();
+    clearInterval(this.heartbeat);
+    this.server?.close();
+    await Promise.race([this.clients.closeAll(CLOSE_FOR[reason]), new Promise((r) => setTimeout(r, CLIENT_CLOSE_MS))]);
+    this.server?.closeAllConnections();
+    const [reported] = await Promise.all([
+      this.edge.exit({ reason, detail: detail?.slice(0, 2000) }),
+      this.browser?.stop(),
+    ]);
+    const code = exitCodeFor(reason);
+    log("exit", { reason, detail, code, reported }, code === 0 ? "info" : "error");
+    return code;
+  }
+}
