@@ -24,6 +24,8 @@ export interface WallcrawlerConfig {
   readonly availabilityZones: readonly string[];
   /** Bump to replace the edge's access key (a new key is created, the old one deleted). */
   readonly edgeKeySerial: number;
+  /** Bump to replace the task-events shared secret (a new secret and value). */
+  readonly eventsSecretSerial: number;
 }
 
 /** The context keys this app reads; anything else in context is CDK's own. */
@@ -37,6 +39,7 @@ export const CONTEXT_KEYS = [
   "ingressCidrs",
   "availabilityZones",
   "edgeKeySerial",
+  "eventsSecretSerial",
 ] as const;
 
 type ContextReader = (key: (typeof CONTEXT_KEYS)[number]) => unknown;
@@ -71,6 +74,7 @@ export function readConfig(get: ContextReader): WallcrawlerConfig {
     ingressCidrs: list(get("ingressCidrs") ?? "0.0.0.0/0").map(cidr),
     availabilityZones: list(get("availabilityZones") ?? ""),
     edgeKeySerial: integer("edgeKeySerial", get("edgeKeySerial") ?? 1),
+    eventsSecretSerial: integer("eventsSecretSerial", get("eventsSecretSerial") ?? 1),
   };
   checkFargateSize(config.cpu, config.memoryMiB);
   if (config.ingressCidrs.length === 0) {

@@ -13,6 +13,12 @@ export interface TaskEventsProps {
   readonly cluster: ecs.ICluster;
   /** Origin of the edge, e.g. https://wallcrawler-edge.example.workers.dev */
   readonly edgeUrl: string;
+  /**
+   * Bump to rotate the shared secret: a new secret (a CloudFormation dynamic reference is read
+   * only when the template changes, so a new value in the old secret would never reach the
+   * connection).
+   */
+  readonly secretSerial: number;
 }
 
 /**
@@ -29,7 +35,7 @@ export class TaskEvents extends Construct {
     super(scope, id);
     this.endpoint = `${props.edgeUrl}${TASK_EVENTS_PATH}`;
 
-    this.secret = new secretsmanager.Secret(this, "Secret", {
+    this.secret = new secretsmanager.Secret(this, `Secret${props.secretSerial === 1 ? "" : props.secretSerial}`, {
       description: `Value of the ${TASK_EVENTS_SECRET_HEADER} header on task events (wrangler secret ${TASK_EVENTS_SECRET_KEY})`,
       generateSecretString: {
         secretStringTemplate: "{}",
@@ -41,8 +47,8 @@ export class TaskEvents extends Construct {
     Validations.of(this.secret).acknowledge({
       id: "AwsSolutions-SMG4",
       reason:
-        "The value must change in the EventBridge connection and the Worker together; rotating it is a deliberate " +
-        "redeploy plus `wrangler secret bulk` (docs/deploy.md), not an unattended Lambda.",
+        "The value must change in the EventBridge connection and the Worker together; rotation is a redeploy with " +
+        "-c eventsSecretSerial=<n+1> followed by `wrangler secret bulk` (docs/deploy.md), not an unattended Lambda.",
     });
 
     // The connection copies the value into its own EventBridge-managed secret at deploy time;

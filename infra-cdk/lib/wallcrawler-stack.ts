@@ -27,7 +27,11 @@ export class WallcrawlerStack extends Stack {
     this.network = new Network(this, "Network", config);
     this.browserNode = new BrowserNodeTask(this, "BrowserNode", config, this.network.vpc);
     this.edgeIdentity = new EdgeIdentity(this, "Edge", { task: this.browserNode, keySerial: config.edgeKeySerial });
-    this.taskEvents = new TaskEvents(this, "TaskEvents", { cluster: this.browserNode.cluster, edgeUrl: config.edgeUrl });
+    this.taskEvents = new TaskEvents(this, "TaskEvents", {
+      cluster: this.browserNode.cluster,
+      edgeUrl: config.edgeUrl,
+      secretSerial: config.eventsSecretSerial,
+    });
 
     addEdgeOutputs(this, {
       vars: {

@@ -16,6 +16,7 @@ describe("context → config", () => {
       ingressCidrs: ["0.0.0.0/0"],
       availabilityZones: [],
       edgeKeySerial: 1,
+      eventsSecretSerial: 1,
     });
   });
 

@@ -50,6 +50,13 @@ describe("ECS task events → edge", () => {
     });
   });
 
+  it("replaces the secret, and the connection's reference to it, when eventsSecretSerial is bumped", () => {
+    const rotated = synth({ eventsSecretSerial: 2 }).template;
+    const secretId = logicalIdAt(rotated, "TaskEvents/Secret2");
+    expect(secretId).not.toBe(logicalIdAt(template, "TaskEvents/Secret"));
+    expect(JSON.stringify(only(rotated, "AWS::Events::Connection").props)).toContain(`{"Ref":"${secretId}"}`);
+  });
+
   it("lets EventBridge invoke only this API destination", () => {
     const destinationId = only(template, "AWS::Events::ApiDestination").id;
     const role = only(template, "AWS::Events::Rule").props.Targets[0].RoleArn["Fn::GetAtt"][0];
