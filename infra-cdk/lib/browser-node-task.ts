@@ -1,5 +1,6 @@
 import * as path from "node:path";
 import { Validations } from "aws-cdk-lib";
+import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as ecs from "aws-cdk-lib/aws-ecs";
 import { Platform } from "aws-cdk-lib/aws-ecr-assets";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -43,7 +44,7 @@ export class BrowserNodeTask extends Construct {
   readonly taskDefinition: ecs.FargateTaskDefinition;
   readonly family: string;
 
-  constructor(scope: Construct, id: string, config: WallcrawlerConfig, vpc: ecs.ClusterProps["vpc"]) {
+  constructor(scope: Construct, id: string, config: WallcrawlerConfig, vpc: ec2.IVpc) {
     super(scope, id);
     const prod = config.mode === "prod";
 

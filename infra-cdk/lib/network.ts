@@ -44,7 +44,8 @@ export class Network extends Construct {
 
     this.browserSecurityGroup = new ec2.SecurityGroup(this, "BrowserNodes", {
       vpc: this.vpc,
-      description: `Wallcrawler browser nodes: CDP proxy ${CDP_PROXY_PORT} in; ${prod ? "web and DNS" : "all"} out`,
+      // Constant: a changed description replaces the group (and changes ECS_SECURITY_GROUPS).
+      description: `Wallcrawler browser nodes: CDP proxy ${CDP_PROXY_PORT} from clients`,
       allowAllOutbound: !prod,
     });
     for (const cidr of config.ingressCidrs) {

@@ -46,6 +46,10 @@ describe("network", () => {
     dev().template.resourceCountIs("AWS::EC2::SecurityGroupIngress", 0);
   });
 
+  it("keeps the group across a dev → prod switch (its description is immutable)", () => {
+    expect(browserSg().GroupDescription).toBe(browserSg(prod().template).GroupDescription);
+  });
+
   it("takes the allowed client CIDRs from context", () => {
     const { template } = synth({ ingressCidrs: "203.0.113.0/24,198.51.100.7/32" });
     expect(rulesOf(browserSg(template), "SecurityGroupIngress")).toEqual([
