@@ -1,0 +1,67 @@
+/**
+ * API keys: shown once at creation, stored only as SHA-256 hashes in KV.
+ *   apikey:<sha256 hex>              → {projectId, keyId}           (the lookup on every request)
+ *   projectkey:<projectId>:<keyId>   → hash, metadata {createdAt, name?}  (listing and revocation)
+ * A lookup by hash needs no string comparison of secrets: an unknown key simply has no entry.
+ */
+import { sha256Hex } from "./secrets-compare.ts";
+
+export interface ApiKeyOwner {
+  projectId: string;
+  keyId: string;
+}
+
+export interface ApiKeyInfo {
+  id: string;
+  projectId: string;
+  createdAt: string;
+  name?: string;
+}
+
+const byHash = (hash: string) => `apikey:${hash}`;
+const byProject = (projectId: string, keyId?: string) => `projectkey:${projectId}:${keyId ?? ""}`;
+
+const randomToken = (bytes: number) => {
+  const raw = crypto.getRandomValues(new Uint8Array(bytes));
+  return btoa(String.fromCharCode(...raw)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+};
+
+export async function lookupApiKey(kv: KVNamespace, key: string): Promise<ApiKeyOwner | undefined> {
+  return (await kv.get<ApiKeyOwner>(byHash(await sha256Hex(key)), "json")) ?? undefined;
+}
+
+/** Creates a key for the project (or imports `preset`); the returned `key` is never stored. */
+export async function createApiKey(
+  kv: KVNamespace,
+  projectId: string,
+  options: { name?: string; preset?: string } = {},
+): Promise<(ApiKeyInfo & { key: string }) | "taken"> {
+  const key = options.preset ?? `wc_${randomToken(32)}`;
+  const hash = await sha256Hex(key);
+  if (await kv.get(byHash(hash))) return "taken";
+  const info: ApiKeyInfo = { id: `key_${randomToken(12)}`, projectId, createdAt: new Date().toISOString() };
+  if (options.name) info.name = options.name;
+  await kv.put(byProject(projectId, info.id), hash, { metadata: info });
+  await kv.put(byHash(hash), JSON.stringify({ projectId, keyId: info.id } satisfies ApiKeyOwner));
+  return { ...info, key };
+}
+
+export async function listApiKeys(kv: KVNamespace, projectId: string): Promise<ApiKeyInfo[]> {
+  const keys: ApiKeyInfo[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await kv.list<ApiKeyInfo>({ prefix: byProject(projectId), cursor });
+    for (const k of page.keys) if (k.metadata) keys.push(k.metadata);
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor);
+  return keys;
+}
+
+/** Removes the key; false when the project has no such key. */
+export async function revokeApiKey(kv: KVNamespace, projectId: string, keyId: string): Promise<boolean> {
+  const hash = await kv.get(byProject(projectId, keyId));
+  if (!hash) return false;
+  await kv.delete(byHash(hash));
+  await kv.delete(byProject(projectId, keyId));
+  return true;
+}

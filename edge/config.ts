@@ -1,0 +1,82 @@
+/**
+ * The edge's configuration, read once per set of bindings from wrangler.toml vars (overridable in
+ * `.dev.vars` or with `wrangler dev --var`). A var that does not parse is an operator error,
+ * reported by name instead of being silently replaced by a default.
+ */
+import { z } from "zod";
+import { ApiError } from "./errors.ts";
+import type { EdgeEnv } from "./env.ts";
+
+const seconds = (name: string, min: number, max: number) =>
+  z.coerce.number({ error: `${name} must be a number of seconds` }).int().min(min).max(max);
+const list = z.string().transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
+const url = z.union([z.literal(""), z.url()]).transform((s) => s || undefined);
+
+const Vars = z.object({
+  ECS_REGION: z.string().min(1),
+  ECS_CLUSTER: z.string().min(1),
+  ECS_TASK_DEFINITION: z.string().min(1),
+  ECS_CONTAINER_NAME: z.string().min(1),
+  ECS_SUBNETS: list,
+  ECS_SECURITY_GROUPS: list,
+  ECS_ASSIGN_PUBLIC_IP: z.enum(["ENABLED", "DISABLED"]),
+  ECS_ENDPOINT: url,
+  EC2_ENDPOINT: url,
+  CONNECT_SCHEME: z.enum(["ws", "wss"]),
+  EDGE_PUBLIC_URL: url,
+  SESSION_START_TIMEOUT_SECONDS: seconds("SESSION_START_TIMEOUT_SECONDS", 5, 900),
+  HEARTBEAT_TIMEOUT_SECONDS: seconds("HEARTBEAT_TIMEOUT_SECONDS", 5, 3600),
+  SESSION_RETENTION_DAYS: z.coerce.number().min(0).max(3650),
+});
+
+export interface EdgeConfig {
+  ecs: {
+    region: string;
+    cluster: string;
+    taskDefinition: string;
+    containerName: string;
+    subnets: string[];
+    securityGroups: string[];
+    assignPublicIp: "ENABLED" | "DISABLED";
+    ecsEndpoint: string;
+    ec2Endpoint: string;
+  };
+  connectScheme: "ws" | "wss";
+  edgePublicUrl?: string;
+  startTimeoutMs: number;
+  heartbeatTimeoutMs: number;
+  retentionMs: number;
+}
+
+const cache = new WeakMap<object, EdgeConfig>();
+
+export function readConfig(env: EdgeEnv): EdgeConfig {
+  const cached = cache.get(env);
+  if (cached) return cached;
+  const parsed = Vars.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ApiError(500, `The edge is misconfigured: ${issue.path.join(".")}: ${issue.message}`);
+  }
+  const v = parsed.data;
+  const config: EdgeConfig = {
+    ecs: {
+      region: v.ECS_REGION,
+      cluster: v.ECS_CLUSTER,
+      taskDefinition: v.ECS_TASK_DEFINITION,
+      containerName: v.ECS_CONTAINER_NAME,
+      subnets: v.ECS_SUBNETS,
+      securityGroups: v.ECS_SECURITY_GROUPS,
+      assignPublicIp: v.ECS_ASSIGN_PUBLIC_IP,
+      ecsEndpoint: v.ECS_ENDPOINT ?? `https://ecs.${v.ECS_REGION}.amazonaws.com/`,
+      ec2Endpoint: v.EC2_ENDPOINT ?? `https://ec2.${v.ECS_REGION}.amazonaws.com/`,
+    },
+    connectScheme: v.CONNECT_SCHEME,
+    edgePublicUrl: v.EDGE_PUBLIC_URL?.replace(/\/+$/, ""),
+    startTimeoutMs: v.SESSION_START_TIMEOUT_SECONDS * 1000,
+    heartbeatTimeoutMs: v.HEARTBEAT_TIMEOUT_SECONDS * 1000,
+    retentionMs: v.SESSION_RETENTION_DAYS * 86_400_000,
+  };
+  cache.set(env, config);
+  return config;
+}

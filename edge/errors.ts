@@ -1,0 +1,81 @@
+/**
+ * The one error type of the edge and the one place it becomes an HTTP answer: JSON `{message}`,
+ * never a stack trace. `retry` sets `x-should-retry`, which the Browserbase SDK obeys before its
+ * own rules (it retries 408, 409, 429 and 5xx otherwise).
+ */
+import type { Context } from "hono";
+import type { AppEnv } from "./env.ts";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { ZodError } from "zod";
+import type { Hook } from "@hono/zod-openapi";
+import { log } from "./log.ts";
+
+export interface ErrorShape {
+  status: ContentfulStatusCode;
+  message: string;
+  retry?: boolean;
+  headers?: Record<string, string>;
+}
+
+export class ApiError extends Error {
+  readonly status: ContentfulStatusCode;
+  readonly retry?: boolean;
+  readonly headers?: Record<string, string>;
+  constructor(status: ContentfulStatusCode, message: string, options: { retry?: boolean; headers?: Record<string, string> } = {}) {
+    super(message);
+    this.status = status;
+    this.retry = options.retry;
+    this.headers = options.headers;
+  }
+  toShape(): ErrorShape {
+    return { status: this.status, message: this.message, retry: this.retry, headers: this.headers };
+  }
+  static from(shape: ErrorShape) {
+    return new ApiError(shape.status, shape.message, shape);
+  }
+}
+
+/**
+ * What a Durable Object's RPC method answers when it can fail: RPC keeps an error's message but
+ * not its class or fields, so failures cross as data and become an ApiError on the Worker's side.
+ */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: ErrorShape };
+export const ok = <T>(value: T): Outcome<T> => ({ ok: true, value });
+export const fail = (status: ContentfulStatusCode, message: string, retry?: boolean): Outcome<never> => ({
+  ok: false,
+  error: { status, message, retry },
+});
+export function unwrap<T>(outcome: Outcome<T>): T {
+  if (outcome.ok) return outcome.value;
+  throw ApiError.from(outcome.error);
+}
+
+/** `browserSettings.viewport.width: Too small: expected number to be >=1` */
+export function describeZodError(error: ZodError, prefix = ""): string {
+  return error.issues
+    .slice(0, 3)
+    .map((issue) => {
+      const path = [prefix, ...issue.path.map(String)].filter(Boolean).join(".");
+      return path ? `${path}: ${issue.message}` : issue.message;
+    })
+    .join("; ");
+}
+
+export function errorResponse(c: Context<AppEnv>, error: unknown): Response {
+  let shape: ErrorShape;
+  if (error instanceof ApiError) shape = error.toShape();
+  else if (error instanceof HTTPException) shape = { status: error.status as ContentfulStatusCode, message: error.message || "Bad request" };
+  else {
+    log("error", "unhandled", { requestId: c.get("requestId"), error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+    shape = { status: 500, message: "Internal error" };
+  }
+  const headers: Record<string, string> = { ...shape.headers };
+  if (shape.retry !== undefined) headers["x-should-retry"] = String(shape.retry);
+  return c.json({ message: shape.message }, shape.status, headers);
+}
+
+/** Every route's validation hook: a value that does not fit its schema is a 400 naming the field. */
+export const validationHook: Hook<unknown, AppEnv, string, undefined> = (result) => {
+  if (!result.success) throw new ApiError(400, describeZodError(result.error));
+};

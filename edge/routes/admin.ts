@@ -1,0 +1,138 @@
+/**
+ * The admin API (bearer ADMIN_TOKEN): projects and their API keys. A project lives in its
+ * ProjectObject; KV keeps a copy of each project (as key metadata) only so that they can be listed.
+ */
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv, EdgeEnv } from "../env.ts";
+import { ApiError, unwrap, validationHook } from "../errors.ts";
+import { error, errors, json, jsonBody } from "../schemas/common.ts";
+import { ApiKeyCreateBody, ApiKeyCreated, ApiKeyInfo, KeyParams, Project, ProjectCreateBody, ProjectIdParam, ProjectUpdateBody } from "../schemas/project.ts";
+import { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_SECONDS, type Project as ProjectRecord } from "../projects/project-record.ts";
+import { createApiKey, listApiKeys, revokeApiKey } from "../auth/api-keys.ts";
+
+export const admin = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+const tags = ["admin"];
+const security = [{ adminToken: [] }];
+const listing = (id: string) => `project:${id}`;
+
+const remember = (env: EdgeEnv, project: ProjectRecord) => env.API_KEYS.put(listing(project.id), "", { metadata: project });
+
+const existing = async (env: EdgeEnv, id: string) => {
+  const project = await env.PROJECTS.getByName(id).get();
+  if (!project) throw new ApiError(404, "Project not found");
+  return project;
+};
+
+admin.openapi(
+  createRoute({
+    method: "post",
+    path: "/admin/projects",
+    tags,
+    security,
+    request: { body: { ...jsonBody(ProjectCreateBody), required: true } },
+    responses: { 201: json(Project, "The new project"), ...errors, 403: error("Admin is off") },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    const now = new Date().toISOString();
+    const id = crypto.randomUUID();
+    const project: ProjectRecord = {
+      id,
+      name: body.name,
+      ownerId: body.ownerId ?? "wallcrawler",
+      concurrency: body.concurrency ?? DEFAULT_CONCURRENCY,
+      defaultTimeout: body.defaultTimeout ?? DEFAULT_TIMEOUT_SECONDS,
+      createdAt: now,
+      updatedAt: now,
+    };
+    unwrap(await c.env.PROJECTS.getByName(id).create(project));
+    await remember(c.env, project);
+    return c.json(project, 201);
+  },
+);
+
+admin.openapi(
+  createRoute({ method: "get", path: "/admin/projects", tags, security, responses: { 200: json(Project.array(), "Every project"), ...errors } }),
+  async (c) => {
+    const projects: ProjectRecord[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await c.env.API_KEYS.list<ProjectRecord>({ prefix: "project:", cursor });
+      for (const k of page.keys) if (k.metadata) projects.push(k.metadata);
+      cursor = page.list_complete ? undefined : page.cursor;
+    } while (cursor);
+    return c.json(projects.sort((a, b) => a.createdAt.localeCompare(b.createdAt)), 200);
+  },
+);
+
+admin.openapi(
+  createRoute({ method: "get", path: "/admin/projects/{id}", tags, security, request: { params: ProjectIdParam }, responses: { 200: json(Project, "The project"), ...errors } }),
+  async (c) => c.json(await existing(c.env, c.req.valid("param").id), 200),
+);
+
+admin.openapi(
+  createRoute({
+    method: "patch",
+    path: "/admin/projects/{id}",
+    tags,
+    security,
+    request: { params: ProjectIdParam, body: { ...jsonBody(ProjectUpdateBody), required: true } },
+    responses: { 200: json(Project, "The changed project"), ...errors },
+  }),
+  async (c) => {
+    const project = unwrap(await c.env.PROJECTS.getByName(c.req.valid("param").id).update(c.req.valid("json")));
+    await remember(c.env, project);
+    return c.json(project, 200);
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: "post",
+    path: "/admin/projects/{id}/keys",
+    tags,
+    security,
+    request: { params: ProjectIdParam, body: jsonBody(ApiKeyCreateBody) },
+    responses: { 201: json(ApiKeyCreated, "The new key, shown only here"), ...errors, 409: error("That preset key is already in use") },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    await existing(c.env, id);
+    const body = c.req.valid("json");
+    const created = await createApiKey(c.env.API_KEYS, id, { name: body.name, preset: body.key });
+    if (created === "taken") throw new ApiError(409, "key: already in use");
+    return c.json(created, 201);
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: "get",
+    path: "/admin/projects/{id}/keys",
+    tags,
+    security,
+    request: { params: ProjectIdParam },
+    responses: { 200: json(ApiKeyInfo.array(), "The project's keys (never the keys themselves)"), ...errors },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    await existing(c.env, id);
+    return c.json(await listApiKeys(c.env.API_KEYS, id), 200);
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: "delete",
+    path: "/admin/projects/{id}/keys/{keyId}",
+    tags,
+    security,
+    request: { params: KeyParams },
+    responses: { 204: { description: "Revoked" }, ...errors },
+  }),
+  async (c) => {
+    const { id, keyId } = c.req.valid("param");
+    if (!(await revokeApiKey(c.env.API_KEYS, id, keyId))) throw new ApiError(404, "API key not found");
+    return c.body(null, 204);
+  },
+);

@@ -1,0 +1,149 @@
+/** `/v1/sessions`: create, list, retrieve, update (REQUEST_RELEASE) and debug, for the key's project only. */
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../env.ts";
+import { ApiError, unwrap, validationHook } from "../errors.ts";
+import { readConfig } from "../config.ts";
+import { signCdpToken, signingKey } from "../tokens.ts";
+import { error, errors, json, jsonBody } from "../schemas/common.ts";
+import {
+  DebugQuery,
+  Session,
+  SessionCreateBody,
+  SessionCreateResponse,
+  SessionIdParam,
+  SessionListQuery,
+  SessionLiveUrls,
+  SessionRetrieveResponse,
+  SessionUpdateBody,
+} from "../schemas/session.ts";
+import { MAX_BROWSER_SETTINGS_BYTES } from "../sessions/node-env.ts";
+import { parseMetadataQuery } from "../sessions/metadata-query.ts";
+import { REGIONS, type Json, type Region } from "../sessions/session-record.ts";
+import { fetchTargets, liveUrls } from "../sessions/debug-urls.ts";
+
+export const sessions = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const sessionStub = (env: AppEnv["Bindings"], id: string) => {
+  if (!UUID.test(id)) throw new ApiError(404, "Session not found");
+  return env.SESSIONS.getByName(id.toLowerCase());
+};
+const sameProject = (given: string | undefined, projectId: string) => {
+  if (given !== undefined && given !== projectId) throw new ApiError(403, "projectId does not match the API key's project");
+};
+
+const tags = ["sessions"];
+
+sessions.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/sessions",
+    tags,
+    request: { body: jsonBody(SessionCreateBody) },
+    responses: {
+      201: json(SessionCreateResponse, "The session, running"),
+      ...errors,
+      403: error("projectId names another project"),
+      429: error("Over the project's concurrency limit"),
+      502: error("ECS or the node failed; x-should-retry says whether a new create may help"),
+      504: error("The browser did not become ready in time (x-should-retry: false)"),
+    },
+  }),
+  async (c) => {
+    const projectId = c.get("projectId");
+    const body = c.req.valid("json");
+    sameProject(body.projectId, projectId);
+    // Parsed from JSON, so JSON all the way down, unknown keys included.
+    const browserSettings = { ...body.browserSettings } as Record<string, Json>;
+    if (body.extensionId && browserSettings.extensionId === undefined) browserSettings.extensionId = body.extensionId;
+    if (JSON.stringify(browserSettings).length > MAX_BROWSER_SETTINGS_BYTES)
+      throw new ApiError(400, `browserSettings: larger than ${MAX_BROWSER_SETTINGS_BYTES} bytes`);
+    const config = readConfig(c.env);
+    const id = crypto.randomUUID();
+    const record = unwrap(
+      await c.env.PROJECTS.getByName(projectId).admit({
+        id,
+        createdAt: Date.now(),
+        timeoutSeconds: body.timeout,
+        keepAlive: body.keepAlive ?? false,
+        // One configured region serves all four names until there is more than one.
+        region: body.region ?? ((REGIONS as readonly string[]).includes(config.ecs.region) ? (config.ecs.region as Region) : "us-east-1"),
+        userMetadata: body.userMetadata,
+        contextId: body.browserSettings?.context?.id,
+      }),
+    );
+    const session = c.env.SESSIONS.getByName(id);
+    // The SDK gives up after 60 s and retries with a new create: the browser this one started
+    // must not outlive the request that nobody is waiting for any more.
+    const signal = c.req.raw.signal;
+    const abandon = () => c.executionCtx.waitUntil(session.abandon());
+    signal.addEventListener("abort", abandon, { once: true });
+    try {
+      const created = unwrap(await session.start(record, { browserSettings, edgeUrl: config.edgePublicUrl ?? new URL(c.req.url).origin }));
+      return c.json(created, 201);
+    } finally {
+      signal.removeEventListener("abort", abandon);
+    }
+  },
+);
+
+sessions.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/sessions",
+    tags,
+    request: { query: SessionListQuery },
+    responses: { 200: json(Session.array(), "The project's sessions, newest first"), ...errors },
+  }),
+  async (c) => {
+    const { status, q } = c.req.valid("query");
+    const query = q === undefined ? undefined : parseMetadataQuery(q);
+    if (q !== undefined && !query) throw new ApiError(400, "q: expected user_metadata['key']:'value' (nested: user_metadata['a']['b']:'value')");
+    return c.json(await c.env.PROJECTS.getByName(c.get("projectId")).list({ status, query }), 200);
+  },
+);
+
+sessions.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/sessions/{id}",
+    tags,
+    request: { params: SessionIdParam },
+    responses: { 200: json(SessionRetrieveResponse, "The session; connection fields while it runs"), ...errors },
+  }),
+  async (c) => c.json(unwrap(await sessionStub(c.env, c.req.valid("param").id).get(c.get("projectId"))), 200),
+);
+
+sessions.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/sessions/{id}",
+    tags,
+    request: { params: SessionIdParam, body: jsonBody(SessionUpdateBody) },
+    responses: { 200: json(Session, "The session; releasing a finished one changes nothing"), ...errors },
+  }),
+  async (c) => {
+    const projectId = c.get("projectId");
+    sameProject(c.req.valid("json").projectId, projectId);
+    return c.json(unwrap(await sessionStub(c.env, c.req.valid("param").id).release(projectId)), 200);
+  },
+);
+
+sessions.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/sessions/{id}/debug",
+    tags,
+    request: { params: SessionIdParam, query: DebugQuery },
+    responses: { 200: json(SessionLiveUrls, "DevTools URLs of the session's live pages"), ...errors },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const { expiresIn } = c.req.valid("query");
+    const { node, expiresAt } = unwrap(await sessionStub(c.env, id).liveNode(c.get("projectId")));
+    const scheme = readConfig(c.env).connectScheme;
+    const until = expiresIn === undefined ? expiresAt : Math.min(expiresAt, Date.now() + expiresIn * 1000);
+    const token = await signCdpToken(await signingKey(c.env), { sessionId: id.toLowerCase(), projectId: c.get("projectId"), expiresAtMs: until });
+    return c.json(liveUrls(node, scheme, token, await fetchTargets(node, scheme, token)), 200);
+  },
+);

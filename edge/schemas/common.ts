@@ -1,0 +1,22 @@
+/** Schemas shared by every route: the error body, and the answers every authenticated route may give. */
+import { z } from "@hono/zod-openapi";
+
+export const ErrorBody = z.object({ message: z.string() }).openapi("Error");
+
+export const error = (description: string) => ({ content: { "application/json": { schema: ErrorBody } }, description });
+
+export const errors = {
+  400: error("Bad request: the message names the field"),
+  401: error("Missing, unknown or revoked key"),
+  404: error("Not found (or not this project's)"),
+} as const;
+
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { "application/json": { schema } },
+  description,
+});
+
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  content: { "application/json": { schema } },
+  required: false,
+});

@@ -1,0 +1,107 @@
+/**
+ * The session resource, field by field as the Browserbase API and its SDK 2.21 define it. Unknown
+ * body keys are dropped (browserSettings keeps them, for the node); a bad value is a 400 naming
+ * the field.
+ */
+import { z } from "@hono/zod-openapi";
+import { REGIONS, SESSION_STATUSES } from "../sessions/session-record.ts";
+import { MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS } from "../projects/project-record.ts";
+
+export const Region = z.enum(REGIONS);
+export const SessionStatus = z.enum(SESSION_STATUSES);
+
+export const Session = z
+  .object({
+    id: z.uuid(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+    startedAt: z.iso.datetime(),
+    expiresAt: z.iso.datetime(),
+    endedAt: z.iso.datetime().optional(),
+    projectId: z.string(),
+    keepAlive: z.boolean(),
+    proxyBytes: z.number(),
+    region: Region,
+    status: SessionStatus,
+    contextId: z.string().optional(),
+    userMetadata: z.record(z.string(), z.any().openapi({ description: "any JSON value" })).optional(),
+  })
+  .openapi("Session");
+
+const connection = {
+  connectUrl: z.string().openapi({ description: "ws(s)://<node>?signingKey=<JWT>: browser-level CDP endpoint" }),
+  seleniumRemoteUrl: z.string().openapi({ description: "Selenium is not served yet" }),
+  signingKey: z.string().openapi({ description: "The CDP token (ES256 JWT) for this session's node" }),
+};
+
+export const SessionCreateResponse = Session.extend(connection).openapi("SessionCreateResponse");
+export const SessionRetrieveResponse = Session.extend({
+  connectUrl: connection.connectUrl.optional(),
+  seleniumRemoteUrl: connection.seleniumRemoteUrl.optional(),
+  signingKey: connection.signingKey.optional(),
+}).openapi("SessionRetrieveResponse");
+
+const flag = z.boolean().optional();
+
+export const BrowserSettings = z
+  .object({
+    context: z.object({ id: z.string().min(1), persist: flag }).optional(),
+    extensionId: z.string().min(1).optional(),
+    viewport: z
+      .object({ width: z.number().int().min(1).max(7680).optional(), height: z.number().int().min(1).max(4320).optional() })
+      .optional(),
+    blockAds: flag,
+    solveCaptchas: flag,
+    recordSession: flag,
+    logSession: flag,
+    ignoreCertificateErrors: flag,
+    advancedStealth: flag,
+    verified: flag,
+    os: z.enum(["windows", "mac", "linux", "mobile", "tablet"]).optional(),
+    allowedDomains: z.array(z.string()).optional(),
+    captchaImageSelector: z.string().optional(),
+    captchaInputSelector: z.string().optional(),
+  })
+  .loose()
+  .openapi("BrowserSettings");
+
+export const SessionCreateBody = z
+  .object({
+    projectId: z.string().optional(),
+    extensionId: z.string().min(1).optional(),
+    keepAlive: z.boolean().optional(),
+    region: Region.optional(),
+    timeout: z.number().int().min(MIN_TIMEOUT_SECONDS).max(MAX_TIMEOUT_SECONDS).optional().openapi({ description: "Seconds; default: the project's defaultTimeout" }),
+    userMetadata: z.record(z.string(), z.any().openapi({ description: "any JSON value" })).optional(),
+    proxies: z.unknown().optional().openapi({ description: "Accepted; proxies are not supported yet" }),
+    browserSettings: BrowserSettings.optional(),
+  })
+  .openapi("SessionCreateParams");
+
+export const SessionUpdateBody = z
+  .object({ status: z.literal("REQUEST_RELEASE"), projectId: z.string().optional() })
+  .openapi("SessionUpdateParams");
+
+export const SessionListQuery = z.object({
+  status: SessionStatus.optional(),
+  q: z.string().optional().openapi({ description: "user_metadata['key']:'value', nested user_metadata['a']['b']:'v'" }),
+});
+
+export const SessionIdParam = z.object({ id: z.string().openapi({ param: { name: "id", in: "path" } }) });
+
+export const DebugQuery = z.object({
+  expiresIn: z.coerce.number().int().min(1).max(MAX_TIMEOUT_SECONDS).optional(),
+});
+
+const Page = z.object({
+  id: z.string(),
+  url: z.string(),
+  title: z.string(),
+  faviconUrl: z.string(),
+  debuggerUrl: z.string(),
+  debuggerFullscreenUrl: z.string(),
+});
+
+export const SessionLiveUrls = z
+  .object({ debuggerFullscreenUrl: z.string(), debuggerUrl: z.string(), wsUrl: z.string(), pages: z.array(Page) })
+  .openapi("SessionLiveURLs");

@@ -1,0 +1,156 @@
+/**
+ * A session as its SessionObject keeps it, and the Browserbase shape clients see. Timestamps are
+ * epoch milliseconds inside, ISO-8601 outside; absent optional fields stay absent (never null).
+ */
+/**
+ * A JSON value (user metadata, browser settings). Nested arrays and objects are just `object`:
+ * a recursive type is too deep for the Durable Object RPC stub types.
+ */
+export type Json = string | number | boolean | null | object;
+
+export const REGIONS = ["us-west-2", "us-east-1", "eu-central-1", "ap-southeast-1"] as const;
+export type Region = (typeof REGIONS)[number];
+
+export const SESSION_STATUSES = ["PENDING", "RUNNING", "ERROR", "TIMED_OUT", "COMPLETED"] as const;
+export type SessionStatus = (typeof SESSION_STATUSES)[number];
+export type FinalStatus = Exclude<SessionStatus, "PENDING" | "RUNNING">;
+
+export const isFinal = (status: SessionStatus): status is FinalStatus => status !== "PENDING" && status !== "RUNNING";
+
+export interface NodeAddress {
+  host: string;
+  port: number;
+  browserVersion: string;
+}
+
+export interface SessionRecord {
+  id: string;
+  projectId: string;
+  status: SessionStatus;
+  /** Bumped on every change, so the project's index applies updates in order. */
+  version: number;
+  createdAt: number;
+  updatedAt: number;
+  expiresAt: number;
+  endedAt?: number;
+  keepAlive: boolean;
+  region: Region;
+  userMetadata?: Record<string, Json>;
+  contextId?: string;
+  /** PENDING past this instant ends in ERROR. */
+  startDeadline: number;
+  taskArn?: string;
+  node?: NodeAddress;
+  /** The CDP token, issued when the node is ready; valid until expiresAt. */
+  signingKey?: string;
+  lastHeartbeatAt?: number;
+  /** When the edge last found the task running with DescribeTasks (heartbeats were missing). */
+  taskCheckedAt?: number;
+  /** Why the session ended, for logs and for the create's error message. */
+  endReason?: string;
+  /** The edge still owes ECS a StopTask for this session's task. */
+  stopOwed?: boolean;
+  stopAttempts?: number;
+  /** The version the ProjectObject's index last acknowledged. */
+  indexedVersion?: number;
+}
+
+/** The Session object of the Browserbase API. */
+export interface ApiSession {
+  id: string;
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string;
+  expiresAt: string;
+  endedAt?: string;
+  projectId: string;
+  keepAlive: boolean;
+  proxyBytes: number;
+  region: Region;
+  status: SessionStatus;
+  contextId?: string;
+  userMetadata?: Record<string, Json>;
+}
+
+export interface ApiSessionWithConnect extends ApiSession {
+  connectUrl: string;
+  seleniumRemoteUrl: string;
+  signingKey: string;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function toApiSession(r: SessionRecord): ApiSession {
+  const s: ApiSession = {
+    id: r.id,
+    createdAt: iso(r.createdAt),
+    updatedAt: iso(r.updatedAt),
+    startedAt: iso(r.createdAt),
+    expiresAt: iso(r.expiresAt),
+    projectId: r.projectId,
+    keepAlive: r.keepAlive,
+    proxyBytes: 0,
+    region: r.region,
+    status: r.status,
+  };
+  if (r.endedAt !== undefined) s.endedAt = iso(r.endedAt);
+  if (r.contextId !== undefined) s.contextId = r.contextId;
+  if (r.userMetadata !== undefined) s.userMetadata = r.userMetadata;
+  return s;
+}
+
+/** `host:port`, with IPv6 hosts bracketed. */
+export const hostPort = (node: { host: string; port: number }) =>
+  `${node.host.includes(":") ? `[${node.host}]` : node.host}:${node.port}`;
+
+/** The session with its connection fields, while it runs; without them otherwise. */
+export function toLiveApiSession(r: SessionRecord, scheme: "ws" | "wss"): ApiSession | ApiSessionWithConnect {
+  const s = toApiSession(r);
+  if (r.status !== "RUNNING" || !r.node || !r.signingKey) return s;
+  const address = hostPort(r.node);
+  return {
+    ...s,
+    connectUrl: `${scheme}://${address}?signingKey=${encodeURIComponent(r.signingKey)}`,
+    // Selenium is not served yet; the URL names where it will be.
+    seleniumRemoteUrl: `${scheme === "wss" ? "https" : "http"}://${address}/webdriver`,
+    signingKey: r.signingKey,
+  };
+}
+
+/** A new session's record, as admitted by its project. */
+export function newSessionRecord(init: {
+  id: string;
+  projectId: string;
+  createdAt: number;
+  expiresAt: number;
+  startDeadline: number;
+  keepAlive: boolean;
+  region: Region;
+  userMetadata?: Record<string, Json>;
+  contextId?: string;
+}): SessionRecord {
+  const { userMetadata, contextId, ...rest } = init;
+  const record: SessionRecord = { ...rest, status: "PENDING", version: 1, updatedAt: init.createdAt };
+  if (userMetadata !== undefined) record.userMetadata = userMetadata;
+  if (contextId !== undefined) record.contextId = contextId;
+  return record;
+}
+
+/** What a project's index keeps of each of its sessions. */
+export interface IndexEntry {
+  id: string;
+  status: SessionStatus;
+  version: number;
+  createdAt: number;
+  endedAt?: number;
+  view: ApiSession;
+}
+
+export const indexEntry = (r: SessionRecord): IndexEntry => ({
+  id: r.id,
+  status: r.status,
+  version: r.version,
+  createdAt: r.createdAt,
+  endedAt: r.endedAt,
+  view: toApiSession(r),
+});

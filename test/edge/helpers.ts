@@ -1,0 +1,120 @@
+/** What the edge tests share: calls into the Worker, the admin API, and playing a browser node. */
+import { env as bindings, exports } from "cloudflare:workers";
+import { inject } from "vitest";
+import { NodeEnv, nodeCallbackPath, TASK_EVENTS_PATH, TASK_EVENTS_SECRET_HEADER } from "../../edge/node-protocol.ts";
+
+import type { EdgeEnv } from "../../edge/env.ts";
+
+export const BASE = "http://edge.test";
+/** The Worker's bindings, secrets included (the test run generated them). */
+export const env = bindings as EdgeEnv;
+
+export interface Answer {
+  status: number;
+  body: any;
+  headers: Headers;
+}
+
+export async function call(path: string, init: RequestInit = {}): Promise<Answer> {
+  const res = await exports.default.fetch(new Request(`${BASE}${path}`, init));
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: left as text, and the test says so
+  }
+  return { status: res.status, body, headers: res.headers };
+}
+
+const jsonInit = (method: string, body: unknown, headers: Record<string, string>): RequestInit => ({
+  method,
+  headers: { "content-type": "application/json", ...headers },
+  body: body === undefined ? undefined : JSON.stringify(body),
+});
+
+export const api = (key: string, method: string, path: string, body?: unknown) =>
+  call(path, jsonInit(method, body, { "X-BB-API-Key": key }));
+
+export const admin = (method: string, path: string, body?: unknown) =>
+  call(path, jsonInit(method, body, { authorization: `Bearer ${env.ADMIN_TOKEN}` }));
+
+/** A fresh project and an API key for it. */
+export async function newProject(settings: { concurrency?: number; defaultTimeout?: number; name?: string } = {}) {
+  const project = await admin("POST", "/admin/projects", { name: settings.name ?? "test", ...settings });
+  if (project.status !== 201) throw new Error(`project: ${project.status} ${JSON.stringify(project.body)}`);
+  const key = await admin("POST", `/admin/projects/${project.body.id}/keys`, { name: "test key" });
+  if (key.status !== 201) throw new Error(`key: ${key.status} ${JSON.stringify(key.body)}`);
+  return { projectId: project.body.id as string, key: key.body.key as string, keyId: key.body.id as string };
+}
+
+// ---- the ECS stand-in's record of what the edge asked for ------------------------------------
+
+export interface RecordedCall {
+  service: "ecs" | "ec2";
+  action: string;
+  body: any;
+  clientToken?: string;
+  signedBy?: string;
+  status: number;
+}
+
+export async function standInCalls(): Promise<RecordedCall[]> {
+  const res = await fetch(`${inject("standInUrl")}/_standin/calls`);
+  return (await res.json()) as RecordedCall[];
+}
+
+const envOf = (call: RecordedCall): Record<string, string> =>
+  Object.fromEntries((call.body?.overrides?.containerOverrides?.[0]?.environment ?? []).map((e: { name: string; value: string }) => [e.name, e.value]));
+
+export interface LaunchedNode {
+  sessionId: string;
+  nodeToken: string;
+  env: Record<string, string>;
+  runTask: RecordedCall;
+}
+
+/** Waits for the RunTask of the next session of `projectId` not in `known`. */
+export async function nextLaunch(projectId: string, known: Set<string> = new Set()): Promise<LaunchedNode> {
+  for (let i = 0; i < 200; i++) {
+    const run = (await standInCalls()).find((c) => c.action === "RunTask" && c.status === 200 && envOf(c)[NodeEnv.projectId] === projectId && !known.has(envOf(c)[NodeEnv.sessionId]));
+    if (run) {
+      const e = envOf(run);
+      known.add(e[NodeEnv.sessionId]);
+      return { sessionId: e[NodeEnv.sessionId], nodeToken: e[NodeEnv.nodeToken], env: e, runTask: run };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`no RunTask for project ${projectId}`);
+}
+
+export const callsFor = async (sessionId: string) =>
+  (await standInCalls()).filter((c) => JSON.stringify(c.body).includes(sessionId) || c.clientToken === sessionId);
+
+/** The stand-in's task ARN for a session (RunTask's answer is not recorded; DescribeTasks-free lookup). */
+export async function taskOf(sessionId: string): Promise<any> {
+  const tasks = (await (await fetch(`${inject("standInUrl")}/_standin/tasks`)).json()) as any[];
+  return tasks.find((t) => t.startedBy === `wc-${sessionId}`);
+}
+
+// ---- playing the node --------------------------------------------------------------------------
+
+export const nodeCall = (sessionId: string, token: string, kind: "ready" | "heartbeat" | "exit", body: unknown) =>
+  call(nodeCallbackPath(sessionId, kind), jsonInit("POST", body, { authorization: `Bearer ${token}` }));
+
+export const taskEvent = (detail: Record<string, unknown>, secret: string = env.TASK_EVENTS_SECRET!) =>
+  call(
+    TASK_EVENTS_PATH,
+    jsonInit("POST", { version: "0", "detail-type": "ECS Task State Change", source: "aws.ecs", detail }, { [TASK_EVENTS_SECRET_HEADER]: secret }),
+  );
+
+/** Creates a session and plays its node through `ready`; resolves with the create's answer and the node. */
+export async function startSession(key: string, projectId: string, body: unknown = {}, known?: Set<string>, port = 9223) {
+  const created = api(key, "POST", "/v1/sessions", body);
+  const node = await nextLaunch(projectId, known);
+  const ready = await nodeCall(node.sessionId, node.nodeToken, "ready", { host: "127.0.0.1", port, browserVersion: "Chrome/156.0.0.0" });
+  if (ready.status !== 200) throw new Error(`ready: ${ready.status} ${JSON.stringify(ready.body)}`);
+  return { created: await created, node };
+}
+
+export const sessionObject = (id: string) => env.SESSIONS.getByName(id);

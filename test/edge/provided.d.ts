@@ -1,0 +1,20 @@
+/** What node/global-setup.ts provides to the tests (read with `inject`). */
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** The Worker's secrets for this run (SIGNING_KEY, ADMIN_TOKEN, ...), generated at start. */
+    secrets: Record<string, string>;
+    /** The local ECS stand-in (record runner): ECS_ENDPOINT and EC2_ENDPOINT of the Worker. */
+    standInUrl: string;
+    moto: {
+      url: string;
+      region: string;
+      subnet: string;
+      securityGroup: string;
+      allowed: { accessKeyId: string; secretAccessKey: string };
+      denied: { accessKeyId: string; secretAccessKey: string };
+    };
+    /** A real Chromium's debugging port, standing in for a node's proxy in debug tests. */
+    chromiumPort: number;
+  }
+}
+export {};

@@ -1,0 +1,39 @@
+/**
+ * The edge's suite: tests run inside workerd with the real Worker, Durable Objects and KV
+ * (@cloudflare/vitest-pool-workers), against servers that global-setup.ts starts in Node.
+ */
+import { fileURLToPath } from "node:url";
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+export default defineConfig({
+  root,
+  plugins: [
+    cloudflareTest(({ inject }) => {
+      const secrets = inject("secrets");
+      const standIn = inject("standInUrl");
+      return {
+        main: "./edge/index.ts",
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            ...secrets,
+            ECS_ENDPOINT: standIn,
+            EC2_ENDPOINT: standIn,
+            ECS_SUBNETS: "subnet-test",
+            ECS_SECURITY_GROUPS: "sg-test",
+            EDGE_PUBLIC_URL: "http://edge.test",
+          },
+        },
+      };
+    }),
+  ],
+  test: {
+    include: ["test/edge/**/*.test.ts"],
+    globalSetup: ["test/edge/node/global-setup.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});
