@@ -88,13 +88,18 @@ export async function nextLaunch(projectId: string, known: Set<string> = new Set
   throw new Error(`no RunTask for project ${projectId}`);
 }
 
-export const callsFor = async (sessionId: string) =>
-  (await standInCalls()).filter((c) => JSON.stringify(c.body).includes(sessionId) || c.clientToken === sessionId);
-
-/** The stand-in's task ARN for a session (RunTask's answer is not recorded; DescribeTasks-free lookup). */
+/** The stand-in's task for a session, as DescribeTasks renders it. */
 export async function taskOf(sessionId: string): Promise<any> {
   const tasks = (await (await fetch(`${inject("standInUrl")}/_standin/tasks`)).json()) as any[];
   return tasks.find((t) => t.startedBy === `wc-${sessionId}`);
+}
+
+/** Every ECS call about a session: its RunTask(s) and the calls naming its task. */
+export async function callsFor(sessionId: string): Promise<RecordedCall[]> {
+  const taskArn = (await taskOf(sessionId))?.taskArn ?? "none";
+  return (await standInCalls()).filter(
+    (c) => c.clientToken === sessionId || c.body?.task === taskArn || (Array.isArray(c.body?.tasks) && c.body.tasks.includes(taskArn)),
+  );
 }
 
 // ---- playing the node --------------------------------------------------------------------------
@@ -118,3 +123,23 @@ export async function startSession(key: string, projectId: string, body: unknown
 }
 
 export const sessionObject = (id: string) => env.SESSIONS.getByName(id);
+
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const SESSION_KEYS = ["id", "createdAt", "updatedAt", "startedAt", "expiresAt", "projectId", "keepAlive", "proxyBytes", "region", "status"];
+const OPTIONAL_KEYS = ["endedAt", "contextId", "userMetadata"];
+const CONNECT_KEYS = ["connectUrl", "seleniumRemoteUrl", "signingKey"];
+
+/** Checks a session field by field against browserbase-api.md: required keys, types, no nulls, nothing extra. */
+export function checkSessionShape(s: Record<string, unknown>, options: { connect: boolean }) {
+  const keys = Object.keys(s);
+  for (const k of SESSION_KEYS) if (!keys.includes(k)) throw new Error(`session lacks ${k}`);
+  for (const k of CONNECT_KEYS) if (options.connect !== keys.includes(k)) throw new Error(`session ${options.connect ? "lacks" : "has"} ${k}`);
+  const extra = keys.filter((k) => ![...SESSION_KEYS, ...OPTIONAL_KEYS, ...CONNECT_KEYS].includes(k));
+  if (extra.length) throw new Error(`unexpected keys ${extra}`);
+  for (const [k, v] of Object.entries(s)) if (v === null) throw new Error(`${k} is null`);
+  for (const k of ["createdAt", "updatedAt", "startedAt", "expiresAt", ...(s.endedAt ? ["endedAt"] : [])])
+    if (!ISO.test(String(s[k]))) throw new Error(`${k} is not ISO-8601: ${s[k]}`);
+  if (typeof s.keepAlive !== "boolean" || typeof s.proxyBytes !== "number") throw new Error("keepAlive/proxyBytes types");
+  if (!["us-west-2", "us-east-1", "eu-central-1", "ap-southeast-1"].includes(String(s.region))) throw new Error(`region ${s.region}`);
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(String(s.id))) throw new Error(`id ${s.id}`);
+}

@@ -14,13 +14,14 @@ export default defineConfig({
     cloudflareTest(({ inject }) => {
       const secrets = inject("secrets");
       const standIn = inject("standInUrl");
+      const ecs = inject("ecsUrl");
       return {
         main: "./edge/index.ts",
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
           bindings: {
             ...secrets,
-            ECS_ENDPOINT: standIn,
+            ECS_ENDPOINT: ecs,
             EC2_ENDPOINT: standIn,
             ECS_SUBNETS: "subnet-test",
             ECS_SECURITY_GROUPS: "sg-test",
@@ -34,6 +35,8 @@ export default defineConfig({
     include: ["test/edge/**/*.test.ts"],
     globalSetup: ["test/edge/node/global-setup.ts"],
     testTimeout: 30_000,
+    // The edge's per-request info lines; warnings and errors still show.
+    onConsoleLog: (line) => !line.startsWith('{"level":"info"'),
     hookTimeout: 60_000,
   },
 });

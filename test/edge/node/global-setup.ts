@@ -1,13 +1,15 @@
 /**
  * Starts, once for the whole edge suite, what the Worker under test talks to over loopback: the
- * local ECS stand-in (SigV4-checked, recording every call; the tests play the browser node), an
- * independent moto_server, and a real Chromium for the debug URLs. Secrets are generated per run.
+ * local ECS stand-in (SigV4-checked, recording every call; the tests play the browser node)
+ * behind a fault injector, an independent moto_server, and a real Chromium for the debug URLs.
+ * Secrets are generated per run.
  */
 import type { TestProject } from "vitest/node";
 import { startEcsStandIn } from "../../../browser-node/local/ecs-stand-in.ts";
 import { generateSecrets } from "../../../browser-node/local/dev-secrets.ts";
 import { startMoto } from "./moto.ts";
 import { startChromium } from "./chromium.ts";
+import { startFaultProxy } from "./fault-proxy.ts";
 
 export default async function setup(project: TestProject) {
   const secrets = await generateSecrets();
@@ -17,15 +19,18 @@ export default async function setup(project: TestProject) {
     runner: "record",
     credentials: { accessKeyId: secrets.AWS_ACCESS_KEY_ID, secretAccessKey: secrets.AWS_SECRET_ACCESS_KEY },
   });
+  const ecs = await startFaultProxy(standIn.url);
   const moto = await startMoto();
   const chromium = await startChromium();
   project.provide("secrets", { ...secrets });
   project.provide("standInUrl", standIn.url);
+  project.provide("ecsUrl", ecs.url);
   project.provide("moto", { url: moto.url, region: moto.region, subnet: moto.subnet, securityGroup: moto.securityGroup, allowed: moto.allowed, denied: moto.denied });
   project.provide("chromiumPort", chromium.port);
   return async () => {
     await chromium.close();
     await moto.close();
+    await ecs.close();
     await standIn.close();
   };
 }
