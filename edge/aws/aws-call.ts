@@ -94,7 +94,8 @@ export class AwsCaller {
     } catch (error) {
       throw new AwsError(req.service, req.action, "NetworkError", error instanceof Error ? error.message : String(error), true);
     }
-    const text = await res.text();
+    // AWS's JSON and XML content types are not text/* to workerd: decode the bytes ourselves.
+    const text = new TextDecoder().decode(await res.arrayBuffer());
     if (res.ok) return text;
     const { code, message } = req.service === "ecs" ? jsonError(res, text) : xmlError(text);
     const transient = res.status >= 500 || res.status === 429 || THROTTLING.has(code);

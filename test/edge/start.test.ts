@@ -1,0 +1,141 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { inject } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { SessionRecord } from "../../edge/sessions/session-record.ts";
+import { api, callsFor, newProject, nextLaunch, nodeCall, sessionObject, standInCalls, startSession, taskOf } from "./helpers.ts";
+
+const faults = (projectId: string, list: string[]) =>
+  fetch(`${inject("ecsUrl")}/_faults`, { method: "POST", body: JSON.stringify({ projectId, faults: list }) });
+
+const tasksOf = async (id: string) =>
+  ((await (await fetch(`${inject("standInUrl")}/_standin/tasks`)).json()) as { startedBy: string }[]).filter((t) => t.startedBy === `wc-${id}`);
+
+describe("starting a session", () => {
+  let project: Awaited<ReturnType<typeof newProject>>;
+  const known = new Set<string>();
+  const status = async (id: string) => (await api(project.key, "GET", `/v1/sessions/${id}`)).body.status;
+  beforeAll(async () => {
+    project = await newProject({ name: "start", concurrency: 50 });
+  });
+
+  it("resolves the node's address through ECS and EC2 when ready names no host", async () => {
+    const creating = api(project.key, "POST", "/v1/sessions", {});
+    const node = await nextLaunch(project.projectId, known);
+    expect((await nodeCall(node.sessionId, node.nodeToken, "ready", { port: 9444, browserVersion: "Chrome/156" })).status).toBe(200);
+    const created = await creating;
+    expect(created.body.connectUrl).toMatch(/^ws:\/\/127\.0\.0\.1:9444\?signingKey=/);
+    const calls = await callsFor(node.sessionId);
+    expect(calls.map((c) => c.action)).toEqual(["RunTask", "DescribeTasks"]);
+    const eni = (await taskOf(node.sessionId)).attachments[0].details.find((d: { name: string }) => d.name === "networkInterfaceId").value;
+    const ec2 = (await standInCalls()).filter((c) => c.service === "ec2" && c.body["NetworkInterfaceId.1"] === eni);
+    expect(ec2).toHaveLength(1);
+    expect(ec2[0]).toMatchObject({ action: "DescribeNetworkInterfaces", status: 200, signedBy: expect.any(String) });
+  });
+
+  it("at the start deadline: ERROR, StopTask, and an answer the SDK will not retry", async () => {
+    const creating = api(project.key, "POST", "/v1/sessions", {});
+    const { sessionId } = await nextLaunch(project.projectId, known);
+    const stub = sessionObject(sessionId);
+    expect(await runDurableObjectAlarm(stub)).toBe(true); // before the deadline: still waiting
+    expect(await status(sessionId)).toBe("PENDING");
+    await runInDurableObject(stub, (_o, state) => {
+      const r = state.storage.kv.get<SessionRecord>("session")!;
+      state.storage.kv.put("session", { ...r, startDeadline: Date.now() - 1 });
+    });
+    await runDurableObjectAlarm(stub);
+    const created = await creating;
+    expect(created.status).toBe(504);
+    expect(created.headers.get("x-should-retry")).toBe("false");
+    expect(created.body).toEqual({ message: expect.stringMatching(/did not become ready within \d+ seconds/) });
+    expect(await status(sessionId)).toBe("ERROR");
+    expect((await callsFor(sessionId)).filter((c) => c.action === "StopTask")).toHaveLength(1);
+  });
+
+  it("retries throttled and lost RunTask calls with the same clientToken: one task, one session", async () => {
+    const retrying = await newProject({ name: "retrying" });
+    await faults(retrying.projectId, ["throttle", "lost"]);
+    const { created, node } = await startSession(retrying.key, retrying.projectId, {});
+    expect(created.status).toBe(201);
+    const runs = (await standInCalls()).filter((c) => c.action === "RunTask" && c.body.startedBy === `wc-${node.sessionId}`);
+    expect(runs.length).toBe(2); // the throttled attempt never reached ECS; the lost one did
+    expect(new Set(runs.map((r) => r.clientToken))).toEqual(new Set([node.sessionId]));
+    expect(await tasksOf(node.sessionId)).toHaveLength(1);
+  });
+
+  it("treats RunTask's HTTP 200 with failures as a failed start that started nothing", async () => {
+    const short = await newProject({ name: "no-capacity" });
+    await faults(short.projectId, ["capacity"]);
+    const created = await api(short.key, "POST", "/v1/sessions", {});
+    expect(created.status).toBe(503);
+    expect(created.headers.get("x-should-retry")).toBe("true");
+    expect(created.body.message).toMatch(/RESOURCE:MEMORY/);
+    const [session] = (await api(short.key, "GET", "/v1/sessions")).body;
+    expect(session.status).toBe("ERROR");
+    expect(await tasksOf(session.id)).toHaveLength(0);
+  });
+
+  it("gives up after the last throttled attempt without starting anything", async () => {
+    const throttled = await newProject({ name: "throttled" });
+    await faults(throttled.projectId, ["throttle", "throttle", "throttle", "throttle"]);
+    const created = await api(throttled.key, "POST", "/v1/sessions", {});
+    expect(created.status).toBe(503);
+    expect(created.body.message).toMatch(/ThrottlingException/);
+    const [session] = (await api(throttled.key, "GET", "/v1/sessions")).body;
+    expect(session.status).toBe("ERROR");
+    expect(await tasksOf(session.id)).toHaveLength(0);
+  });
+
+  it("answers a node that failed before ready with a final error", async () => {
+    const creating = api(project.key, "POST", "/v1/sessions", {});
+    const node = await nextLaunch(project.projectId, known);
+    await nodeCall(node.sessionId, node.nodeToken, "exit", { reason: "not-ready", detail: "Chromium did not start" });
+    const created = await creating;
+    expect(created).toMatchObject({ status: 502, body: { message: "The browser node could not start: not-ready" } });
+    expect(created.headers.get("x-should-retry")).toBe("false");
+    expect(await status(node.sessionId)).toBe("ERROR");
+  });
+
+  it("ends a pending session whose create nobody waits for any more", async () => {
+    const creating = api(project.key, "POST", "/v1/sessions", {});
+    const { sessionId } = await nextLaunch(project.projectId, known);
+    await sessionObject(sessionId).abandon();
+    expect((await creating).headers.get("x-should-retry")).toBe("false");
+    expect(await status(sessionId)).toBe("ERROR");
+    expect((await callsFor(sessionId)).filter((c) => c.action === "StopTask")).toHaveLength(1);
+  });
+
+  it("answers a create whose session was released before ready with 409, not retried", async () => {
+    const creating = api(project.key, "POST", "/v1/sessions", {});
+    const { sessionId } = await nextLaunch(project.projectId, known);
+    expect((await api(project.key, "POST", `/v1/sessions/${sessionId}`, { status: "REQUEST_RELEASE" })).body.status).toBe("COMPLETED");
+    const created = await creating;
+    expect(created.status).toBe(409);
+    expect(created.headers.get("x-should-retry")).toBe("false");
+  });
+});
+
+describe("the concurrency limit", () => {
+  it("counts PENDING and RUNNING sessions, answers 429, and frees the slot on release", async () => {
+    const limited = await newProject({ name: "limited", concurrency: 2 });
+    const known = new Set<string>();
+    const first = (await startSession(limited.key, limited.projectId, {}, known)).created.body;
+    const pending = api(limited.key, "POST", "/v1/sessions", {});
+    const second = await nextLaunch(limited.projectId, known);
+    const refused = await api(limited.key, "POST", "/v1/sessions", {});
+    expect(refused.status).toBe(429);
+    expect(refused.body.message).toMatch(/concurrent sessions limit \(limit 2, currently 2\)/);
+    await api(limited.key, "POST", `/v1/sessions/${first.id}`, { status: "REQUEST_RELEASE" });
+    await nodeCall(second.sessionId, second.nodeToken, "ready", { host: "127.0.0.1", port: 1, browserVersion: "x" });
+    expect((await pending).status).toBe(201);
+    expect((await startSession(limited.key, limited.projectId, {}, known)).created.status).toBe(201);
+  });
+
+  it("admits exactly one of two simultaneous creates for the last slot", async () => {
+    const single = await newProject({ name: "single", concurrency: 1 });
+    const creates = [api(single.key, "POST", "/v1/sessions", {}), api(single.key, "POST", "/v1/sessions", {})];
+    const node = await nextLaunch(single.projectId);
+    await nodeCall(node.sessionId, node.nodeToken, "ready", { host: "127.0.0.1", port: 1, browserVersion: "x" });
+    const statuses = (await Promise.all(creates)).map((r) => r.status).sort();
+    expect(statuses).toEqual([201, 429]);
+  });
+});
