@@ -74,13 +74,17 @@ export interface LaunchedNode {
   runTask: RecordedCall;
 }
 
-/** Waits for the RunTask of the next session of `projectId` not in `known`. */
-export async function nextLaunch(projectId: string, known: Set<string> = new Set()): Promise<LaunchedNode> {
+/** Sessions already handed to a test, so each RunTask is claimed once. */
+const claimed = new Set<string>();
+
+/** Waits for the RunTask of the next session of `projectId` that no test has claimed yet. */
+export async function nextLaunch(projectId: string, known: Set<string> = claimed): Promise<LaunchedNode> {
   for (let i = 0; i < 200; i++) {
     const run = (await standInCalls()).find((c) => c.action === "RunTask" && c.status === 200 && envOf(c)[NodeEnv.projectId] === projectId && !known.has(envOf(c)[NodeEnv.sessionId]));
     if (run) {
       const e = envOf(run);
       known.add(e[NodeEnv.sessionId]);
+      claimed.add(e[NodeEnv.sessionId]);
       return { sessionId: e[NodeEnv.sessionId], nodeToken: e[NodeEnv.nodeToken], env: e, runTask: run };
     }
     await new Promise((resolve) => setTimeout(resolve, 25));
