@@ -110,16 +110,19 @@ const backoff = (policy: RetryPolicy, attempt: number) => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** ECS (JSON 1.1): `{"__type": "...#Code", "message": "..."}`, the code also in `x-amzn-errortype`. */
+/**
+ * ECS (JSON 1.1): `{"__type": "...#Code", "message": "..."}`, the code also in `x-amzn-errortype`.
+ * Authentication failures may come as the query API's XML instead (moto sends them so).
+ */
 function jsonError(res: Response, text: string) {
-  let body: { __type?: string; message?: string; Message?: string } = {};
+  let body: { __type?: string; message?: string; Message?: string } | undefined;
   try {
     body = JSON.parse(text);
   } catch {
-    // a proxy's HTML error page, say
+    if (/<Code>/.test(text)) return xmlError(text);
   }
-  const type = body.__type ?? res.headers.get("x-amzn-errortype") ?? `HTTP${res.status}`;
-  return { code: type.split("#").pop()!.split(":")[0], message: body.message ?? body.Message ?? text.slice(0, 200) };
+  const type = body?.__type ?? res.headers.get("x-amzn-errortype") ?? `HTTP${res.status}`;
+  return { code: type.split("#").pop()!.split(":")[0], message: body?.message ?? body?.Message ?? text.slice(0, 200) };
 }
 
 /** EC2 (query API): `<Response><Errors><Error><Code>..</Code><Message>..</Message>`. */
