@@ -1,8 +1,9 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { createExecutionContext, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import worker from "../../edge/index.ts";
 import { inject } from "vitest";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { SessionRecord } from "../../edge/sessions/session-record.ts";
-import { api, callsFor, newProject, nextLaunch, nodeCall, sessionObject, standInCalls, startSession, taskOf } from "./helpers.ts";
+import { api, callsFor, env, newProject, nextLaunch, nodeCall, sessionObject, standInCalls, startSession, taskOf } from "./helpers.ts";
 
 const faults = (projectId: string, list: string[]) =>
   fetch(`${inject("ecsUrl")}/_faults`, { method: "POST", body: JSON.stringify({ projectId, faults: list }) });
@@ -137,5 +138,28 @@ describe("the concurrency limit", () => {
     await nodeCall(node.sessionId, node.nodeToken, "ready", { host: "127.0.0.1", port: 1, browserVersion: "x" });
     const statuses = (await Promise.all(creates)).map((r) => r.status).sort();
     expect(statuses).toEqual([201, 429]);
+  });
+});
+
+describe("a create whose client goes away", () => {
+  it("stops the browser it started (request.signal → abandon)", async () => {
+    const project = await newProject({ name: "gave-up" });
+    const giveUp = new AbortController();
+    const ctx = createExecutionContext();
+    const request = new Request("http://edge.test/v1/sessions", {
+      method: "POST",
+      headers: { "X-BB-API-Key": project.key, "content-type": "application/json" },
+      body: "{}",
+      signal: giveUp.signal,
+    });
+    // The app itself, in this isolate, so the test holds the request's signal as Cloudflare would.
+    const answer = worker.fetch(request, env, ctx);
+    const { sessionId } = await nextLaunch(project.projectId);
+    giveUp.abort();
+    await waitOnExecutionContext(ctx);
+    const res = await answer;
+    expect(res.headers.get("x-should-retry")).toBe("false");
+    expect((await api(project.key, "GET", `/v1/sessions/${sessionId}`)).body.status).toBe("ERROR");
+    expect((await callsFor(sessionId)).filter((c) => c.action === "StopTask")).toHaveLength(1);
   });
 });
