@@ -5,6 +5,8 @@
  * (A client that gives up on a create is tested in test/edge: local workerd does not turn a
  * client disconnect into `request.signal`'s abort, Cloudflare does.)
  */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unstable_startWorker } from "wrangler";
 import { NodeEnv, nodeCallbackPath, TASK_EVENTS_PATH } from "../../edge/node-protocol.ts";
@@ -24,6 +26,7 @@ describe("the edge over real HTTP (wrangler unstable_startWorker)", () => {
   let standIn: EcsStandIn;
   let edge: string;
   let apiKey: string;
+  let adminToken: string;
   const headers = () => ({ "X-BB-API-Key": apiKey, "content-type": "application/json" });
 
   beforeAll(async () => {
@@ -46,6 +49,7 @@ describe("the edge over real HTTP (wrangler unstable_startWorker)", () => {
       dev: { server: { hostname: "127.0.0.1", port }, persist: false, watch: false, inspector: false, logLevel: "warn" },
     });
     await worker.ready;
+    adminToken = secrets.ADMIN_TOKEN;
     const admin = { authorization: `Bearer ${secrets.ADMIN_TOKEN}`, "content-type": "application/json" };
     const project = (await (await fetch(`${edge}/admin/projects`, { method: "POST", headers: admin, body: JSON.stringify({ name: "over-http" }) })).json()) as { id: string };
     apiKey = ((await (await fetch(`${edge}/admin/projects/${project.id}/keys`, { method: "POST", headers: admin, body: "{}" })).json()) as { key: string }).key;
@@ -93,5 +97,23 @@ describe("the edge over real HTTP (wrangler unstable_startWorker)", () => {
     await expect.poll(() => task.lastStatus, { timeout: 5_000 }).toBe("STOPPED");
     const after = await (await fetch(`${edge}/v1/sessions/${sessionId}`, { headers: headers() })).json();
     expect(after).toMatchObject({ status: "COMPLETED", endedAt: expect.any(String) });
+  });
+
+  it("the admin CLI creates a project and a key, lists and revokes it", async () => {
+    const admin = (...args: string[]) =>
+      promisify(execFile)(process.execPath, ["--import", "tsx", "edge/cli/admin.ts", ...args], {
+        env: { ...process.env, WALLCRAWLER_EDGE_URL: edge, WALLCRAWLER_ADMIN_TOKEN: adminToken },
+      }).then(({ stdout }) => JSON.parse(stdout));
+    const project = await admin("projects", "create", "--name", "from-cli", "--concurrency", "3", "--default-timeout", "120");
+    expect(project).toMatchObject({ name: "from-cli", concurrency: 3, defaultTimeout: 120 });
+    const key = await admin("keys", "create", project.id, "--name", "ci");
+    expect(key.key).toMatch(/^wc_/);
+    const sessions = await fetch(`${edge}/v1/sessions`, { headers: { "X-BB-API-Key": key.key } });
+    expect(sessions.status).toBe(200);
+    expect((await admin("keys", "list", project.id)).map((k: { id: string }) => k.id)).toEqual([key.id]);
+    expect(await admin("keys", "revoke", project.id, key.id)).toEqual({ ok: true });
+    expect((await fetch(`${edge}/v1/sessions`, { headers: { "X-BB-API-Key": key.key } })).status).toBe(401);
+    const failed = await admin("projects", "get", "no-such-project").catch((e: { code: number; stderr: string }) => e);
+    expect(failed).toMatchObject({ code: 1, stderr: expect.stringContaining("404 Project not found") });
   });
 });
