@@ -3,8 +3,10 @@
  * (real CDP target ids). Every URL goes through the node's proxy and carries a CDP token in the
  * `signingKey` query, which is how the proxy authenticates both plain requests and upgrades:
  *
- *   page DevTools: http(s)://<node>/devtools/inspector.html?ws(s)=<node>/devtools/page/<targetId>%3FsigningKey%3D<T>&signingKey=<T>
+ *   page DevTools: http(s)://<node>/devtools/inspector.html?ws(s)=<node>/devtools/page/<targetId>%3FsigningKey%3D<T>
  *   wsUrl:         ws(s)://<node>?signingKey=<T>   (the browser-level CDP endpoint)
+ * The frontend's files are public; the page socket it opens carries the token (the same form the
+ * node's proxy writes into its own /json/list answers).
  */
 import { ApiError } from "../errors.ts";
 import { hostPort, type NodeAddress } from "./session-record.ts";
@@ -45,10 +47,9 @@ export function liveUrls(node: NodeAddress, scheme: "ws" | "wss", token: string,
   const address = hostPort(node);
   const query = `signingKey=${encodeURIComponent(token)}`;
   const inspector = (targetId?: string) => {
-    const base = `${httpScheme(scheme)}://${address}/devtools/inspector.html?${query}`;
+    const base = `${httpScheme(scheme)}://${address}/devtools/inspector.html`;
     if (!targetId) return base;
-    const ws = `${address}/devtools/page/${encodeURIComponent(targetId)}?${query}`;
-    return `${base}&${scheme}=${encodeURIComponent(ws)}`;
+    return `${base}?${scheme}=${address}/devtools/page/${encodeURIComponent(targetId)}%3F${query.replace("=", "%3D")}`;
   };
   const pages = targets
     .filter((t) => t.type === "page")

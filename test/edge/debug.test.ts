@@ -28,7 +28,8 @@ describe("debug URLs", () => {
 
     const url = new URL(page.debuggerFullscreenUrl);
     expect(`${url.origin}${url.pathname}`).toBe(`http://127.0.0.1:${port}/devtools/inspector.html`);
-    const token = url.searchParams.get("signingKey")!;
+    const token = /%3FsigningKey%3D([\w.-]+)$/.exec(page.debuggerFullscreenUrl)![1];
+    expect(page.debuggerFullscreenUrl).toBe(`http://127.0.0.1:${port}/devtools/inspector.html?ws=127.0.0.1:${port}/devtools/page/${page.id}%3FsigningKey%3D${token}`);
     const jwks = createLocalJWKSet((await call("/.well-known/jwks.json")).body);
     expect((await jwtVerify(token, jwks, { issuer: TOKEN_ISSUER, audience: CDP_TOKEN_AUDIENCE })).payload.sub).toBe(session.id);
     expect(url.searchParams.get("ws")).toBe(`127.0.0.1:${port}/devtools/page/${page.id}?signingKey=${token}`);
