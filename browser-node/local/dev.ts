@@ -1,8 +1,9 @@
 /**
  * `npm run dev`: the whole platform on this machine. The edge listens on 127.0.0.1:8787 and the
  * ECS stand-in on 127.0.0.1:8786 (WALLCRAWLER_PORT / WALLCRAWLER_ECS_PORT change them); the dev
- * project's API key is generated at first start (WALLCRAWLER_API_KEY presets it). State lives in
- * `.wrangler/state` and `.wallcrawler/`, both git-ignored. Ctrl-C stops every browser it started.
+ * project's API key is generated at first start (WALLCRAWLER_API_KEY presets it, 24 characters or
+ * more). State (Durable Objects, KV, R2, the generated secrets and key) lives in `.wallcrawler/`,
+ * git-ignored, or in WALLCRAWLER_STATE_DIR. Ctrl-C stops every browser it started.
  */
 import { PlatformError, repoRoot, startLocalPlatform } from "./platform.ts";
 
@@ -20,15 +21,16 @@ const port = (name: string, fallback: number) => {
 const edgePort = port("WALLCRAWLER_PORT", 8787);
 const ecsPort = port("WALLCRAWLER_ECS_PORT", 8786);
 const verbose = process.env.WALLCRAWLER_VERBOSE === "1";
+const stateDir = process.env.WALLCRAWLER_STATE_DIR || `${repoRoot}.wallcrawler`;
 
 let platform: Awaited<ReturnType<typeof startLocalPlatform>>;
 try {
   platform = await startLocalPlatform({
     edgePort,
     ecsPort,
-    persist: `${repoRoot}.wrangler/state`,
-    secretsFile: `${repoRoot}.wallcrawler/dev-secrets.json`,
-    projectFile: `${repoRoot}.wallcrawler/dev-project.json`,
+    persist: `${stateDir}/wrangler-state`,
+    secretsFile: `${stateDir}/dev-secrets.json`,
+    projectFile: `${stateDir}/dev-project.json`,
     apiKey: process.env.WALLCRAWLER_API_KEY || undefined,
     onNodeOutput: verbose ? (line) => console.error(`[node] ${line}`) : undefined,
     logLevel: verbose ? "info" : "warn",
@@ -65,11 +67,15 @@ curl:
 Ctrl-C stops the platform and every browser it started.
 `);
 
+// wrangler registers SIGINT/SIGTERM handlers that exit the process at once, which would orphan the
+// browser nodes: ours replace them, stop every node, then dispose of workerd.
+process.removeAllListeners("SIGINT");
+process.removeAllListeners("SIGTERM");
 let stopping = false;
 const shutdown = async (signal: string) => {
   if (stopping) return;
   stopping = true;
-  console.log(`\n${signal}: stopping browser nodes and the edge ...`);
+  console.error(`\n${signal}: stopping browser nodes and the edge ...`);
   await platform.stop();
   process.exit(0);
 };

@@ -7,14 +7,19 @@ import { readdirSync, readFileSync } from "node:fs";
 import { NodeEnv } from "../../edge/node-protocol.ts";
 
 export function sessionProcesses(sessionId?: string): number[] {
-  const needle = sessionId ? `${NodeEnv.sessionId}=${sessionId}\0` : `${NodeEnv.sessionId}=`;
+  return processesWithEnv(NodeEnv.sessionId, sessionId);
+}
+
+/** Live processes whose environment sets `name` (to `value`, when given). */
+export function processesWithEnv(name: string, value?: string): number[] {
+  const needle = value === undefined ? `\0${name}=` : `\0${name}=${value}\0`;
   const pids: number[] = [];
   for (const entry of readdirSync("/proc")) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
     try {
       const environ = readFileSync(`/proc/${pid}/environ`, "latin1");
-      if ((environ + "\0").includes(needle) && !isZombie(pid)) pids.push(pid);
+      if (`\0${environ}\0`.includes(needle) && !isZombie(pid)) pids.push(pid);
     } catch {
       // gone already, or not ours to read
     }

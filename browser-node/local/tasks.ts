@@ -41,7 +41,7 @@ export interface Task {
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const bundle = `${repoRoot}dist/browser-node/main.mjs`;
 
-/** How a browser node is started: the esbuild bundle when it was built, otherwise the sources through tsx. */
+/** How a browser node is started: the esbuild bundle when it was built (the local platform builds it at start), otherwise the sources through tsx. */
 export function nodeCommand(): string[] {
   return existsSync(bundle)
     ? [process.execPath, bundle]
@@ -113,6 +113,9 @@ export async function startTaskProcess(
       [NodeEnv.proxyPort]: String(task.port),
     },
     stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group, as a task is its own machine: a Ctrl-C meant for `npm run dev` reaches
+    // the stand-in, which stops each node the way ECS would (SIGTERM, then SIGKILL).
+    detached: true,
   });
   task.pid = child.pid;
   const forward = (chunk: Buffer) => {

@@ -1,0 +1,41 @@
+/** What every end-to-end test needs: the platform, a page to visit, and a look at the process table. */
+import { createServer, type Server } from "node:http";
+import { sessionProcesses } from "../../browser-node/local/processes.ts";
+import { startLocalPlatform, type LocalPlatform, type LocalPlatformOptions } from "../../browser-node/local/platform.ts";
+
+export { sessionProcesses };
+
+/** Starts the whole platform (fresh secrets, nothing persisted) with nodes that end quickly when idle. */
+export function startPlatform(options: LocalPlatformOptions = {}): Promise<LocalPlatform> {
+  return startLocalPlatform({
+    concurrency: 20,
+    ...options,
+    nodeEnv: { WC_IDLE_GRACE_MS: "1500", WC_HEARTBEAT_INTERVAL_MS: "2000", ...options.nodeEnv },
+    onNodeOutput: process.env.WC_TEST_VERBOSE ? (line) => console.error(`[node] ${line}`) : undefined,
+  });
+}
+
+/** A page the browsers visit: its title names the path, so each test can tell its own page. */
+export async function startPageServer(): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    res.writeHead(200, { "content-type": "text/html" });
+    res.end(`<!doctype html><title>page ${req.url}</title><h1>hello from ${req.url}</h1>`);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+export async function api(platform: LocalPlatform, path: string, init: RequestInit = {}): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(`${platform.edgeUrl}${path}`, {
+    ...init,
+    headers: { "X-BB-API-Key": platform.apiKey, "content-type": "application/json", ...init.headers },
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+}

@@ -1,0 +1,81 @@
+import Browserbase from "@browserbasehq/sdk";
+import { chromium } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LocalPlatform } from "../../browser-node/local/platform.ts";
+import { sessionProcesses, startPageServer, startPlatform } from "./helpers.ts";
+
+// The Browserbase SDK, unmodified, against the whole local platform.
+describe("@browserbasehq/sdk against the local platform", () => {
+  let platform: LocalPlatform;
+  let pages: Awaited<ReturnType<typeof startPageServer>>;
+  beforeAll(async () => {
+    platform = await startPlatform();
+    pages = await startPageServer();
+  });
+  afterAll(async () => {
+    await platform?.stop();
+    await pages?.close();
+  });
+
+  async function sessionLife(bb: Browserbase) {
+    const marker = crypto.randomUUID();
+    const created = await bb.sessions.create({ keepAlive: true, userMetadata: { suite: "sdk", run: { marker } } });
+    expect(created.status).toBe("RUNNING");
+    expect(created.projectId).toBe(platform.projectId);
+    expect(created.connectUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/?\?signingKey=/);
+    expect(created.signingKey).toBeTruthy();
+    expect(created.seleniumRemoteUrl).toBeTruthy();
+    expect(Object.values(created).includes(null)).toBe(false);
+
+    const retrieved = await bb.sessions.retrieve(created.id);
+    expect(retrieved).toMatchObject({ id: created.id, status: "RUNNING", keepAlive: true, userMetadata: { suite: "sdk", run: { marker } } });
+
+    const running = await bb.sessions.list({ status: "RUNNING" });
+    expect(running.map((s) => s.id)).toContain(created.id);
+    expect(running.every((s) => s.status === "RUNNING")).toBe(true);
+    const byMetadata = await bb.sessions.list({ q: `user_metadata['run']['marker']:'${marker}'` });
+    expect(byMetadata.map((s) => s.id)).toEqual([created.id]);
+
+    // The browser really is there: the debug URLs name its live page by CDP target id.
+    const browser = await chromium.connectOverCDP(created.connectUrl);
+    const page = browser.contexts()[0].pages()[0] ?? (await browser.contexts()[0].newPage());
+    await page.goto(`${pages.url}/sdk-${marker}`);
+    const debug = await bb.sessions.debug(created.id);
+    expect(debug.debuggerFullscreenUrl).toBeTruthy();
+    expect(debug.wsUrl).toBeTruthy();
+    const listed = debug.pages.find((p) => p.url.endsWith(`/sdk-${marker}`));
+    expect(listed?.title).toBe(`page /sdk-${marker}`);
+    expect(listed?.id).toMatch(/^[0-9A-F]{32}$/);
+    const inspector = await fetch(listed!.debuggerFullscreenUrl);
+    expect(inspector.status).toBe(200);
+    expect(await inspector.text()).toContain("<html");
+    await browser.close();
+
+    const released = await bb.sessions.update(created.id, { status: "REQUEST_RELEASE", projectId: platform.projectId });
+    expect(released.id).toBe(created.id);
+    await expect.poll(async () => (await bb.sessions.retrieve(created.id)).status, { timeout: 20_000 }).toBe("COMPLETED");
+    const ended = await bb.sessions.retrieve(created.id);
+    expect(ended.endedAt).toBeTruthy();
+    await expect.poll(() => sessionProcesses(created.id).length, { timeout: 20_000 }).toBe(0);
+  }
+
+  it("runs a session's whole life through baseURL", async () => {
+    await sessionLife(new Browserbase({ apiKey: platform.apiKey, baseURL: platform.edgeUrl }));
+  });
+
+  it("runs a session's whole life through BROWSERBASE_BASE_URL", async () => {
+    process.env.BROWSERBASE_BASE_URL = platform.edgeUrl;
+    try {
+      await sessionLife(new Browserbase({ apiKey: platform.apiKey }));
+    } finally {
+      delete process.env.BROWSERBASE_BASE_URL;
+    }
+  });
+
+  it("raises the SDK's own errors for a wrong key and an unknown session", async () => {
+    const wrongKey = new Browserbase({ apiKey: "bb_live_not-a-key", baseURL: platform.edgeUrl, maxRetries: 0 });
+    await expect(wrongKey.sessions.list()).rejects.toBeInstanceOf(Browserbase.AuthenticationError);
+    const bb = new Browserbase({ apiKey: platform.apiKey, baseURL: platform.edgeUrl, maxRetries: 0 });
+    await expect(bb.sessions.retrieve(crypto.randomUUID())).rejects.toBeInstanceOf(Browserbase.NotFoundError);
+  });
+});
