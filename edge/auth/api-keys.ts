@@ -3,6 +3,10 @@
  *   apikey:<sha256 hex>              → {projectId, keyId}           (the lookup on every request)
  *   projectkey:<projectId>:<keyId>   → hash, metadata {createdAt, name?}  (listing and revocation)
  * A lookup by hash needs no string comparison of secrets: an unknown key simply has no entry.
+ *
+ * Known keys are also remembered in this isolate for OWNER_CACHE_MS, which spares a KV read on
+ * nearly every request. KV itself caches reads for up to 60 s at each location, so a revoked key
+ * stops working everywhere within about a minute either way (at once in the revoking isolate).
  */
 import { sha256Hex } from "./secrets-compare.ts";
 
@@ -26,8 +30,21 @@ const randomToken = (bytes: number) => {
   return btoa(String.fromCharCode(...raw)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 };
 
+const OWNER_CACHE_MS = 30_000;
+const OWNER_CACHE_SIZE = 1_000;
+const owners = new Map<string, { owner: ApiKeyOwner; until: number }>();
+
 export async function lookupApiKey(kv: KVNamespace, key: string): Promise<ApiKeyOwner | undefined> {
-  return (await kv.get<ApiKeyOwner>(byHash(await sha256Hex(key)), "json")) ?? undefined;
+  const hash = await sha256Hex(key);
+  const cached = owners.get(hash);
+  if (cached && cached.until > Date.now()) return cached.owner;
+  const owner = (await kv.get<ApiKeyOwner>(byHash(hash), "json")) ?? undefined;
+  owners.delete(hash);
+  if (owner) {
+    if (owners.size >= OWNER_CACHE_SIZE) owners.delete(owners.keys().next().value!);
+    owners.set(hash, { owner, until: Date.now() + OWNER_CACHE_MS });
+  }
+  return owner;
 }
 
 /** Creates a key for the project (or imports `preset`); the returned `key` is never stored. */
@@ -61,6 +78,7 @@ export async function listApiKeys(kv: KVNamespace, projectId: string): Promise<A
 export async function revokeApiKey(kv: KVNamespace, projectId: string, keyId: string): Promise<boolean> {
   const hash = await kv.get(byProject(projectId, keyId));
   if (!hash) return false;
+  owners.delete(hash);
   await kv.delete(byHash(hash));
   await kv.delete(byProject(projectId, keyId));
   return true;
