@@ -5,16 +5,13 @@
  * passes. Once a session is over, nothing moves it again: late, repeated or stray reports only
  * make sure its task is stopped.
  */
-import { DurableObject } from "cloudflare:workers";
 import { STARTED_BY_PREFIX, type EcsTaskStateChange, type HeartbeatReply, type NodeExit, type NodeReady } from "../node-protocol.ts";
-import type { EdgeEnv } from "../env.ts";
-import { readConfig } from "../config.ts";
-import { ApiError, fail, ok, type ErrorShape, type Outcome } from "../errors.ts";
+import { ApiError, fail, ok, type Outcome } from "../errors.ts";
 import { log } from "../log.ts";
 import { jwks, signCdpToken, signingKey, signNodeToken } from "../tokens.ts";
-import { AwsError, awsCredentials } from "../aws/aws-call.ts";
-import { EcsClient } from "../aws/ecs-client.ts";
-import { nextAlarmAt, retentionOver, RETRY_DELAY_MS } from "../sessions/alarm-plan.ts";
+import { AwsError } from "../aws/aws-call.ts";
+import type { EcsClient } from "../aws/ecs-client.ts";
+import { nextAlarmAt, retentionOver } from "../sessions/alarm-plan.ts";
 import { describeStoppedTask, statusForExit, statusForStoppedTask } from "../sessions/endings.ts";
 import { nodeEnvironment, type LaunchSettings } from "../sessions/node-env.ts";
 import {
@@ -24,29 +21,19 @@ import {
   toLiveApiSession,
   type ApiSession,
   type ApiSessionWithConnect,
-  type FinalStatus,
   type IndexEntry,
   type NodeAddress,
   type SessionRecord,
 } from "../sessions/session-record.ts";
 
-const RECORD = "session";
+import { SessionCore } from "./session-core.ts";
+
 /** The node token outlives expiresAt a little: the node still reports its exit after it. */
 const NODE_TOKEN_GRACE_MS = 15 * 60_000;
 const NOT_FOUND = "Session not found";
 
-interface Ending {
-  /** Whether the edge must stop the task (false when ECS already reports it stopped). */
-  stop: boolean;
-  /** What a create still waiting for this session answers. */
-  failure?: ErrorShape;
-}
-
-export class SessionObject extends DurableObject<EdgeEnv> {
-  private waiters: (() => void)[] = [];
+export class SessionObject extends SessionCore {
   private launching?: Promise<void>;
-  private createFailure?: ErrorShape;
-  private ecsClient?: EcsClient;
 
   // ---- the Worker's calls -------------------------------------------------------------------
 
@@ -208,34 +195,6 @@ export class SessionObject extends DurableObject<EdgeEnv> {
 
   // ---- internals ----------------------------------------------------------------------------
 
-  private get config() {
-    return readConfig(this.env);
-  }
-
-  private load(): SessionRecord | undefined {
-    return this.ctx.storage.kv.get<SessionRecord>(RECORD);
-  }
-
-  private save(r: SessionRecord) {
-    this.ctx.storage.kv.put(RECORD, r);
-  }
-
-  private ecs(): EcsClient {
-    if (this.ecsClient) return this.ecsClient;
-    const credentials = awsCredentials(this.env);
-    if (!credentials) throw new ApiError(503, "The edge has no AWS credentials configured", { retry: false });
-    return (this.ecsClient = new EcsClient(this.config.ecs, credentials));
-  }
-
-  private wake() {
-    for (const resolve of this.waiters.splice(0)) resolve();
-  }
-
-  private async scheduleAlarm() {
-    const r = this.load();
-    if (r) await this.ctx.storage.setAlarm(nextAlarmAt(r, this.config, Date.now()));
-  }
-
   private async launch(launch: LaunchSettings): Promise<void> {
     const r = this.load()!;
     let environment: Record<string, string>;
@@ -267,33 +226,6 @@ export class SessionObject extends DurableObject<EdgeEnv> {
     }
   }
 
-  private async finish(status: FinalStatus, reason: string, ending: Ending): Promise<void> {
-    const r = this.load();
-    if (!r || isFinal(r.status)) return;
-    const now = Date.now();
-    const { signingKey: _revoked, ...rest } = r;
-    this.save({ ...rest, status, endedAt: now, updatedAt: now, version: r.version + 1, endReason: reason, stopOwed: ending.stop, stopAttempts: 0 });
-    if (ending.failure) this.createFailure = ending.failure;
-    log("info", "session.ended", { sessionId: r.id, projectId: r.projectId, status, reason });
-    this.wake();
-    await this.settleStop();
-    await this.syncIndex();
-    await this.scheduleAlarm();
-  }
-
-  private async settleStop(): Promise<void> {
-    const r = this.load();
-    if (!r?.stopOwed || !r.taskArn) return;
-    try {
-      await this.ecs().stopTask(r.taskArn, `wallcrawler: ${r.endReason ?? "session ended"}`);
-      this.save({ ...this.load()!, stopOwed: false });
-    } catch (error) {
-      const current = this.load()!;
-      this.save({ ...current, stopAttempts: (current.stopAttempts ?? 0) + 1 });
-      log("warn", "session.stop_failed", { sessionId: r.id, taskArn: r.taskArn, attempt: current.stopAttempts ?? 0, error: String(error) });
-    }
-  }
-
   private async stopStray(taskArn: string) {
     try {
       await this.ecs().stopTask(taskArn, "wallcrawler: no such session");
@@ -313,29 +245,5 @@ export class SessionObject extends DurableObject<EdgeEnv> {
       log("warn", "session.task_check_failed", { sessionId: r.id, error: String(error) });
     }
     this.save({ ...this.load()!, taskCheckedAt: now });
-  }
-
-  private async syncIndex(): Promise<void> {
-    const r = this.load();
-    if (!r || (r.indexedVersion ?? 0) >= r.version) return;
-    try {
-      await this.env.PROJECTS.getByName(r.projectId).record(indexEntry(r));
-      const current = this.load();
-      if (current) this.save({ ...current, indexedVersion: Math.max(current.indexedVersion ?? 0, r.version) });
-    } catch (error) {
-      log("warn", "session.index_failed", { sessionId: r.id, error: String(error) });
-    }
-  }
-
-  private async purge(r: SessionRecord): Promise<void> {
-    try {
-      await this.env.PROJECTS.getByName(r.projectId).forget(r.id);
-    } catch (error) {
-      log("warn", "session.purge_failed", { sessionId: r.id, error: String(error) });
-      return this.ctx.storage.setAlarm(Date.now() + RETRY_DELAY_MS);
-    }
-    await this.ctx.storage.deleteAlarm();
-    await this.ctx.storage.deleteAll();
-    log("info", "session.purged", { sessionId: r.id, projectId: r.projectId });
   }
 }
