@@ -10,6 +10,7 @@ import {
   NodeReady,
   nodeCallbackPath,
 } from "../edge/node-protocol.ts";
+import { requestJson, type JsonResponse } from "./http-json.ts";
 import { log } from "./log.ts";
 import { NodeError } from "./node-error.ts";
 
@@ -31,14 +32,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const retryable = (status: number) => status === 408 || status === 429 || status >= 500;
 
 export function createEdgeClient(options: { edgeUrl: URL; sessionId: string; nodeToken: string }): EdgeClient {
-  async function post(kind: Kind, body: unknown, timeoutMs = ATTEMPT_TIMEOUT_MS): Promise<Response> {
+  const ok = (res: JsonResponse) => res.status >= 200 && res.status < 300;
+
+  function post(kind: Kind, body: unknown, timeoutMs = ATTEMPT_TIMEOUT_MS): Promise<JsonResponse> {
     const url = new URL(nodeCallbackPath(options.sessionId, kind), options.edgeUrl);
-    return fetch(url, {
-      method: "POST",
-      headers: { authorization: `Bearer ${options.nodeToken}`, "content-type": "application/json" },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    return requestJson(url, { headers: { authorization: `Bearer ${options.nodeToken}` }, body, timeoutMs });
   }
 
   /** Posts until accepted, refused for good, or out of attempts/time. Returns the last response. */
@@ -50,9 +48,8 @@ export function createEdgeClient(options: { edgeUrl: URL; sessionId: string; nod
       if (left <= 0) break;
       try {
         const res = await post(kind, body, Math.min(ATTEMPT_TIMEOUT_MS, left));
-        if (res.ok || !retryable(res.status)) return { res, problem: "" };
+        if (ok(res) || !retryable(res.status)) return { res, problem: "" };
         lastProblem = `HTTP ${res.status}`;
-        await res.body?.cancel();
       } catch (err) {
         lastProblem = err instanceof Error ? err.message : String(err);
       }
@@ -67,19 +64,17 @@ export function createEdgeClient(options: { edgeUrl: URL; sessionId: string; nod
     async ready(body, deadline) {
       const checked = NodeReady.parse(body);
       const { res, problem } = await postWithRetries("ready", checked, deadline, Number.POSITIVE_INFINITY);
-      if (!res?.ok) throw new NodeError("not-ready", `the edge did not accept ready: ${res ? `HTTP ${res.status}` : problem}`);
-      await res.body?.cancel();
+      if (!res || !ok(res)) throw new NodeError("not-ready", `the edge did not accept ready: ${res ? `HTTP ${res.status}` : problem}`);
     },
 
     async heartbeat(body) {
       try {
         const res = await post("heartbeat", NodeHeartbeat.parse(body));
-        if (!res.ok) {
-          await res.body?.cancel();
+        if (!ok(res)) {
           log("heartbeat-refused", { status: res.status }, "warn");
           return undefined;
         }
-        const reply = HeartbeatReply.safeParse(await res.json());
+        const reply = HeartbeatReply.safeParse(res.body);
         return reply.success ? reply.data : undefined;
       } catch (err) {
         log("heartbeat-failed", { problem: err instanceof Error ? err.message : String(err) }, "warn");
@@ -89,8 +84,7 @@ export function createEdgeClient(options: { edgeUrl: URL; sessionId: string; nod
 
     async exit(body) {
       const { res } = await postWithRetries("exit", NodeExit.parse(body), Date.now() + 4000, 3);
-      await res?.body?.cancel();
-      return Boolean(res?.ok);
+      return res !== undefined && ok(res);
     },
   };
 }

@@ -3,6 +3,7 @@
  * HTTP, then `Browser.getVersion` over a browser-level WebSocket, both via the proxy port.
  */
 import WebSocket from "ws";
+import { requestJson } from "./http-json.ts";
 import { READINESS_HEADER } from "./proxy/authenticate.ts";
 
 async function roundTrip(port: number, secret: string): Promise<void> {
@@ -25,13 +26,13 @@ async function roundTrip(port: number, secret: string): Promise<void> {
 
 /** Returns Chromium's version string (e.g. "Chrome/156.0.8078.108") once the proxy path works. */
 export async function probeThroughProxy(port: number, secret: string): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${port}/json/version`, {
+  const res = await requestJson(new URL(`http://127.0.0.1:${port}/json/version`), {
     headers: { [READINESS_HEADER]: secret },
-    signal: AbortSignal.timeout(5000),
+    timeoutMs: 5000,
   });
-  if (!res.ok) throw new Error(`/json/version through the proxy answered ${res.status}`);
-  const version = (await res.json()) as { Browser?: string };
-  if (!version.Browser) throw new Error("/json/version has no Browser");
+  if (res.status !== 200) throw new Error(`/json/version through the proxy answered ${res.status}`);
+  const version = res.body as { Browser?: string } | undefined;
+  if (!version?.Browser) throw new Error("/json/version has no Browser");
   await roundTrip(port, secret);
   return version.Browser;
 }

@@ -3,7 +3,7 @@ import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
 import { CDP_TOKEN_AUDIENCE, TOKEN_ALGORITHM, TOKEN_ISSUER } from "../../../edge/node-protocol.ts";
 
 export interface SigningKey {
-  privateKey: CryptoKey;
+  privateKey: Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
   publicJwk: JWK;
   jwks: { keys: JWK[] };
 }

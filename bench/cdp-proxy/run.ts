@@ -1,0 +1,127 @@
+/**
+ * cdp-proxy: one Chromium, measured direct (its own debugging port) and through the node's proxy
+ * in the same run, interleaved in rounds so a noisy, shared machine hurts both sides alike.
+ * The node runs as shipped: the esbuild bundle, as a child process.
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { summarize, type BenchRow } from "../report.ts";
+import { EdgeRecorder } from "../../test/browser-node/support/edge-recorder.ts";
+import { makeSigningKey, signCdpToken } from "../../test/browser-node/support/keys.ts";
+import { ROOT, startNode } from "../../test/browser-node/support/node-process.ts";
+import { CdpClient } from "./cdp-client.ts";
+
+const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 5000);
+const ROUNDS = 10;
+const PIPELINED = 10_000;
+const IN_FLIGHT = 64;
+const SCREENSHOTS = 50;
+
+async function sequential(client: CdpClient, n: number, into: number[]) {
+  for (let i = 0; i < n; i++) {
+    const t = process.hrtime.bigint();
+    await client.send("Runtime.evaluate", { expression: "1+1", returnByValue: true });
+    into.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+}
+
+/** Messages per second with `IN_FLIGHT` calls always outstanding. */
+async function pipelined(client: CdpClient, total: number): Promise<number> {
+  let sent = 0;
+  const t = process.hrtime.bigint();
+  const lane = async () => {
+    while (sent < total) {
+      sent++;
+      await client.send("Runtime.evaluate", { expression: "1+1", returnByValue: true });
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
+  return total / (Number(process.hrtime.bigint() - t) / 1e9);
+}
+
+async function screenshot(client: CdpClient, into: number[]) {
+  const t = process.hrtime.bigint();
+  await client.send("Page.captureScreenshot", { format: "png" });
+  into.push(Number(process.hrtime.bigint() - t) / 1e6);
+}
+
+const rssMb = (pid: number) => {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)![1]);
+  return { rss: kb("VmRSS") / 1024, peak: kb("VmHWM") / 1024 };
+};
+
+/** A page heavy enough that a full-HD PNG is a few MB, as real screenshots are. */
+const PAGE = `<!doctype html><body style="margin:0">${Array.from(
+  { length: 300 },
+  (_, i) => `<div style="display:inline-block;width:96px;height:54px;background:linear-gradient(${i}deg,hsl(${i},80%,50%),hsl(${(i * 7) % 360},60%,40%))">${i}</div>`,
+).join("")}</body>`;
+
+export default async function run(): Promise<BenchRow[]> {
+  execFileSync(process.execPath, [`${ROOT}browser-node/build.mjs`]);
+  const site = createServer((_req, res) => res.end(PAGE));
+  await new Promise<void>((r) => site.listen(0, "127.0.0.1", r));
+  const pageUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`;
+
+  const edge = new EdgeRecorder();
+  const key = await makeSigningKey();
+  const node = startNode({ edgeUrl: await edge.start(), jwks: key.jwks, bundle: true, env: { WC_HEARTBEAT_INTERVAL_MS: "15000" } });
+  try {
+    const ready = (await edge.waitFor("ready")).body;
+    const { debugPort } = await node.waitForLog("browser-started");
+    const token = await signCdpToken(key, { sub: node.sessionId, pid: node.projectId });
+
+    const targets = (await (await fetch(`http://127.0.0.1:${debugPort}/json/list`)).json()) as any[];
+    const page = targets.find((t) => t.type === "page");
+    const direct = await CdpClient.connect(`ws://127.0.0.1:${debugPort}/devtools/page/${page.id}`);
+    const proxied = await CdpClient.connect(`ws://127.0.0.1:${ready.port}/devtools/page/${page.id}?signingKey=${token}`);
+    await direct.send("Emulation.setDeviceMetricsOverride", { width: 1920, height: 1080, deviceScaleFactor: 1, mobile: false });
+    await direct.send("Page.enable");
+    await direct.send("Page.navigate", { url: pageUrl });
+    await new Promise((r) => setTimeout(r, 1000));
+
+    // Warm both paths (JIT, TCP windows) before anything counts.
+    await sequential(direct, 300, []);
+    await sequential(proxied, 300, []);
+
+    const rt = { direct: [] as number[], proxied: [] as number[] };
+    for (let round = 0; round < ROUNDS; round++) {
+      await sequential(direct, SEQUENTIAL / ROUNDS, rt.direct);
+      await sequential(proxied, SEQUENTIAL / ROUNDS, rt.proxied);
+    }
+    const tput = { direct: [] as number[], proxied: [] as number[] };
+    for (let round = 0; round < 3; round++) {
+      tput.direct.push(await pipelined(direct, PIPELINED / 2));
+      tput.proxied.push(await pipelined(proxied, PIPELINED / 2));
+    }
+    const shots = { direct: [] as number[], proxied: [] as number[] };
+    await screenshot(direct, []);
+    await screenshot(proxied, []);
+    for (let i = 0; i < SCREENSHOTS; i++) {
+      await screenshot(direct, shots.direct);
+      await screenshot(proxied, shots.proxied);
+    }
+    const memory = rssMb(node.child.pid!);
+    direct.close();
+    proxied.close();
+
+    const d = summarize(rt.direct);
+    const p = summarize(rt.proxied);
+    const median = (xs: number[]) => summarize(xs).p50;
+    return [
+      { bench: "cdp-proxy", metric: "Runtime.evaluate round trip p50", unit: "ms", baseline: d.p50, subject: p.p50, goal: { ratio: 1.3, better: "lower" } },
+      { bench: "cdp-proxy", metric: "Runtime.evaluate round trip p99", unit: "ms", baseline: d.p99, subject: p.p99 },
+      { bench: "cdp-proxy", metric: `pipelined throughput (${IN_FLIGHT} in flight)`, unit: "msg/s", baseline: median(tput.direct), subject: median(tput.proxied), goal: { ratio: 0.95, better: "higher" } },
+      { bench: "cdp-proxy", metric: "full-HD Page.captureScreenshot p50", unit: "ms", baseline: median(shots.direct), subject: median(shots.proxied), goal: { ratio: 1.03, better: "lower" } },
+      { bench: "cdp-proxy", metric: "node process RSS after the run", unit: "MB", subject: memory.rss, goal: { value: 60, better: "lower" } },
+      { bench: "cdp-proxy", metric: "node process peak RSS", unit: "MB", subject: memory.peak },
+    ];
+  } finally {
+    node.child.kill("SIGTERM");
+    await node.exited;
+    await edge.stop();
+    site.close();
+  }
+}

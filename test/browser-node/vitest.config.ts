@@ -1,0 +1,17 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+// The browser node's suite: plain Node, real Chromium, the node as a real child process.
+// One shared node (global-setup.ts) serves the client and token tests; lifecycle tests start
+// their own. Two files at a time at most: this machine has two cores and other suites run too.
+export default defineConfig({
+  root: fileURLToPath(new URL("../..", import.meta.url)),
+  test: {
+    include: ["test/browser-node/**/*.test.ts"],
+    environment: "node",
+    globalSetup: ["test/browser-node/global-setup.ts"],
+    maxWorkers: 2,
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
