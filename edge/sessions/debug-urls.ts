@@ -10,6 +10,7 @@
  */
 import { ApiError } from "../errors.ts";
 import { hostPort, type NodeAddress } from "./session-record.ts";
+import { getFromNode, type NodeAnswer } from "./node-http.ts";
 
 export interface CdpTarget {
   id: string;
@@ -30,17 +31,21 @@ const httpScheme = (scheme: "ws" | "wss") => (scheme === "wss" ? "https" : "http
 
 /** Reads the node's targets through its proxy (`/json/list`, token in the query). */
 export async function fetchTargets(node: NodeAddress, scheme: "ws" | "wss", token: string): Promise<CdpTarget[]> {
-  const url = `${httpScheme(scheme)}://${hostPort(node)}/json/list?signingKey=${encodeURIComponent(token)}`;
-  let res: Response;
+  let answer: NodeAnswer;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+    answer = await getFromNode(node, `/json/list?signingKey=${encodeURIComponent(token)}`, { tls: scheme === "wss", timeoutMs: 5_000 });
   } catch {
     throw new ApiError(502, "The session's browser node did not answer", { retry: true });
   }
-  if (!res.ok) throw new ApiError(502, `The session's browser node answered ${res.status} to its target list`, { retry: true });
-  const targets = (await res.json().catch(() => undefined)) as CdpTarget[] | undefined;
+  if (answer.status !== 200) throw new ApiError(502, `The session's browser node answered ${answer.status} to its target list`, { retry: true });
+  let targets: unknown;
+  try {
+    targets = JSON.parse(answer.body);
+  } catch {
+    // handled below
+  }
   if (!Array.isArray(targets)) throw new ApiError(502, "The session's browser node sent no target list", { retry: true });
-  return targets;
+  return targets as CdpTarget[];
 }
 
 export function liveUrls(node: NodeAddress, scheme: "ws" | "wss", token: string, targets: CdpTarget[]): LiveUrls {

@@ -10,6 +10,7 @@ import { generateSecrets } from "../../../browser-node/local/dev-secrets.ts";
 import { startMoto } from "./moto.ts";
 import { startChromium } from "./chromium.ts";
 import { startFaultProxy } from "./fault-proxy.ts";
+import { startHttpShapes, TITLE } from "./http-shapes.ts";
 
 export default async function setup(project: TestProject) {
   const secrets = await generateSecrets();
@@ -22,12 +23,15 @@ export default async function setup(project: TestProject) {
   const ecs = await startFaultProxy(standIn.url);
   const moto = await startMoto();
   const chromium = await startChromium();
+  const shapes = await startHttpShapes();
   project.provide("secrets", { ...secrets });
   project.provide("standInUrl", standIn.url);
   project.provide("ecsUrl", ecs.url);
   project.provide("moto", { url: moto.url, region: moto.region, subnet: moto.subnet, securityGroup: moto.securityGroup, allowed: moto.allowed, denied: moto.denied });
   project.provide("chromiumPort", chromium.port);
+  project.provide("httpShapes", { port: shapes.port, rawPort: shapes.rawPort, title: TITLE });
   return async () => {
+    await shapes.close();
     await chromium.close();
     await moto.close();
     await ecs.close();

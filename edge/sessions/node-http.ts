@@ -1,0 +1,88 @@
+/**
+ * One HTTP GET to a browser node over a raw TCP socket. On Cloudflare, a Worker's fetch() refuses
+ * bare IP addresses and ignores non-standard ports, and a node is exactly that: <task IP>:9223.
+ * `connect()` reaches any address and port, so the edge speaks the little HTTP/1.1 it needs
+ * itself: one request, and an answer read until its Content-Length, its last chunk, or EOF
+ * (Chromium keeps the connection open whatever `Connection: close` says).
+ */
+import { connect } from "cloudflare:sockets";
+import { hostPort, type NodeAddress } from "./session-record.ts";
+
+export interface NodeAnswer {
+  status: number;
+  body: string;
+}
+
+export async function getFromNode(node: Pick<NodeAddress, "host" | "port">, path: string, options: { tls: boolean; timeoutMs: number }): Promise<NodeAnswer> {
+  const socket = connect({ hostname: node.host, port: node.port }, { secureTransport: options.tls ? "on" : "off", allowHalfOpen: false });
+  const timer = setTimeout(() => socket.close().catch(() => {}), options.timeoutMs);
+  try {
+    const writer = socket.writable.getWriter();
+    await writer.write(new TextEncoder().encode(`GET ${path} HTTP/1.1\r\nHost: ${hostPort(node)}\r\nAccept: application/json\r\nConnection: close\r\n\r\n`));
+    writer.releaseLock();
+    return await readResponse(socket.readable);
+  } finally {
+    clearTimeout(timer);
+    await socket.close().catch(() => {});
+  }
+}
+
+async function readResponse(stream: ReadableStream<Uint8Array>): Promise<NodeAnswer> {
+  let bytes = new Uint8Array(0);
+  for await (const part of stream) {
+    const joined = new Uint8Array(bytes.length + part.length);
+    joined.set(bytes);
+    joined.set(part, bytes.length);
+    bytes = joined;
+    const answer = complete(bytes);
+    if (answer) return answer;
+  }
+  return complete(bytes, true) ?? Promise.reject(new Error("incomplete HTTP response"));
+}
+
+/** The answer, once `bytes` hold all of it (at EOF, whatever arrived). */
+function complete(bytes: Uint8Array, eof = false): NodeAnswer | undefined {
+  const end = indexOfCrlf(bytes, 0, true);
+  if (end < 0) return undefined;
+  const [statusLine, ...headerLines] = new TextDecoder().decode(bytes.subarray(0, end)).split("\r\n");
+  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1]);
+  if (!status) throw new Error("not an HTTP response");
+  const header = (name: string) =>
+    headerLines.find((line) => line.slice(0, line.indexOf(":")).trim().toLowerCase() === name)?.replace(/^[^:]*:/, "").trim();
+  const body = bytes.subarray(end + 4);
+  const decode = (b: Uint8Array) => ({ status, body: new TextDecoder().decode(b) });
+  if (/chunked/i.test(header("transfer-encoding") ?? "")) {
+    const chunks = dechunk(body);
+    return chunks || eof ? decode(chunks ?? new Uint8Array(0)) : undefined;
+  }
+  const length = header("content-length");
+  if (length !== undefined) return body.length >= Number(length) ? decode(body.subarray(0, Number(length))) : undefined;
+  return eof ? decode(body) : undefined;
+}
+
+/** Index of the next CRLF (or, with `blank`, CRLFCRLF) at or after `from`; -1 if none. */
+function indexOfCrlf(bytes: Uint8Array, from: number, blank = false): number {
+  for (let i = from; i + 1 < bytes.length; i++) {
+    if (bytes[i] !== 13 || bytes[i + 1] !== 10) continue;
+    if (!blank || (bytes[i + 2] === 13 && bytes[i + 3] === 10)) return i;
+  }
+  return -1;
+}
+
+/** The body of a chunked answer once its last chunk arrived. Sizes count bytes: cut before decoding. */
+function dechunk(body: Uint8Array): Uint8Array | undefined {
+  const parts: Uint8Array[] = [];
+  let at = 0;
+  for (;;) {
+    const lineEnd = indexOfCrlf(body, at);
+    if (lineEnd < 0) return undefined;
+    const size = parseInt(new TextDecoder().decode(body.subarray(at, lineEnd)), 16);
+    if (!size) break;
+    if (lineEnd + 2 + size > body.length) return undefined;
+    parts.push(body.subarray(lineEnd + 2, lineEnd + 2 + size));
+    at = lineEnd + 2 + size + 2;
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((offset, p) => (out.set(p, offset), offset + p.length), 0);
+  return out;
+}
