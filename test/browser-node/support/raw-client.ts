@@ -1,0 +1,35 @@
+/** A bare CDP WebSocket client that records how its socket was closed. */
+import WebSocket from "ws";
+
+export interface RawClient {
+  socket: WebSocket;
+  closed: Promise<{ code: number; reason: string }>;
+  call(method: string): Promise<any>;
+}
+
+export async function connectRaw(port: number, token: string, path = "/"): Promise<RawClient> {
+  const socket = new WebSocket(`ws://127.0.0.1:${port}${path}?signingKey=${token}`);
+  const closed = new Promise<{ code: number; reason: string }>((r) => socket.once("close", (code, reason) => r({ code, reason: String(reason) })));
+  await new Promise((resolve, reject) => {
+    socket.once("open", resolve);
+    socket.once("error", reject);
+  });
+  let id = 0;
+  return {
+    socket,
+    closed,
+    call(method) {
+      const callId = ++id;
+      socket.send(JSON.stringify({ id: callId, method }));
+      return new Promise((resolve) => {
+        const onMessage = (data: WebSocket.RawData) => {
+          const message = JSON.parse(String(data));
+          if (message.id !== callId) return;
+          socket.off("message", onMessage);
+          resolve(message.result);
+        };
+        socket.on("message", onMessage);
+      });
+    },
+  };
+}
