@@ -59,29 +59,23 @@ export const jwks = (key: SigningKey) => ({ keys: [key.publicJwk] });
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
-/** The session's `signingKey`: opens this session's node, and only it, until `expiresAtMs`. */
-export function signCdpToken(key: SigningKey, claims: { sessionId: string; projectId: string; expiresAtMs: number }) {
-  return new SignJWT({ pid: claims.projectId })
+const sign = (key: SigningKey, audience: string, sessionId: string, expiresAtMs: number, claims: Record<string, string> = {}) =>
+  new SignJWT(claims)
     .setProtectedHeader({ alg: TOKEN_ALGORITHM, kid: key.kid, typ: "JWT" })
     .setIssuer(TOKEN_ISSUER)
-    .setAudience(CDP_TOKEN_AUDIENCE)
-    .setSubject(claims.sessionId)
+    .setAudience(audience)
+    .setSubject(sessionId)
     .setIssuedAt()
-    .setExpirationTime(seconds(claims.expiresAtMs))
+    .setExpirationTime(seconds(expiresAtMs))
     .sign(key.privateKey);
-}
+
+/** The session's `signingKey`: opens this session's node, and only it, until `expiresAtMs`. */
+export const signCdpToken = (key: SigningKey, c: { sessionId: string; projectId: string; expiresAtMs: number }) =>
+  sign(key, CDP_TOKEN_AUDIENCE, c.sessionId, c.expiresAtMs, { pid: c.projectId });
 
 /** Authenticates one node's callbacks for its own session. */
-export function signNodeToken(key: SigningKey, claims: { sessionId: string; expiresAtMs: number }) {
-  return new SignJWT({})
-    .setProtectedHeader({ alg: TOKEN_ALGORITHM, kid: key.kid, typ: "JWT" })
-    .setIssuer(TOKEN_ISSUER)
-    .setAudience(NODE_TOKEN_AUDIENCE)
-    .setSubject(claims.sessionId)
-    .setIssuedAt()
-    .setExpirationTime(seconds(claims.expiresAtMs))
-    .sign(key.privateKey);
-}
+export const signNodeToken = (key: SigningKey, c: { sessionId: string; expiresAtMs: number }) =>
+  sign(key, NODE_TOKEN_AUDIENCE, c.sessionId, c.expiresAtMs);
 
 /** Throws 401 unless `token` is a valid node token for exactly `sessionId`. */
 export async function verifyNodeToken(key: SigningKey, token: string, sessionId: string): Promise<void> {

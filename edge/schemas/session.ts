@@ -48,7 +48,7 @@ export const BrowserSettings = z
     context: z.object({ id: z.string().min(1), persist: flag }).optional(),
     extensionId: z.string().min(1).optional(),
     viewport: z
-      .object({ width: z.number().int().min(1).max(7680).optional(), height: z.number().int().min(1).max(4320).optional() })
+      .object({ width: z.number().int().min(100).max(7680).optional(), height: z.number().int().min(100).max(4320).optional() })
       .optional(),
     blockAds: flag,
     solveCaptchas: flag,

@@ -89,7 +89,7 @@ describe("a session's life through the API", () => {
     [{ region: "mars-1" }, /^region: /],
     [{ keepAlive: "yes" }, /^keepAlive: /],
     [{ userMetadata: [1] }, /^userMetadata: /],
-    [{ browserSettings: { viewport: { width: 0 } } }, /^browserSettings\.viewport\.width: /],
+    [{ browserSettings: { viewport: { width: 99 } } }, /^browserSettings\.viewport\.width: /],
     [{ browserSettings: { os: "amiga" } }, /^browserSettings\.os: /],
   ])("refuses %j with a 400 naming the field, starting nothing", async (body, message) => {
     const before = (await standInCalls()).length;

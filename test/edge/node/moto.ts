@@ -6,17 +6,10 @@
 import { spawn } from "node:child_process";
 import { connect } from "node:net";
 import { AwsClient } from "aws4fetch";
+import type { ProvidedContext } from "vitest";
 import { freePort } from "../../../browser-node/local/tasks.ts";
 
-export interface MotoServer {
-  url: string;
-  region: string;
-  subnet: string;
-  securityGroup: string;
-  allowed: { accessKeyId: string; secretAccessKey: string };
-  denied: { accessKeyId: string; secretAccessKey: string };
-  close(): Promise<void>;
-}
+export type MotoServer = ProvidedContext["moto"] & { close(): Promise<void> };
 
 const SETUP_ACTIONS = 10;
 const REGION = "us-east-1";
