@@ -1,0 +1,90 @@
+/** Configuration comes only from the environment; a bad value names itself and stops the node. */
+import { randomUUID } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { NodeEnv } from "../../edge/node-protocol.ts";
+import { readConfig } from "../../browser-node/config.ts";
+import { launchFlags } from "../../browser-node/chromium/flags.ts";
+import { startNode } from "./support/node-process.ts";
+
+const valid = () => ({
+  [NodeEnv.sessionId]: randomUUID(),
+  [NodeEnv.projectId]: "project-1",
+  [NodeEnv.edgeUrl]: "http://127.0.0.1:8787",
+  [NodeEnv.nodeToken]: "secret-node-token",
+  [NodeEnv.expiresAt]: new Date(Date.now() + 60_000).toISOString(),
+});
+
+describe("readConfig", () => {
+  it("reads a minimal environment with the documented defaults", () => {
+    const config = readConfig(valid());
+    expect(config).toMatchObject({
+      keepAlive: false,
+      proxyPort: 9223,
+      chromiumPath: "/usr/lib/chromium/chromium",
+      idleGraceMs: 10_000,
+      connectDeadlineMs: 300_000,
+      readyDeadlineMs: 60_000,
+      heartbeatIntervalMs: 15_000,
+      browserSettings: {},
+    });
+    expect(config.jwks).toBeUndefined();
+    expect(config.advertiseHost).toBeUndefined();
+  });
+
+  it("reads every optional value", () => {
+    const config = readConfig({
+      ...valid(),
+      [NodeEnv.keepAlive]: "true",
+      [NodeEnv.proxyPort]: "0",
+      [NodeEnv.advertiseHost]: "127.0.0.1",
+      [NodeEnv.jwks]: JSON.stringify({ keys: [{ kty: "EC", crv: "P-256", x: "a", y: "b" }] }),
+      [NodeEnv.browserSettings]: JSON.stringify({ viewport: { width: 1280, height: 720 }, blockAds: true }),
+      [NodeEnv.idleGraceMs]: "250",
+    });
+    expect(config).toMatchObject({ keepAlive: true, proxyPort: 0, advertiseHost: "127.0.0.1", idleGraceMs: 250 });
+    expect(config.browserSettings.viewport).toEqual({ width: 1280, height: 720 });
+    expect(config.jwks?.keys).toHaveLength(1);
+  });
+
+  const bad: Array<[string, Record<string, string | undefined>, RegExp]> = [
+    ["missing session id", { [NodeEnv.sessionId]: undefined }, /WC_SESSION_ID is required/],
+    ["session id not a UUID", { [NodeEnv.sessionId]: "abc" }, /WC_SESSION_ID must be a UUID/],
+    ["missing node token", { [NodeEnv.nodeToken]: " " }, /WC_NODE_TOKEN is required/],
+    ["edge URL not a URL", { [NodeEnv.edgeUrl]: "edge" }, /WC_EDGE_URL is not a URL/],
+    ["expiresAt not a date", { [NodeEnv.expiresAt]: "tomorrow" }, /WC_EXPIRES_AT must be an ISO-8601 instant/],
+    ["keepAlive not a boolean", { [NodeEnv.keepAlive]: "yes" }, /WC_KEEP_ALIVE must be "true" or "false"/],
+    ["port out of range", { [NodeEnv.proxyPort]: "70000" }, /WC_PROXY_PORT must be between 0 and 65535/],
+    ["port not a number", { [NodeEnv.proxyPort]: "92a3" }, /WC_PROXY_PORT must be a whole number/],
+    ["JWKS not JSON", { [NodeEnv.jwks]: "{keys" }, /WC_JWKS is not valid JSON/],
+    ["JWKS without keys", { [NodeEnv.jwks]: '{"keys":[]}' }, /WC_JWKS is malformed at keys/],
+    ["viewport too small", { [NodeEnv.browserSettings]: '{"viewport":{"width":10,"height":10}}' }, /WC_BROWSER_SETTINGS is malformed at viewport.width/],
+  ];
+  it.each(bad)("rejects %s, naming the variable", (_name, change, message) => {
+    expect(() => readConfig({ ...valid(), ...change })).toThrow(message);
+  });
+
+  it("never echoes the node token in an error", () => {
+    expect(() => readConfig({ ...valid(), [NodeEnv.expiresAt]: "x" })).not.toThrow(/secret-node-token/);
+  });
+});
+
+describe("launch flags from browser settings", () => {
+  it("turns the viewport into a window size and keeps Chromium's port private", () => {
+    const flags = launchFlags({ viewport: { width: 1280, height: 720 } }, "/tmp/profile");
+    expect(flags).toContain("--window-size=1280,720");
+    expect(flags).toContain("--user-data-dir=/tmp/profile");
+    expect(flags).toContain("--remote-debugging-port=0");
+    expect(flags.some((f) => f.startsWith("--remote-allow-origins"))).toBe(false);
+    expect(launchFlags({}, "/tmp/p").some((f) => f.startsWith("--window-size"))).toBe(false);
+  });
+});
+
+describe("the node process with a bad environment", () => {
+  it("prints one line naming the variable and exits 2", async () => {
+    const node = startNode({ edgeUrl: "http://127.0.0.1:1", env: { [NodeEnv.expiresAt]: "not-a-date" } });
+    expect((await node.exited).code).toBe(2);
+    const lines = node.stderr().trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/WC_EXPIRES_AT/);
+  });
+});
