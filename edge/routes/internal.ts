@@ -20,11 +20,11 @@ import { bearerToken, sameSecret } from "../auth/secrets-compare.ts";
 import { signingKey, verifyNodeToken } from "../tokens.ts";
 import { error, errors, json, jsonBody } from "../schemas/common.ts";
 import { log } from "../log.ts";
+import { SESSION_ID } from "../sessions/session-record.ts";
 
 export const internal = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 const tags = ["internal"];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const SessionParam = z.object({ sessionId: z.string().regex(UUID, "not a session id").openapi({ param: { name: "sessionId", in: "path" } }) });
+const SessionParam = z.object({ sessionId: z.string().regex(SESSION_ID, "not a session id").openapi({ param: { name: "sessionId", in: "path" } }) });
 const Status = z.object({ status: z.string() });
 
 /** The session's object, once the bearer token proves the caller is that session's node. */
@@ -76,7 +76,7 @@ internal.openapi(
     const { detail } = parsed.data;
     const sessionId = sessionIdFromStartedBy(detail.startedBy);
     // Tasks started by anyone else share the cluster's event stream: acknowledge and ignore them.
-    if (!sessionId || !UUID.test(sessionId)) return c.json({ applied: false }, 200);
+    if (!sessionId || !SESSION_ID.test(sessionId)) return c.json({ applied: false }, 200);
     log("info", "task_event", { sessionId, taskArn: detail.taskArn, lastStatus: detail.lastStatus });
     await c.env.SESSIONS.getByName(sessionId).taskEvent(detail);
     return c.json({ applied: true }, 200);

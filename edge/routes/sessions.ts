@@ -18,14 +18,13 @@ import {
 } from "../schemas/session.ts";
 import { MAX_BROWSER_SETTINGS_BYTES } from "../sessions/node-env.ts";
 import { parseMetadataQuery } from "../sessions/metadata-query.ts";
-import { REGIONS, type Json, type Region } from "../sessions/session-record.ts";
+import { REGIONS, SESSION_ID, type Json, type Region } from "../sessions/session-record.ts";
 import { fetchTargets, liveUrls } from "../sessions/debug-urls.ts";
 
 export const sessions = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const sessionStub = (env: AppEnv["Bindings"], id: string) => {
-  if (!UUID.test(id)) throw new ApiError(404, "Session not found");
+  if (!SESSION_ID.test(id.toLowerCase())) throw new ApiError(404, "Session not found");
   return env.SESSIONS.getByName(id.toLowerCase());
 };
 const sameProject = (given: string | undefined, projectId: string) => {

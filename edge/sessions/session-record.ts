@@ -15,6 +15,9 @@ export const SESSION_STATUSES = ["PENDING", "RUNNING", "ERROR", "TIMED_OUT", "CO
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
 export type FinalStatus = Exclude<SessionStatus, "PENDING" | "RUNNING">;
 
+/** Session ids are lowercase UUIDs (crypto.randomUUID), which is also how their objects are named. */
+export const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 export const isFinal = (status: SessionStatus): status is FinalStatus => status !== "PENDING" && status !== "RUNNING";
 
 export interface NodeAddress {
