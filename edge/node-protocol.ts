@@ -158,3 +158,72 @@ export type EcsTaskStateChange = z.infer<typeof EcsTaskStateChange>;
 export const STARTED_BY_PREFIX = "wc-";
 export const sessionIdFromStartedBy = (startedBy: string | undefined) =>
   startedBy?.startsWith(STARTED_BY_PREFIX) ? startedBy.slice(STARTED_BY_PREFIX.length) : undefined;
+
+// ---------------------------------------------------------------------------------------------
+// Session artifacts (extensions, contexts, downloads, uploads, logs, recording).
+// Blobs live in R2 behind the edge; nodes hold no cloud credentials and move them through these
+// routes with their node token (`Authorization: Bearer <WC_NODE_TOKEN>`).
+
+/**
+ * Artifact routes on the edge, relative to `WC_EDGE_URL`:
+ * - `GET  extension`: the zip of the session's extension (`browserSettings.extensionId`); 404 without one.
+ * - `GET  context`:   the saved profile of `browserSettings.context.id` (a tar.gz of the user-data dir); 404 when none saved yet.
+ * - `PUT  context`:   the profile at the session's end; accepted only when `context.persist` is true (else 409).
+ * - `PUT  downloads`: a zip of every file the browser downloaded so far (replaces the previous one).
+ * - `POST logs`:      `LogBatch`, appended.
+ * - `POST recording`: `RecordingBatch`, appended.
+ */
+export type ArtifactKind = "extension" | "context" | "downloads" | "logs" | "recording";
+export const nodeArtifactPath = (sessionId: string, kind: ArtifactKind) => `/internal/nodes/${sessionId}/${kind}`;
+
+/** Bounds both sides enforce; over a bound the edge answers 413 (or 400) with a message. */
+export const ArtifactLimits = {
+  extensionBytes: 100 * 1024 * 1024,
+  contextBytes: 100 * 1024 * 1024,
+  downloadsBytes: 100 * 1024 * 1024,
+  uploadBytes: 50 * 1024 * 1024,
+  /** SessionLog entries kept per session; older ones are dropped first. */
+  logEntries: 10_000,
+  /** A request/response body longer than this is truncated (and marked so) before it is shipped. */
+  logBodyChars: 8_192,
+  recordingEvents: 50_000,
+  recordingBytes: 50 * 1024 * 1024,
+  /** Entries or events in one batch. */
+  batchItems: 1_000,
+} as const;
+
+/** How often a node ships what it holds (logs, recording, downloads): a crash loses at most this much. */
+export const ARTIFACT_FLUSH_INTERVAL_MS = 5_000;
+
+/** One CDP exchange as Browserbase's SessionLog shows it. Absent fields are left out, never null. */
+export const SessionLogEntry = z.object({
+  method: z.string(),
+  pageId: z.number().int(),
+  sessionId: z.string(),
+  frameId: z.string().optional(),
+  loaderId: z.string().optional(),
+  request: z.object({ params: z.record(z.string(), z.unknown()), rawBody: z.string(), timestamp: z.number().optional() }).optional(),
+  response: z.object({ result: z.record(z.string(), z.unknown()), rawBody: z.string(), timestamp: z.number().optional() }).optional(),
+  timestamp: z.number().optional(),
+});
+export type SessionLogEntry = z.infer<typeof SessionLogEntry>;
+export const LogBatch = z.object({ entries: z.array(SessionLogEntry).max(ArtifactLimits.batchItems) });
+export type LogBatch = z.infer<typeof LogBatch>;
+
+/** An rrweb-style event (`type`: 2 full snapshot, 3 incremental, 4 meta, ...), tagged with its page. */
+export const RecordingEvent = z.object({
+  type: z.number().int(),
+  timestamp: z.number(),
+  data: z.unknown(),
+  pageId: z.string().optional(),
+});
+export type RecordingEvent = z.infer<typeof RecordingEvent>;
+export const RecordingBatch = z.object({ events: z.array(RecordingEvent).max(ArtifactLimits.batchItems) });
+export type RecordingBatch = z.infer<typeof RecordingBatch>;
+
+/**
+ * Uploads go the other way: the edge puts the file on the node (`PUT <node>/uploads/<file name>`,
+ * authenticated with a CDP token of the session, like any client of the proxy). The node keeps it
+ * in its uploads folder, where a page's `<input type=file>` can take it.
+ */
+export const nodeUploadPath = (fileName: string) => `/uploads/${encodeURIComponent(fileName)}`;
