@@ -2,7 +2,7 @@ import Browserbase from "@browserbasehq/sdk";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalPlatform } from "../../browser-node/local/platform.ts";
-import { sessionProcesses, startPlatform } from "./helpers.ts";
+import { platformProcesses, startPlatform } from "./helpers.ts";
 
 /** Resolves with the HTTP status of a refused upgrade, or "open" when the socket opened. */
 function tryConnect(url: string): Promise<number | "open"> {
@@ -59,6 +59,6 @@ describe("ten sessions at once", () => {
     await Promise.all(sessions.map((s) => bb.sessions.update(s.id, { status: "REQUEST_RELEASE" })));
     for (const s of sessions)
       await expect.poll(async () => (await bb.sessions.retrieve(s.id)).status, { timeout: 30_000 }).toBe("COMPLETED");
-    await expect.poll(() => sessionProcesses().length, { timeout: 30_000 }).toBe(0);
+    await expect.poll(() => platformProcesses(platform).length, { timeout: 30_000 }).toBe(0);
   }, 240_000);
 });

@@ -1,9 +1,13 @@
 /** What every end-to-end test needs: the platform, a page to visit, and a look at the process table. */
 import { createServer, type Server } from "node:http";
-import { sessionProcesses } from "../../browser-node/local/processes.ts";
+import { processesWithEnv, sessionProcesses } from "../../browser-node/local/processes.ts";
+import { NodeEnv } from "../../edge/node-protocol.ts";
 import { startLocalPlatform, type LocalPlatform, type LocalPlatformOptions } from "../../browser-node/local/platform.ts";
 
 export { sessionProcesses };
+
+/** Every browser-node and Chromium process this platform started (others on the machine are not ours to count). */
+export const platformProcesses = (platform: LocalPlatform) => processesWithEnv(NodeEnv.edgeUrl, platform.edgeUrl);
 
 /** Starts the whole platform (fresh secrets, nothing persisted) with nodes that end quickly when idle. */
 export function startPlatform(options: LocalPlatformOptions = {}): Promise<LocalPlatform> {

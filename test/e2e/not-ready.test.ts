@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { LocalPlatform } from "../../browser-node/local/platform.ts";
-import { sessionProcesses, startPlatform } from "./helpers.ts";
+import { platformProcesses, startPlatform } from "./helpers.ts";
 
 // A node that cannot become ready: its create fails clearly, nothing is left running, and the
 // SDK's automatic retries (it retries 5xx and timeouts twice) start no extra node.
@@ -32,7 +32,7 @@ describe("a node that never becomes ready", () => {
     expect(platform.standIn.tasks.size).toBe(1);
     const [task] = platform.standIn.tasks.values();
     await expect.poll(() => task.lastStatus, { timeout: 15_000 }).toBe("STOPPED");
-    expect(sessionProcesses().length).toBe(0);
+    expect(platformProcesses(platform).length).toBe(0);
     const [session] = await bb.sessions.list();
     expect(session.status).toBe("ERROR");
   });
@@ -50,6 +50,6 @@ describe("a node that never becomes ready", () => {
     const [task] = platform.standIn.tasks.values();
     await expect.poll(() => task.lastStatus, { timeout: 20_000 }).toBe("STOPPED");
     expect(task.stopCode).toBe("UserInitiated");
-    await expect.poll(() => sessionProcesses().length, { timeout: 15_000 }).toBe(0);
+    await expect.poll(() => platformProcesses(platform).length, { timeout: 15_000 }).toBe(0);
   });
 });
