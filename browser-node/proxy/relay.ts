@@ -5,6 +5,7 @@
  */
 import type { Socket } from "node:net";
 import { closeFrame, FrameBoundaries } from "./frames.ts";
+import type { UpstreamConnection } from "./upstream.ts";
 
 export interface CloseReason {
   code: number;
@@ -25,14 +26,16 @@ export class Relay {
    * @param onUpstreamLost asked when Chromium's side drops without a close frame: which close
    *   the client should see (it can wait for the browser's exit to tell a crash).
    */
+  private readonly upstream: Socket;
+
   constructor(
     readonly client: Socket,
-    private readonly upstream: Socket,
+    connection: UpstreamConnection,
     private readonly onUpstreamLost: () => Promise<CloseReason>,
   ) {
+    const upstream = (this.upstream = connection.socket);
     this.done = new Promise((r) => (this.resolveDone = r));
     client.setNoDelay(true);
-    upstream.setNoDelay(true);
     client.setTimeout(0);
     client.setKeepAlive(true, 30_000);
 
@@ -42,7 +45,7 @@ export class Relay {
     });
     upstream.on("drain", () => client.resume());
 
-    upstream.on("data", (chunk: Buffer) => this.toClient(chunk));
+    connection.onChunk = (chunk) => this.toClient(chunk);
     client.on("drain", () => upstream.resume());
 
     client.on("error", () => {});
@@ -56,13 +59,22 @@ export class Relay {
   /** Bytes each side sent right behind its handshake, before the splice took over. */
   start(clientHead: Buffer, upstreamHead: Buffer) {
     if (clientHead.length) this.upstream.write(clientHead);
-    if (upstreamHead.length) this.toClient(upstreamHead);
+    if (upstreamHead.length && !this.toClient(upstreamHead)) this.upstream.pause();
   }
 
-  private toClient(chunk: Buffer) {
-    if (this.closing) return this.forwardUntilBoundary(chunk);
+  /**
+   * `chunk` lives in the upstream's reusable read buffer: if the client could not take it all at
+   * once, reading stops (false) until the client drains, so the buffer is not overwritten under a
+   * pending write.
+   */
+  private toClient(chunk: Buffer): boolean {
+    if (this.closing) {
+      this.forwardUntilBoundary(chunk);
+      return this.client.writableLength === 0;
+    }
     this.frames.advance(chunk);
-    if (!this.client.write(chunk)) this.upstream.pause();
+    this.client.write(chunk);
+    return this.client.writableLength === 0;
   }
 
   /** Settles once the client's socket is closed. */

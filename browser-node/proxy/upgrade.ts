@@ -7,11 +7,12 @@
  * sends no Origin (Chromium refuses Origin-bearing upgrades from anyone but trusted tools; the
  * token has been checked already) and the Host Chromium insists on.
  */
-import { request, type IncomingMessage } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { ProxyContext } from "./context.ts";
 import { authenticate } from "./authenticate.ts";
 import { Relay } from "./relay.ts";
+import { openUpstream, UpstreamRefused, type UpstreamConnection } from "./upstream.ts";
 
 const PAGE_PATH = /^\/devtools\/page\/([A-Za-z0-9-]{1,64})$/;
 const BROWSER_PATH = /^\/(devtools\/browser(\/[A-Za-z0-9-]{1,64})?)?$/;
@@ -45,38 +46,25 @@ export async function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, soc
     return refuse(socket, 400, "Bad Request", "not a WebSocket version 13 upgrade");
   }
 
-  const upstreamReq = request({
-    host: "127.0.0.1",
-    port: browser.debugPort,
-    path,
-    agent: false,
-    headers: {
-      Host: `127.0.0.1:${browser.debugPort}`,
-      Connection: "Upgrade",
-      Upgrade: "websocket",
-      "Sec-WebSocket-Version": "13",
-      "Sec-WebSocket-Key": key,
-    },
-  });
-  upstreamReq.on("response", (res) => {
-    res.resume();
-    refuse(socket, res.statusCode === 404 ? 404 : 502, res.statusCode === 404 ? "Not Found" : "Bad Gateway", `browser refused: ${res.statusCode}`);
-  });
-  upstreamReq.on("error", () => refuse(socket, 502, "Bad Gateway", "browser unreachable"));
-  upstreamReq.on("upgrade", (res, upstream: Socket, upstreamHead: Buffer) => {
-    if (socket.destroyed || !ctx.accepting()) {
-      upstream.destroy();
-      return socket.destroy();
-    }
-    const lines = ["HTTP/1.1 101 Switching Protocols"];
-    for (let i = 0; i < res.rawHeaders.length; i += 2) {
-      if (res.rawHeaders[i].toLowerCase() === "sec-websocket-extensions") continue;
-      lines.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`);
-    }
-    socket.write(lines.join("\r\n") + "\r\n\r\n");
-    const relay = new Relay(socket, upstream, () => ctx.upstreamLost());
-    relay.start(head, upstreamHead);
-    ctx.clients.add(relay, auth.expiresAt, { path: url.pathname === "/" ? "/" : url.pathname.split("/").slice(0, 3).join("/") });
-  });
-  upstreamReq.end();
+  let connection: UpstreamConnection;
+  try {
+    connection = await openUpstream(browser.debugPort, path, key);
+  } catch (err) {
+    if (err instanceof UpstreamRefused && err.status === 404) return refuse(socket, 404, "Not Found", "no such target");
+    return refuse(socket, 502, "Bad Gateway", "browser unreachable");
+  }
+  if (socket.destroyed || !ctx.accepting()) {
+    connection.socket.destroy();
+    return socket.destroy();
+  }
+  // Chromium's answer goes to the client as it is (its accept header was computed from the
+  // client's own key), less any extension line, which it never has since none was offered.
+  const answer = connection.responseHead
+    .split("\r\n")
+    .filter((line) => !/^sec-websocket-extensions:/i.test(line))
+    .join("\r\n");
+  socket.write(answer + "\r\n\r\n");
+  const relay = new Relay(socket, connection, () => ctx.upstreamLost());
+  relay.start(head, connection.early);
+  ctx.clients.add(relay, auth.expiresAt, { path: url.pathname === "/" ? "/" : url.pathname.split("/").slice(0, 3).join("/") });
 }

@@ -25,7 +25,7 @@ async function exercisePlaywright(browser: Awaited<ReturnType<typeof chromium.co
   expect(browser.contexts()).toHaveLength(1); // the default context: a browser-level endpoint
   const page = await browser.contexts()[0].newPage();
   await page.goto(site.url + path);
-  expect(await page.evaluate(() => document.getElementById("greeting")?.textContent)).toBe(`hello from /${path}`);
+  expect(await page.evaluate("document.getElementById('greeting').textContent")).toBe(`hello from /${path}`);
   expect((await page.screenshot()).subarray(0, 4).toString("hex")).toBe(PNG_MAGIC);
   await page.close();
 }
@@ -44,7 +44,8 @@ describe("Playwright connectOverCDP", () => {
   });
 
   it("works with the token in Authorization: Bearer or x-bb-signing-key", async () => {
-    for (const headers of [{ Authorization: `Bearer ${token}` }, { "x-bb-signing-key": token }]) {
+    const forms: Record<string, string>[] = [{ Authorization: `Bearer ${token}` }, { "x-bb-signing-key": token }];
+    for (const headers of forms) {
       const browser = await chromium.connectOverCDP(`ws://${base}`, { headers });
       await exercisePlaywright(browser, "header-form");
       await browser.close();
@@ -57,7 +58,7 @@ describe("Puppeteer connect({browserWSEndpoint})", () => {
     const browser = await puppeteer.connect({ browserWSEndpoint: `ws://${base}?signingKey=${token}`, defaultViewport: null });
     const page = await browser.newPage();
     await page.goto(site.url + "puppeteer");
-    expect(await page.evaluate(() => document.title)).toBe("wallcrawler test");
+    expect(await page.evaluate("document.title")).toBe("wallcrawler test");
     expect(Buffer.from(await page.screenshot()).subarray(0, 4).toString("hex")).toBe(PNG_MAGIC);
     await page.close();
     await browser.disconnect();
@@ -71,9 +72,9 @@ describe("several clients share the session", () => {
     const page = await second.newPage();
     await page.goto(site.url + "shared");
     await first.close(); // disconnects the first client only
-    expect(await page.evaluate(() => location.pathname)).toBe("/shared");
+    expect(await page.evaluate("location.pathname")).toBe("/shared");
     await page.goto(site.url + "after");
-    expect(await page.evaluate(() => location.pathname)).toBe("/after");
+    expect(await page.evaluate("location.pathname")).toBe("/after");
     await page.close();
     await second.disconnect();
   });
@@ -135,7 +136,7 @@ describe("the browser is kept off private networks", () => {
     }
     const fresh = await context.newPage();
     await fresh.goto(site.url + "still-fine");
-    expect(await fresh.evaluate(() => location.pathname)).toBe("/still-fine");
+    expect(await fresh.evaluate("location.pathname")).toBe("/still-fine");
     await fresh.close();
     await browser.close();
   });
