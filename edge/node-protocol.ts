@@ -190,7 +190,19 @@ export const ArtifactLimits = {
   recordingBytes: 50 * 1024 * 1024,
   /** Entries or events in one batch. */
   batchItems: 1_000,
+  /** Bytes of SessionLog entries kept per session (their JSON); older ones are dropped first, as for `logEntries`. */
+  logBytes: 16 * 1024 * 1024,
+  /** One SessionLog entry's JSON; a batch holding a larger one is refused whole (413). */
+  logEntryBytes: 64 * 1024,
+  /** The body of one `POST logs` or `POST recording` (a LogBatch or RecordingBatch as JSON). */
+  batchBytes: 8 * 1024 * 1024,
 } as const;
+
+/**
+ * The edge accepts a node's artifact writes (context, downloads, logs, recording) until this long
+ * after the session ended, so what the node flushes at its exit still lands; later writes get 409.
+ */
+export const ARTIFACT_LATE_WRITE_GRACE_MS = 5 * 60_000;
 
 /** How often a node ships what it holds (logs, recording, downloads): a crash loses at most this much. */
 export const ARTIFACT_FLUSH_INTERVAL_MS = 5_000;
@@ -227,3 +239,21 @@ export type RecordingBatch = z.infer<typeof RecordingBatch>;
  * in its uploads folder, where a page's `<input type=file>` can take it.
  */
 export const nodeUploadPath = (fileName: string) => `/uploads/${encodeURIComponent(fileName)}`;
+
+/**
+ * The node's answer to `PUT /uploads/<file name>`: 201 (or 200) with where the file now is on the
+ * node's disk, the path a page's file input takes (`DOM.setFileInputFiles`). The edge sends the
+ * body with `Transfer-Encoding: chunked` and may cut it off (client gone, over `uploadBytes`): the
+ * node keeps a file only once its body arrived whole. 401 for a bad token, 413 over the bound.
+ */
+export const NodeUploadReply = z.object({ path: z.string().min(1) });
+export type NodeUploadReply = z.infer<typeof NodeUploadReply>;
+
+/**
+ * `POST <node>/downloads/flush` (CDP token as `Authorization: Bearer`, empty body): the node PUTs
+ * its downloads zip to the edge now and answers 204 once the edge accepted it (also 204 when
+ * nothing changed since its last PUT). The edge asks this before it answers a client's
+ * `GET /v1/sessions/{id}/downloads` for a running session, and serves the last zip it holds when
+ * the node does not answer in time.
+ */
+export const NODE_DOWNLOADS_FLUSH_PATH = "/downloads/flush";
