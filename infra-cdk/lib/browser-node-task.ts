@@ -32,7 +32,8 @@ export const IMAGE_CONTEXT_EXCLUDES = [
   "**/.env*",
   "bench/results",
   "*.log",
-  // CDK re-includes only the Dockerfile's base name, so a `.dockerignore` allow-list could drop it.
+  // The root .dockerignore is an allow-list (`*`, then the bundle) and CDK re-includes only the
+  // Dockerfile's base name: without this line the staged context has no browser-node/Dockerfile.
   `!${DOCKERFILE}`,
 ];
 
