@@ -19,6 +19,7 @@ export class Relay {
   private readonly frames = new FrameBoundaries();
   private closing: CloseReason | undefined;
   private finished = false;
+  private readingPaused = false;
   private readonly done: Promise<void>;
   private resolveDone!: () => void;
 
@@ -46,7 +47,6 @@ export class Relay {
     upstream.on("drain", () => client.resume());
 
     connection.onChunk = (chunk) => this.toClient(chunk);
-    client.on("drain", () => upstream.resume());
 
     client.on("error", () => {});
     upstream.on("error", () => {});
@@ -59,23 +59,35 @@ export class Relay {
   /** Bytes each side sent right behind its handshake, before the splice took over. */
   start(clientHead: Buffer, upstreamHead: Buffer) {
     if (clientHead.length) this.upstream.write(clientHead);
-    if (upstreamHead.length && !this.toClient(upstreamHead)) this.upstream.pause();
+    if (upstreamHead.length) {
+      this.frames.advance(upstreamHead);
+      this.client.write(upstreamHead); // a stable copy, not a view into the read buffer
+    }
+  }
+
+  private toClient(chunk: Buffer): boolean {
+    if (this.closing) return this.forwardUntilBoundary(chunk);
+    this.frames.advance(chunk);
+    return this.writeView(chunk);
   }
 
   /**
-   * `chunk` lives in the upstream's reusable read buffer: if the client could not take it all at
-   * once, reading stops (false) until the client drains, so the buffer is not overwritten under a
-   * pending write.
+   * Writes a chunk that lives in the upstream's reusable read buffer. Almost always the kernel
+   * takes it at once; if not, reading stops (false) until the write is flushed, so the buffer is
+   * not overwritten under a pending write. That is also the relay's backpressure.
    */
-  private toClient(chunk: Buffer): boolean {
-    if (this.closing) {
-      this.forwardUntilBoundary(chunk);
-      return this.client.writableLength === 0;
-    }
-    this.frames.advance(chunk);
-    this.client.write(chunk);
-    return this.client.writableLength === 0;
+  private writeView(view: Buffer): boolean {
+    this.client.write(view, this.viewFlushed);
+    if (this.client.writableLength === 0) return true;
+    this.readingPaused = true;
+    return false;
   }
+
+  private readonly viewFlushed = () => {
+    if (!this.readingPaused) return;
+    this.readingPaused = false;
+    this.upstream.resume();
+  };
 
   /** Settles once the client's socket is closed. */
   get closed() {
@@ -97,11 +109,12 @@ export class Relay {
     return this.done;
   }
 
-  private forwardUntilBoundary(chunk: Buffer) {
-    if (this.frames.atBoundary()) return;
+  private forwardUntilBoundary(chunk: Buffer): boolean {
+    if (this.frames.atBoundary()) return false;
     const upTo = this.frames.advance(chunk, 0, true);
-    this.client.write(chunk.subarray(0, upTo));
+    const reading = this.writeView(chunk.subarray(0, upTo));
     if (this.frames.atBoundary()) this.sendClose();
+    return reading;
   }
 
   private sendClose() {
