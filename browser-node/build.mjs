@@ -14,6 +14,7 @@ await build({
   target: "node20",
   sourcemap: "linked",
   legalComments: "none",
+  minify: true,
   // ws loads these native accelerators only if present; the node runs without them.
   external: ["bufferutil", "utf-8-validate"],
   // Bundled CommonJS dependencies (ws) still call require().

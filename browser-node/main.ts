@@ -21,14 +21,6 @@ try {
 }
 
 setLogContext({ sessionId: config.sessionId });
-log("starting", {
-  projectId: config.projectId,
-  expiresAt: config.expiresAt.toISOString(),
-  keepAlive: config.keepAlive,
-  proxyPort: config.proxyPort,
-  viewport: config.browserSettings.viewport,
-});
-
 const session = new Session(config, createEdgeClient(config));
 void session.ended.then((code) => process.exit(code));
 
@@ -37,6 +29,14 @@ process.once("SIGINT", () => void session.end("terminated", "SIGINT"));
 process.on("uncaughtException", (err) => {
   log("uncaught-exception", { message: err.message, stack: err.stack }, "error");
   void session.end("error", err.message);
+});
+
+log("starting", {
+  projectId: config.projectId,
+  expiresAt: config.expiresAt.toISOString(),
+  keepAlive: config.keepAlive,
+  proxyPort: config.proxyPort,
+  viewport: config.browserSettings.viewport,
 });
 
 session.start().catch((err: unknown) => {

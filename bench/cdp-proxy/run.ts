@@ -14,7 +14,7 @@ import { ROOT, startNode } from "../../test/browser-node/support/node-process.ts
 import { CdpClient } from "./cdp-client.ts";
 
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 5000);
-const ROUNDS = 10;
+const ROUNDS = 50; // fine interleaving: load from other processes hits both sides alike
 const PIPELINED = 10_000;
 const IN_FLIGHT = 64;
 const SCREENSHOTS = 50;
@@ -67,7 +67,7 @@ export default async function run(): Promise<BenchRow[]> {
 
   const edge = new EdgeRecorder();
   const key = await makeSigningKey();
-  const node = startNode({ edgeUrl: await edge.start(), jwks: key.jwks, bundle: true, env: { WC_HEARTBEAT_INTERVAL_MS: "15000" } });
+  const node = startNode({ edgeUrl: await edge.start(), jwks: key.jwks, bundle: true, nodeFlags: process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean), env: { WC_HEARTBEAT_INTERVAL_MS: "15000" } });
   try {
     const ready = (await edge.waitFor("ready")).body;
     const { debugPort } = await node.waitForLog("browser-started");

@@ -40,6 +40,8 @@ export class Session {
   readonly clients = new ClientRegistry();
   private browser: BrowserProcess | undefined;
   private server: Server | undefined;
+  /** Set while Chromium starts, so an ending that comes meanwhile still stops it. */
+  private launching: Promise<BrowserProcess> | undefined;
   private port = 0;
   private ending: Promise<number> | undefined;
   private disarmTimers = () => {};
@@ -84,12 +86,12 @@ export class Session {
     const bindHost = config.advertiseHost && /^(127\.|localhost$|::1$)/.test(config.advertiseHost) ? "127.0.0.1" : "0.0.0.0";
     this.port = await listen(this.server, config.proxyPort, bindHost);
 
-    this.browser = await launchBrowser({
+    this.launching = launchBrowser({
       executable: config.chromiumPath,
       settings: config.browserSettings,
       timeoutMs: Math.max(1000, deadline - Date.now()),
     });
-    const browser = this.browser;
+    const browser = (this.browser = await this.launching);
     void browser.exited.then(({ code, signal }) => {
       if (!this.ending) void this.end("browser-crashed", `Chromium exited (code ${code}, signal ${signal})`);
     });
@@ -134,10 +136,8 @@ export class Session {
     this.server?.close();
     await Promise.race([this.clients.closeAll(CLOSE_FOR[reason]), new Promise((r) => setTimeout(r, CLIENT_CLOSE_MS))]);
     this.server?.closeAllConnections();
-    const [reported] = await Promise.all([
-      this.edge.exit({ reason, detail: detail?.slice(0, 2000) }),
-      this.browser?.stop(),
-    ]);
+    const browser = this.browser ?? (await this.launching?.catch(() => undefined));
+    const [reported] = await Promise.all([this.edge.exit({ reason, detail: detail?.slice(0, 2000) }), browser?.stop()]);
     const code = exitCodeFor(reason);
     log("exit", { reason, detail, code, reported }, code === 0 ? "info" : "error");
     return code;

@@ -105,6 +105,19 @@ describe("session endings", () => {
 });
 
 describe("readiness", () => {
+  it("SIGTERM while Chromium is still starting still stops it and exits 0", async () => {
+    const node = startNode({ edgeUrl, jwks: key.jwks });
+    await node.waitForLog("starting");
+    node.child.kill("SIGTERM");
+    expect((await node.exited).code).toBe(0);
+    expect(edge.of("exit", node.sessionId).map((e) => e.body.reason)).toEqual(["terminated"]);
+    const started = node.logs.find((l) => l.event === "browser-started");
+    if (started) {
+      expect(chromiumLeft(started.profileDir, started.pid)).toEqual([]);
+      expect(existsSync(started.profileDir)).toBe(false);
+    }
+  });
+
   it("retries ready until the edge takes it", async () => {
     edge.readyStatuses = [503];
     const { node } = await readyNode();

@@ -21,6 +21,8 @@ export interface NodeOptions {
   expiresInMs?: number;
   env?: Record<string, string | undefined>;
   bundle?: boolean;
+  /** Flags for node itself, as the image's CMD passes them. */
+  nodeFlags?: string[];
 }
 
 export interface RunningNode {
@@ -56,7 +58,8 @@ export function startNode(o: NodeOptions): RunningNode {
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
   const useBundle = o.bundle ?? false;
   if (useBundle && !existsSync(BUNDLE)) throw new Error("bundle missing: run npm run build:node");
-  const args = useBundle ? [BUNDLE] : ["--import", "tsx", `${ROOT}browser-node/main.ts`];
+  const nodeFlags = o.nodeFlags ?? [];
+  const args = useBundle ? [...nodeFlags, BUNDLE] : [...nodeFlags, "--import", "tsx", `${ROOT}browser-node/main.ts`];
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
 
   const logs: any[] = [];
