@@ -6,6 +6,8 @@
 import { DurableObject } from "cloudflare:workers";
 import type { EdgeEnv } from "../env.ts";
 import { fail, ok, type Outcome } from "../errors.ts";
+import { ArtifactCatalog, CATALOG_SCHEMA, type ContextRow, type ExtensionRow } from "../projects/artifact-catalog.ts";
+import { blobKey, deletePrefix } from "../artifacts/blob-store.ts";
 import { log } from "../log.ts";
 import { readConfig } from "../config.ts";
 import type { Project, ProjectUsage } from "../projects/project-record.ts";
@@ -18,6 +20,7 @@ import {
   type IndexEntry,
   type Json,
   type Region,
+  type SessionArtifactSettings,
   type SessionRecord,
   type SessionStatus,
 } from "../sessions/session-record.ts";
@@ -29,21 +32,24 @@ export interface AdmitRequest {
   keepAlive: boolean;
   region: Region;
   userMetadata?: Record<string, Json>;
-  contextId?: string;
+  artifacts: SessionArtifactSettings;
 }
 
 const LIVE = ["PENDING", "RUNNING"] as const;
 const minutes = (from: number, to: number) => Math.ceil(Math.max(0, to - from) / 60_000);
 
 export class ProjectObject extends DurableObject<EdgeEnv> {
+  private readonly catalog: ArtifactCatalog;
+
   constructor(ctx: DurableObjectState, env: EdgeEnv) {
     super(ctx, env);
     ctx.storage.sql.exec(
       `CREATE TABLE IF NOT EXISTS sessions (
          id TEXT PRIMARY KEY, status TEXT NOT NULL, version INTEGER NOT NULL,
          created_at INTEGER NOT NULL, ended_at INTEGER, view TEXT NOT NULL);
-       CREATE INDEX IF NOT EXISTS sessions_by_status ON sessions (status, created_at);`,
+       CREATE INDEX IF NOT EXISTS sessions_by_status ON sessions (status, created_at);` + CATALOG_SCHEMA,
     );
+    this.catalog = new ArtifactCatalog(ctx.storage.sql);
   }
 
   private get kv() {
@@ -76,6 +82,8 @@ export class ProjectObject extends DurableObject<EdgeEnv> {
   async admit(req: AdmitRequest): Promise<Outcome<SessionRecord>> {
     const project = this.get();
     if (!project) return fail(404, "The API key's project no longer exists");
+    const missing = this.missingReference(req.artifacts);
+    if (missing) return missing;
     if (this.liveCount() >= project.concurrency) await this.reconcileLive();
     const live = this.liveCount();
     if (live >= project.concurrency)
@@ -91,8 +99,99 @@ export class ProjectObject extends DurableObject<EdgeEnv> {
       expiresAt: req.createdAt + (req.timeoutSeconds ?? project.defaultTimeout) * 1000,
       startDeadline: req.createdAt + config.startTimeoutMs,
     });
+    // After the await above, with none from here on: the check sees every admitted writer.
+    const writer = req.artifacts.context?.persist ? this.catalog.writerOf(req.artifacts.context.id) : undefined;
+    if (writer)
+      return fail(
+        409,
+        `browserSettings.context: context ${req.artifacts.context!.id} is open with persist: true in session ${writer}; ` +
+          `one session at a time may save a context (open it with persist: false, or wait for that session to end)`,
+        false,
+      );
     this.record(indexEntry(record));
+    if (req.artifacts.context?.persist) this.catalog.holdWriter(record.id, req.artifacts.context.id);
     return ok({ ...record, indexedVersion: record.version });
+  }
+
+  /** A create's extension and context must be this project's. */
+  private missingReference(a: SessionArtifactSettings): Outcome<never> | undefined {
+    if (a.extensionId && !this.catalog.extension(a.extensionId)) return fail(404, `extensionId: no extension ${a.extensionId} in this project`);
+    if (a.context && !this.catalog.context(a.context.id)) return fail(404, `browserSettings.context.id: no context ${a.context.id} in this project`);
+    return undefined;
+  }
+
+  // ---- extensions and contexts ----------------------------------------------------------------
+
+  addExtension(row: ExtensionRow): Outcome<ExtensionRow> {
+    if (!this.get()) return fail(404, "The API key's project no longer exists");
+    this.catalog.addExtension(row);
+    return ok(row);
+  }
+
+  extension(id: string): ExtensionRow | undefined {
+    return this.catalog.extension(id);
+  }
+
+  /** False when there is no such extension. Its blob goes after its row, so no new reader finds it. */
+  async deleteExtension(id: string): Promise<boolean> {
+    const row = this.catalog.extension(id);
+    if (!row) return false;
+    this.catalog.removeExtension(id);
+    await this.deleteBlobs(row.blob, () => this.env.BLOBS.delete(row.blob));
+    return true;
+  }
+
+  createContext(init: { id: string; name?: string; now: number }): Outcome<ContextRow> {
+    if (!this.get()) return fail(404, "The API key's project no longer exists");
+    if (init.name !== undefined && this.catalog.contextNamed(init.name)) return fail(409, `name: a context named "${init.name}" already exists`, false);
+    const row: ContextRow = { id: init.id, createdAt: init.now, updatedAt: init.now };
+    if (init.name !== undefined) row.name = init.name;
+    this.catalog.addContext(row);
+    return ok(row);
+  }
+
+  context(id: string): ContextRow | undefined {
+    return this.catalog.context(id);
+  }
+
+  touchContext(id: string): ContextRow | undefined {
+    if (!this.catalog.context(id)) return undefined;
+    this.catalog.touchContext(id, Date.now());
+    return this.catalog.context(id);
+  }
+
+  /**
+   * Makes `blob` the context's saved profile and deletes the one it replaces. A context deleted
+   * meanwhile is a 404: the caller deletes the blob it wrote.
+   */
+  async commitProfile(contextId: string, blob: string, bytes: number): Promise<Outcome<{ bytes: number }>> {
+    const row = this.catalog.context(contextId);
+    if (!row) return fail(404, `Context ${contextId} no longer exists`);
+    this.catalog.setProfile(contextId, blob, bytes, Date.now());
+    if (row.profile) await this.deleteBlobs(row.profile, () => this.env.BLOBS.delete(row.profile!));
+    return ok({ bytes });
+  }
+
+  /**
+   * False when there is no such context. The row goes first: a profile written meanwhile then
+   * fails its commit and is deleted by its writer; every committed one is under the folder.
+   */
+  async deleteContext(id: string): Promise<boolean> {
+    if (!this.catalog.context(id)) return false;
+    this.catalog.removeContext(id);
+    const project = this.get()!;
+    const folder = blobKey.contextDir(project.id, id);
+    await this.deleteBlobs(folder, () => deletePrefix(this.env.BLOBS, folder));
+    return true;
+  }
+
+  /** A blob that could not be deleted is storage left behind, not a failed delete: logged, not thrown. */
+  private async deleteBlobs(what: string, remove: () => Promise<unknown>) {
+    try {
+      await remove();
+    } catch (error) {
+      log("warn", "project.blob_delete_failed", { blob: what, error: String(error) });
+    }
   }
 
   /** Applies a session's change, unless a newer one was already applied. */
@@ -120,6 +219,7 @@ export class ProjectObject extends DurableObject<EdgeEnv> {
     if (!row) return;
     this.kv.put("retiredMinutes", (this.kv.get<number>("retiredMinutes") ?? 0) + minutes(row.created_at, row.ended_at ?? Date.now()));
     this.ctx.storage.sql.exec("DELETE FROM sessions WHERE id = ?", id);
+    this.catalog.releaseWriter(id);
   }
 
   list(filter: { status?: SessionStatus; query?: MetadataQuery }): ApiSession[] {

@@ -11,6 +11,7 @@ import { log } from "../log.ts";
 import { awsCredentials } from "../aws/aws-call.ts";
 import { EcsClient } from "../aws/ecs-client.ts";
 import { nextAlarmAt, RETRY_DELAY_MS } from "../sessions/alarm-plan.ts";
+import { blobKey, deletePrefix } from "../artifacts/blob-store.ts";
 import { indexEntry, isFinal, type FinalStatus, type SessionRecord } from "../sessions/session-record.ts";
 
 const RECORD = "session";
@@ -94,8 +95,10 @@ export abstract class SessionCore extends DurableObject<EdgeEnv> {
     }
   }
 
+  /** Past the retention period: the session's blobs, its index entry, then its record and log. */
   protected async purge(r: SessionRecord): Promise<void> {
     try {
+      await deletePrefix(this.env.BLOBS, blobKey.sessionDir(r.id));
       await this.env.PROJECTS.getByName(r.projectId).forget(r.id);
     } catch (error) {
       log("warn", "session.purge_failed", { sessionId: r.id, error: String(error) });

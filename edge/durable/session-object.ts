@@ -26,13 +26,13 @@ import {
   type SessionRecord,
 } from "../sessions/session-record.ts";
 
-import { SessionCore } from "./session-core.ts";
+import { SessionArtifacts } from "./session-artifacts.ts";
 
 /** The node token outlives expiresAt a little: the node still reports its exit after it. */
 const NODE_TOKEN_GRACE_MS = 15 * 60_000;
 const NOT_FOUND = "Session not found";
 
-export class SessionObject extends SessionCore {
+export class SessionObject extends SessionArtifacts {
   private launching?: Promise<void>;
 
   // ---- the Worker's calls -------------------------------------------------------------------

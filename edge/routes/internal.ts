@@ -14,50 +14,44 @@ import {
   TASK_EVENTS_PATH,
   TASK_EVENTS_SECRET_HEADER,
 } from "../node-protocol.ts";
-import { secret, type AppEnv, type EdgeEnv } from "../env.ts";
+import { secret, type AppEnv } from "../env.ts";
 import { ApiError, describeZodError, unwrap, validationHook } from "../errors.ts";
-import { bearerToken, sameSecret } from "../auth/secrets-compare.ts";
-import { signingKey, verifyNodeToken } from "../tokens.ts";
+import { sameSecret } from "../auth/secrets-compare.ts";
+import { nodeAuth } from "../middleware/node-token.ts";
 import { error, errors, json, jsonBody } from "../schemas/common.ts";
 import { log } from "../log.ts";
 import { SESSION_ID } from "../sessions/session-record.ts";
 
 export const internal = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 const tags = ["internal"];
-const SessionParam = z.object({ sessionId: z.string().regex(SESSION_ID, "not a session id").openapi({ param: { name: "sessionId", in: "path" } }) });
+export const NodeSessionParam = z.object({
+  sessionId: z.string().regex(SESSION_ID, "not a session id").openapi({ param: { name: "sessionId", in: "path" } }),
+});
 const Status = z.object({ status: z.string() });
-
-/** The session's object, once the bearer token proves the caller is that session's node. */
-async function nodeSession(env: EdgeEnv, authorization: string | undefined, sessionId: string) {
-  const token = bearerToken(authorization);
-  if (!token) throw new ApiError(401, "Missing node token");
-  await verifyNodeToken(await signingKey(env), token, sessionId);
-  return env.SESSIONS.getByName(sessionId);
-}
 
 const nodeRoute = <S extends z.ZodType, R extends z.ZodType>(kind: string, body: S, reply: R) =>
   createRoute({
     method: "post",
     path: `/internal/nodes/{sessionId}/${kind}`,
     tags,
-    request: { params: SessionParam, body: { ...jsonBody(body), required: true } },
+    middleware: [nodeAuth] as const,
+    request: { params: NodeSessionParam, body: { ...jsonBody(body), required: true } },
     responses: { 200: json(reply, "Accepted"), ...errors, 409: error("The session is over: the node should exit") },
   });
 
-internal.openapi(nodeRoute("ready", NodeReady, Status), async (c) => {
-  const session = await nodeSession(c.env, c.req.header("authorization"), c.req.valid("param").sessionId);
-  return c.json(unwrap(await session.ready(c.req.valid("json"))), 200);
-});
+const nodeSession = (c: { env: AppEnv["Bindings"] }, sessionId: string) => c.env.SESSIONS.getByName(sessionId);
 
-internal.openapi(nodeRoute("heartbeat", NodeHeartbeat, HeartbeatReply), async (c) => {
-  const session = await nodeSession(c.env, c.req.header("authorization"), c.req.valid("param").sessionId);
-  return c.json(await session.heartbeat(), 200);
-});
+internal.openapi(nodeRoute("ready", NodeReady, Status), async (c) =>
+  c.json(unwrap(await nodeSession(c, c.req.valid("param").sessionId).ready(c.req.valid("json"))), 200),
+);
 
-internal.openapi(nodeRoute("exit", NodeExit, Status), async (c) => {
-  const session = await nodeSession(c.env, c.req.header("authorization"), c.req.valid("param").sessionId);
-  return c.json(unwrap(await session.exit(c.req.valid("json"))), 200);
-});
+internal.openapi(nodeRoute("heartbeat", NodeHeartbeat, HeartbeatReply), async (c) =>
+  c.json(await nodeSession(c, c.req.valid("param").sessionId).heartbeat(), 200),
+);
+
+internal.openapi(nodeRoute("exit", NodeExit, Status), async (c) =>
+  c.json(unwrap(await nodeSession(c, c.req.valid("param").sessionId).exit(c.req.valid("json"))), 200),
+);
 
 internal.openapi(
   createRoute({

@@ -1,5 +1,5 @@
 /** `/v1/sessions`: create, list, retrieve, update (REQUEST_RELEASE) and debug, for the key's project only. */
-import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
 import type { AppEnv } from "../env.ts";
 import { ApiError, unwrap, validationHook } from "../errors.ts";
 import { readConfig } from "../config.ts";
@@ -18,18 +18,11 @@ import {
 } from "../schemas/session.ts";
 import { MAX_BROWSER_SETTINGS_BYTES } from "../sessions/node-env.ts";
 import { parseMetadataQuery } from "../sessions/metadata-query.ts";
-import { REGIONS, SESSION_ID, type Json, type Region } from "../sessions/session-record.ts";
+import { REGIONS, type Json, type Region, type SessionArtifactSettings } from "../sessions/session-record.ts";
+import { edgeOrigin, sameProject, sessionStub } from "./scope.ts";
 import { fetchTargets, liveUrls } from "../sessions/debug-urls.ts";
 
 export const sessions = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-
-const sessionStub = (env: AppEnv["Bindings"], id: string) => {
-  if (!SESSION_ID.test(id.toLowerCase())) throw new ApiError(404, "Session not found");
-  return env.SESSIONS.getByName(id.toLowerCase());
-};
-const sameProject = (given: string | undefined, projectId: string) => {
-  if (given !== undefined && given !== projectId) throw new ApiError(403, "projectId does not match the API key's project");
-};
 
 const tags = ["sessions"];
 
@@ -68,7 +61,7 @@ sessions.openapi(
         // One configured region serves all four names until there is more than one.
         region: body.region ?? ((REGIONS as readonly string[]).includes(config.ecs.region) ? (config.ecs.region as Region) : "us-east-1"),
         userMetadata: body.userMetadata,
-        contextId: body.browserSettings?.context?.id,
+        artifacts: artifactSettings(body),
       }),
     );
     const session = c.env.SESSIONS.getByName(id);
@@ -78,13 +71,23 @@ sessions.openapi(
     const abandon = () => c.executionCtx.waitUntil(session.abandon());
     signal.addEventListener("abort", abandon, { once: true });
     try {
-      const created = unwrap(await session.start(record, { browserSettings, edgeUrl: config.edgePublicUrl ?? new URL(c.req.url).origin }));
+      const created = unwrap(await session.start(record, { browserSettings, edgeUrl: edgeOrigin(config.edgePublicUrl, c.req.url) }));
       return c.json(created, 201);
     } finally {
       signal.removeEventListener("abort", abandon);
     }
   },
 );
+
+/** What the session's artifacts depend on (references are checked when the project admits it). */
+function artifactSettings(body: z.infer<typeof SessionCreateBody>): SessionArtifactSettings {
+  const settings = body.browserSettings;
+  const a: SessionArtifactSettings = { logSession: settings?.logSession !== false, recordSession: settings?.recordSession !== false };
+  const extensionId = settings?.extensionId ?? body.extensionId;
+  if (extensionId) a.extensionId = extensionId;
+  if (settings?.context) a.context = { id: settings.context.id, persist: settings.context.persist === true };
+  return a;
+}
 
 sessions.openapi(
   createRoute({

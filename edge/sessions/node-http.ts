@@ -1,11 +1,13 @@
 /**
- * One HTTP GET to a browser node over a raw TCP socket. On Cloudflare, a Worker's fetch() refuses
- * bare IP addresses and ignores non-standard ports, and a node is exactly that: <task IP>:9223.
+ * HTTP to a browser node over a raw TCP socket. On Cloudflare, a Worker's fetch() refuses bare IP
+ * addresses and ignores non-standard ports, and a node is exactly that: <task IP>:9223.
  * `connect()` reaches any address and port, so the edge speaks the little HTTP/1.1 it needs
- * itself: one request, and an answer read until its Content-Length, its last chunk, or EOF
- * (Chromium keeps the connection open whatever `Connection: close` says).
+ * itself: one request (a body, when there is one, goes chunked: an upload's length is known only
+ * at its end), and an answer read until its Content-Length, its last chunk, or EOF (Chromium
+ * keeps the connection open whatever `Connection: close` says).
  */
 import { connect } from "cloudflare:sockets";
+import { ApiError } from "../errors.ts";
 import { hostPort, type NodeAddress } from "./session-record.ts";
 
 export interface NodeAnswer {
@@ -13,14 +15,52 @@ export interface NodeAnswer {
   body: string;
 }
 
-export async function getFromNode(node: Pick<NodeAddress, "host" | "port">, path: string, options: { tls: boolean; timeoutMs: number }): Promise<NodeAnswer> {
+export interface NodeRequest {
+  method: "GET" | "POST" | "PUT";
+  path: string;
+  headers?: Record<string, string>;
+  /** Sent with `Transfer-Encoding: chunked`; an error it throws aborts the request and is rethrown. */
+  body?: AsyncIterable<Uint8Array>;
+}
+
+export const getFromNode = (node: Pick<NodeAddress, "host" | "port">, path: string, options: { tls: boolean; timeoutMs: number }) =>
+  requestNode(node, { method: "GET", path, headers: { Accept: "application/json" } }, options);
+
+export async function requestNode(
+  node: Pick<NodeAddress, "host" | "port">,
+  request: NodeRequest,
+  options: { tls: boolean; timeoutMs: number },
+): Promise<NodeAnswer> {
   const socket = connect({ hostname: node.host, port: node.port }, { secureTransport: options.tls ? "on" : "off", allowHalfOpen: false });
   const timer = setTimeout(() => socket.close().catch(() => {}), options.timeoutMs);
+  const encoder = new TextEncoder();
   try {
+    const head = Object.entries({ Host: hostPort(node), Connection: "close", ...request.headers });
+    if (request.body) head.push(["Transfer-Encoding", "chunked"]);
+    else if (request.method !== "GET") head.push(["Content-Length", "0"]);
+    // A node may answer before it has read the body (a bad token, over its bound): read the
+    // answer while writing, and prefer it to the write's failure.
+    const answer = readResponse(socket.readable);
+    answer.catch(() => {});
     const writer = socket.writable.getWriter();
-    await writer.write(new TextEncoder().encode(`GET ${path} HTTP/1.1\r\nHost: ${hostPort(node)}\r\nAccept: application/json\r\nConnection: close\r\n\r\n`));
-    writer.releaseLock();
-    return await readResponse(socket.readable);
+    try {
+      await writer.write(encoder.encode(`${request.method} ${request.path} HTTP/1.1\r\n${head.map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n`));
+      if (request.body) {
+        for await (const chunk of request.body) {
+          await writer.write(encoder.encode(`${chunk.length.toString(16)}\r\n`));
+          await writer.write(chunk);
+          await writer.write(encoder.encode("\r\n"));
+        }
+        await writer.write(encoder.encode("0\r\n\r\n"));
+      }
+      writer.releaseLock();
+    } catch (error) {
+      const early = await Promise.race([answer, new Promise<undefined>((resolve) => setTimeout(resolve, 100, undefined))]).catch(() => undefined);
+      // The client's own upload failing (cut off, over its bound) is the client's answer.
+      if (early && !(error instanceof ApiError)) return early;
+      throw error;
+    }
+    return await answer;
   } finally {
     clearTimeout(timer);
     await socket.close().catch(() => {});

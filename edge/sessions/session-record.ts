@@ -26,6 +26,16 @@ export interface NodeAddress {
   browserVersion: string;
 }
 
+/** What a session's artifacts depend on, from its create's `browserSettings`. */
+export interface SessionArtifactSettings {
+  extensionId?: string;
+  context?: { id: string; persist: boolean };
+  /** `browserSettings.logSession` (default true). */
+  logSession: boolean;
+  /** `browserSettings.recordSession` (default true). */
+  recordSession: boolean;
+}
+
 export interface SessionRecord {
   id: string;
   projectId: string;
@@ -40,6 +50,8 @@ export interface SessionRecord {
   region: Region;
   userMetadata?: Record<string, Json>;
   contextId?: string;
+  /** Absent in records older than artifacts: then none are referenced and both recorders are on. */
+  artifacts?: SessionArtifactSettings;
   /** PENDING past this instant ends in ERROR. */
   startDeadline: number;
   taskArn?: string;
@@ -130,12 +142,12 @@ export function newSessionRecord(init: {
   keepAlive: boolean;
   region: Region;
   userMetadata?: Record<string, Json>;
-  contextId?: string;
+  artifacts: SessionArtifactSettings;
 }): SessionRecord {
-  const { userMetadata, contextId, ...rest } = init;
+  const { userMetadata, ...rest } = init;
   const record: SessionRecord = { ...rest, status: "PENDING", version: 1, updatedAt: init.createdAt };
   if (userMetadata !== undefined) record.userMetadata = userMetadata;
-  if (contextId !== undefined) record.contextId = contextId;
+  if (init.artifacts.context) record.contextId = init.artifacts.context.id;
   return record;
 }
 

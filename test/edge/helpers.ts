@@ -1,7 +1,8 @@
 /** What the edge tests share: calls into the Worker, the admin API, and playing a browser node. */
 import { env as bindings, exports } from "cloudflare:workers";
 import { inject } from "vitest";
-import { NodeEnv, nodeCallbackPath, TASK_EVENTS_PATH, TASK_EVENTS_SECRET_HEADER } from "../../edge/node-protocol.ts";
+import { strToU8, zipSync } from "fflate";
+import { NodeEnv, nodeArtifactPath, nodeCallbackPath, TASK_EVENTS_PATH, TASK_EVENTS_SECRET_HEADER, type ArtifactKind } from "../../edge/node-protocol.ts";
 
 import type { EdgeEnv } from "../../edge/env.ts";
 
@@ -147,3 +148,37 @@ export function checkSessionShape(s: Record<string, unknown>, options: { connect
   if (!["us-west-2", "us-east-1", "eu-central-1", "ap-southeast-1"].includes(String(s.region))) throw new Error(`region ${s.region}`);
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(String(s.id))) throw new Error(`id ${s.id}`);
 }
+
+// ---- artifacts ---------------------------------------------------------------------------------
+
+/** A multipart upload as the SDK sends it (`file` part), with the API key. */
+export function upload(key: string, path: string, parts: Record<string, string | File>, headers: Record<string, string> = {}) {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(parts)) form.append(name, value);
+  return call(path, { method: "POST", headers: { "X-BB-API-Key": key, ...headers }, body: form });
+}
+
+/** A zip (deflated) holding `files`. */
+export const zipOf = (files: Record<string, string | Uint8Array>) =>
+  zipSync(Object.fromEntries(Object.entries(files).map(([name, data]) => [name, typeof data === "string" ? strToU8(data) : data])));
+
+export const EXTENSION_ZIP = zipOf({ "manifest.json": JSON.stringify({ manifest_version: 3, name: "test", version: "1.0" }), "background.js": "// test" });
+
+export const sha256 = async (data: ArrayBuffer | Uint8Array) =>
+  Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", data)), (b) => b.toString(16).padStart(2, "0")).join("");
+
+/** A node's call to one of its artifact routes, as the raw Response (bodies may be binary). */
+export const nodeArtifact = (sessionId: string, token: string, method: string, kind: ArtifactKind, body?: BodyInit, headers: Record<string, string> = {}) =>
+  exports.default.fetch(
+    new Request(`${BASE}${nodeArtifactPath(sessionId, kind)}`, { method, body, headers: { authorization: `Bearer ${token}`, ...headers } }),
+  );
+
+/** Creates an extension of the key's project and answers its id. */
+export async function newExtension(key: string, zip: Uint8Array = EXTENSION_ZIP) {
+  const res = await upload(key, "/v1/extensions", { file: new File([zip], "ext.zip", { type: "application/zip" }) });
+  if (res.status !== 201) throw new Error(`extension: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.id as string;
+}
+
+/** The node receiver's record (node/node-receiver.ts). */
+export const receiver = async (path: string, init?: RequestInit) => (await fetch(`http://127.0.0.1:${inject("nodeReceiverPort")}${path}`, init)).json() as Promise<any>;

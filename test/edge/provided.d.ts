@@ -19,6 +19,8 @@ declare module "vitest" {
     chromiumPort: number;
     /** Answers in every framing (Content-Length, chunked, until EOF) for the raw-socket GET. */
     httpShapes: { port: number; rawPort: number; title: string };
+    /** A node's upload receiver and downloads flush (node/node-receiver.ts), for the artifact tests. */
+    nodeReceiverPort: number;
   }
 }
 export {};

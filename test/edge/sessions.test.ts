@@ -1,7 +1,7 @@
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CDP_TOKEN_AUDIENCE, NODE_TOKEN_AUDIENCE, NodeEnv, TOKEN_ISSUER } from "../../edge/node-protocol.ts";
-import { api, call, callsFor, checkSessionShape, env, newProject, nextLaunch, nodeCall, standInCalls, startSession } from "./helpers.ts";
+import { api, call, callsFor, checkSessionShape, env, newExtension, newProject, nextLaunch, nodeCall, standInCalls, startSession } from "./helpers.ts";
 
 describe("a session's life through the API", () => {
   let project: Awaited<ReturnType<typeof newProject>>;
@@ -60,18 +60,20 @@ describe("a session's life through the API", () => {
   });
 
   it("takes its defaults from the project and passes settings to the node", async () => {
+    const extensionId = await newExtension(project.key);
+    const contextId = (await api(project.key, "POST", "/v1/contexts", {})).body.id;
     const body = {
       keepAlive: true,
       region: "eu-central-1",
-      extensionId: "ext-1",
-      browserSettings: { viewport: { width: 1280, height: 720 }, context: { id: "ctx-1", persist: true }, futureFlag: "kept" },
+      extensionId,
+      browserSettings: { viewport: { width: 1280, height: 720 }, context: { id: contextId, persist: true }, futureFlag: "kept" },
       proxies: true,
     };
     const { created, node } = await startSession(project.key, project.projectId, body, known);
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ keepAlive: true, region: "eu-central-1", contextId: "ctx-1" });
+    expect(created.body).toMatchObject({ keepAlive: true, region: "eu-central-1", contextId });
     expect(Date.parse(created.body.expiresAt) - Date.parse(created.body.createdAt)).toBe(600_000);
-    expect(JSON.parse(node.env[NodeEnv.browserSettings])).toEqual({ ...body.browserSettings, extensionId: "ext-1" });
+    expect(JSON.parse(node.env[NodeEnv.browserSettings])).toEqual({ ...body.browserSettings, extensionId });
     expect(node.env[NodeEnv.keepAlive]).toBe("true");
   });
 
@@ -153,19 +155,15 @@ describe("a session's life through the API", () => {
     expect(await api(project.key, "GET", "/v1/sessions/not-a-uuid")).toMatchObject({ status: 404, body: { message: "Session not found" } });
     expect((await api(project.key, "GET", "/v1/nothing-here")).status).toBe(404);
     for (const [method, path] of [
-      ["POST", "/v1/contexts"],
-      ["GET", `/v1/contexts/${crypto.randomUUID()}`],
-      ["POST", "/v1/extensions"],
-      ["DELETE", "/v1/extensions/x"],
-      ["GET", `/v1/sessions/${crypto.randomUUID()}/downloads`],
-      ["POST", `/v1/sessions/${crypto.randomUUID()}/uploads`],
-      ["GET", `/v1/sessions/${crypto.randomUUID()}/logs`],
-      ["GET", `/v1/sessions/${crypto.randomUUID()}/recording`],
+      ["GET", `/v1/sessions/${crypto.randomUUID()}/replays`],
+      ["GET", `/v1/sessions/${crypto.randomUUID()}/replays/0`],
+      ["POST", `/v1/sessions/${crypto.randomUUID()}/recording/downloads`],
+      ["GET", `/v1/sessions/${crypto.randomUUID()}/recording/downloads`],
     ]) {
       const res = await api(project.key, method, path);
       expect(res.status, `${method} ${path}`).toBe(501);
       expect(res.body.message).toMatch(/^Not implemented yet: /);
     }
-    expect((await call("/v1/contexts", { method: "POST" })).status).toBe(401);
+    expect((await call(`/v1/sessions/${crypto.randomUUID()}/replays`, { method: "GET" })).status).toBe(401);
   });
 });
