@@ -4,8 +4,9 @@
  * node's session, the project, and `exp`/`nbf`. Everything else fails closed.
  */
 import type { IncomingMessage } from "node:http";
-import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet } from "jose";
 import { CDP_TOKEN_AUDIENCE, CdpTokenClaims, TOKEN_ALGORITHM, TOKEN_ISSUER } from "../edge/node-protocol.ts";
+import { edgeKeySet } from "./edge-keys.ts";
 
 export type TokenCheck = { ok: true; token: string; claims: CdpTokenClaims } | { ok: false; reason: string };
 
@@ -30,10 +31,8 @@ export function createTokenVerifier(options: {
   projectId: string;
   jwks?: { keys: Record<string, unknown>[] };
   edgeUrl: URL;
-}): TokenVerifier & { keys: JWTVerifyGetKey } {
-  const keys = options.jwks
-    ? createLocalJWKSet(options.jwks as Parameters<typeof createLocalJWKSet>[0])
-    : createRemoteJWKSet(new URL("/.well-known/jwks.json", options.edgeUrl), { timeoutDuration: 5000 });
+}): TokenVerifier {
+  const keys = options.jwks ? createLocalJWKSet(options.jwks as JSONWebKeySet) : edgeKeySet(options.edgeUrl);
 
   async function verify(token: string | undefined): Promise<TokenCheck> {
     if (!token) return { ok: false, reason: "missing signing key" };
@@ -54,7 +53,7 @@ export function createTokenVerifier(options: {
       return { ok: false, reason: describe(err) };
     }
   }
-  return { verify, keys };
+  return { verify };
 }
 
 function describe(err: unknown): string {
@@ -67,8 +66,6 @@ function describe(err: unknown): string {
   if (err instanceof errors.JWSSignatureVerificationFailed) return "signing key signature invalid";
   if (err instanceof errors.JOSEAlgNotAllowed) return "signing key algorithm not allowed";
   if (err instanceof errors.JWKSNoMatchingKey) return "signing key not signed by the edge";
-  if (err instanceof errors.JWKSTimeout || (err instanceof Error && /fetch/i.test(err.message))) {
-    return "edge keys unavailable";
-  }
-  return "signing key invalid";
+  if (err instanceof errors.JOSEError) return "signing key invalid";
+  return "edge keys unavailable"; // not a verdict on the token: fetching the keys failed
 }

@@ -20,19 +20,7 @@ afterAll(async () => {
   await site.close();
 });
 
-async function callWith(method: string, params: object): Promise<any> {
-  const id = Math.floor(Math.random() * 1e9);
-  control.socket.send(JSON.stringify({ id, method, params }));
-  return new Promise((resolve) => {
-    const onMessage = (data: unknown) => {
-      const message = JSON.parse(String(data));
-      if (message.id !== id) return;
-      control.socket.off("message", onMessage);
-      resolve(message.result);
-    };
-    control.socket.on("message", onMessage);
-  });
-}
+const callWith = (method: string, params: object) => control.call(method, params);
 
 const attached = async (targetId: string) =>
   ((await callWith("Target.getTargets", {})).targetInfos as any[]).find((t) => t.targetId === targetId)?.attached;

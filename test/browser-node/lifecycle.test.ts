@@ -139,6 +139,22 @@ describe("readiness", () => {
   });
 });
 
+describe("the edge's keys", () => {
+  it("are fetched from <edge>/.well-known/jwks.json when the environment has none", async () => {
+    edge.jwks = key.jwks;
+    const before = edge.jwksRequests;
+    const { node, port, token } = await readyNode({ jwks: undefined });
+    const client = await connectRaw(port, token);
+    expect((await client.call("Browser.getVersion")).product).toMatch(/Chrome/);
+    expect(edge.jwksRequests).toBeGreaterThan(before);
+    const stranger = await makeSigningKey("test-key");
+    const forged = await signCdpToken(stranger, { sub: node.sessionId, pid: node.projectId });
+    await expect(connectRaw(port, forged)).rejects.toThrow(/401/);
+    node.child.kill("SIGTERM");
+    expect((await node.exited).code).toBe(0);
+  });
+});
+
 describe("token lifetime", () => {
   it("closes a socket with 4002 when its token expires (the session goes on)", async () => {
     const token = await sharedToken({ expIn: 2 });

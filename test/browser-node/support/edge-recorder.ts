@@ -20,12 +20,14 @@ export class EdgeRecorder {
   /** Status for the next `ready` posts (a 503 makes the node retry). */
   readyStatuses: number[] = [];
   jwks: unknown = { keys: [] };
+  jwksRequests = 0;
   private server!: Server;
   private waiters: Array<() => void> = [];
 
   async start(): Promise<string> {
     this.server = createServer((req, res) => {
       if (req.method === "GET" && req.url === "/.well-known/jwks.json") {
+        this.jwksRequests++;
         res.writeHead(200, { "content-type": "application/json" });
         return res.end(JSON.stringify(this.jwks));
       }

@@ -4,7 +4,7 @@ import WebSocket from "ws";
 export interface RawClient {
   socket: WebSocket;
   closed: Promise<{ code: number; reason: string }>;
-  call(method: string): Promise<any>;
+  call(method: string, params?: object): Promise<any>;
 }
 
 export async function connectRaw(port: number, token: string, path = "/"): Promise<RawClient> {
@@ -18,9 +18,9 @@ export async function connectRaw(port: number, token: string, path = "/"): Promi
   return {
     socket,
     closed,
-    call(method) {
+    call(method, params = {}) {
       const callId = ++id;
-      socket.send(JSON.stringify({ id: callId, method }));
+      socket.send(JSON.stringify({ id: callId, method, params }));
       return new Promise((resolve) => {
         const onMessage = (data: WebSocket.RawData) => {
           const message = JSON.parse(String(data));
