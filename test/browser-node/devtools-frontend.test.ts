@@ -1,22 +1,38 @@
 /**
  * The debug URL from /json/list opens Chromium's DevTools frontend through the proxy in a normal
  * tab, and the frontend's own page socket arrives with the token. The "tab" here is another page
- * of the same browser, driven by a bare CDP client that attaches to nothing by itself.
+ * of the same browser, driven by a bare CDP client that attaches to nothing by itself. This file
+ * has a node of its own: another client (Playwright, Puppeteer) would attach to every page and
+ * spoil the "attached" signal.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { EdgeRecorder } from "./support/edge-recorder.ts";
+import { makeSigningKey, signCdpToken } from "./support/keys.ts";
+import { startNode, type RunningNode } from "./support/node-process.ts";
 import { connectRaw, type RawClient } from "./support/raw-client.ts";
 import { serveSite } from "./support/site.ts";
-import { shared, sharedToken } from "./support/shared.ts";
 
 let site: Awaited<ReturnType<typeof serveSite>>;
+let edge: EdgeRecorder;
+let node: RunningNode;
+let token: string;
+let port: number;
 let control: RawClient;
 
 beforeAll(async () => {
   site = await serveSite();
-  control = await connectRaw(shared().port, await sharedToken());
+  edge = new EdgeRecorder();
+  const key = await makeSigningKey();
+  node = startNode({ edgeUrl: await edge.start(), jwks: key.jwks, keepAlive: true });
+  port = (await edge.waitFor("ready")).body.port;
+  token = await signCdpToken(key, { sub: node.sessionId, pid: node.projectId });
+  control = await connectRaw(port, token);
 });
 afterAll(async () => {
   control.socket.close();
+  node.child.kill("SIGTERM");
+  await node.exited;
+  await edge.stop();
   await site.close();
 });
 
@@ -26,11 +42,11 @@ const attached = async (targetId: string) =>
   ((await callWith("Target.getTargets", {})).targetInfos as any[]).find((t) => t.targetId === targetId)?.attached;
 
 it("serves the frontend without a token and its page socket connects with the one in the URL", async () => {
-  const base = `127.0.0.1:${shared().port}`;
+  const base = `127.0.0.1:${port}`;
   const inspected = (await callWith("Target.createTarget", { url: site.url + "inspected" })).targetId as string;
   expect(await attached(inspected)).toBe(false);
 
-  const targets = (await (await fetch(`http://${base}/json/list?signingKey=${await sharedToken()}`)).json()) as any[];
+  const targets = (await (await fetch(`http://${base}/json/list?signingKey=${token}`)).json()) as any[];
   const debugUrl = targets.find((t) => t.id === inspected).devtoolsFrontendUrl as string;
   expect(debugUrl.startsWith(`http://${base}/devtools/inspector.html?ws=${base}/devtools/page/${inspected}%3FsigningKey%3D`)).toBe(true);
   const frontend = await fetch(debugUrl.split("?")[0]); // static files need no token
@@ -45,7 +61,7 @@ it("serves the frontend without a token and its page socket connects with the on
 });
 
 it("the same frontend without the token in its ws parameter gets no socket", async () => {
-  const base = `127.0.0.1:${shared().port}`;
+  const base = `127.0.0.1:${port}`;
   const inspected = (await callWith("Target.createTarget", { url: site.url + "not-inspected" })).targetId as string;
   const tab = (await callWith("Target.createTarget", { url: `http://${base}/devtools/inspector.html?ws=${base}/devtools/page/${inspected}` })).targetId;
   await new Promise((r) => setTimeout(r, 2500)); // the frontend had time to try (it connects within ~1 s above)
