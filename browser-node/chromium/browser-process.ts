@@ -8,6 +8,7 @@ import { mkdtemp, rm, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
+import { NodeEnv } from "../../edge/node-protocol.ts";
 import type { BrowserSettings } from "../config.ts";
 import { NodeError } from "../node-error.ts";
 import { launchFlags } from "./flags.ts";
@@ -34,6 +35,17 @@ export interface BrowserProcess {
   stop(): Promise<void>;
 }
 
+/**
+ * Chromium's environment: the node's, less the node token (the browser is untrusted and has no
+ * business with the edge's callbacks). WC_SESSION_ID stays: the local platform finds a session's
+ * leftover processes by it.
+ */
+function browserEnv(configHome: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: configHome };
+  delete env[NodeEnv.nodeToken];
+  return env;
+}
+
 const LISTENING = /DevTools listening on ws:\/\/127\.0\.0\.1:(\d+)(\/devtools\/browser\/[A-Za-z0-9-]+)/;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -50,7 +62,7 @@ export async function launchBrowser(options: {
   const child = spawn(options.executable, launchFlags(options.settings, profileDir), {
     detached: true, // own process group: killing it takes every helper process along
     stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"],
-    env: { ...process.env, XDG_CONFIG_HOME: configHome },
+    env: browserEnv(configHome),
   });
   // Nobody reads Chromium's pipe answers or cares about a broken lifeline once it is stopping.
   for (const stream of [child.stdio[3], child.stdio[4]]) stream?.on("error", () => {});

@@ -3,7 +3,7 @@
  * close frame with the reason, the edge gets `exit` with it, the process exits with the right
  * code, and nothing of Chromium is left in the process table.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CloseCode } from "../../edge/node-protocol.ts";
 import { EdgeRecorder } from "./support/edge-recorder.ts";
@@ -75,6 +75,10 @@ describe("session endings", () => {
 
   it("keeps a keepAlive session through disconnects, reconnectable, with heartbeats counting clients", async () => {
     const { node, port, token, started } = await readyNode({ keepAlive: true, env: { WC_IDLE_GRACE_MS: "100" } });
+    // The untrusted browser never sees the node token; the session id stays for leak checks.
+    const environ = readFileSync(`/proc/${started.pid}/environ`, "latin1");
+    expect(environ).not.toContain("WC_NODE_TOKEN");
+    expect(environ).toContain(`WC_SESSION_ID=${node.sessionId}`);
     const first = await connectRaw(port, token);
     await first.call("Browser.getVersion");
     first.socket.close();
