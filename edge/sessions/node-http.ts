@@ -32,35 +32,47 @@ export async function requestNode(
   options: { tls: boolean; timeoutMs: number },
 ): Promise<NodeAnswer> {
   const socket = connect({ hostname: node.host, port: node.port }, { secureTransport: options.tls ? "on" : "off", allowHalfOpen: false });
-  const timer = setTimeout(() => socket.close().catch(() => {}), options.timeoutMs);
+  // A write to a peer that stopped reading may never settle (workerd), so every wait races
+  // `stopped`: the deadline, the connection's end, or the node's answer arriving early.
+  let stop!: (reason: Error) => void;
+  const stopped = new Promise<never>((_, reject) => (stop = reject));
+  stopped.catch(() => {});
+  const timer = setTimeout(() => stop(new Error(`no answer within ${options.timeoutMs} ms`)), options.timeoutMs);
+  socket.closed.then(
+    () => stop(new Error("connection closed")),
+    (error: unknown) => stop(error instanceof Error ? error : new Error(String(error))),
+  );
+  const answer = readResponse(socket.readable);
+  answer.then(
+    () => stop(new Error("answered")),
+    (error: unknown) => stop(error instanceof Error ? error : new Error(String(error))),
+  );
   const encoder = new TextEncoder();
+  const writer = socket.writable.getWriter();
+  const write = (bytes: Uint8Array) => Promise.race([writer.write(bytes), stopped]);
   try {
     const head = Object.entries({ Host: hostPort(node), Connection: "close", ...request.headers });
     if (request.body) head.push(["Transfer-Encoding", "chunked"]);
     else if (request.method !== "GET") head.push(["Content-Length", "0"]);
-    // A node may answer before it has read the body (a bad token, over its bound): read the
-    // answer while writing, and prefer it to the write's failure.
-    const answer = readResponse(socket.readable);
-    answer.catch(() => {});
-    const writer = socket.writable.getWriter();
     try {
-      await writer.write(encoder.encode(`${request.method} ${request.path} HTTP/1.1\r\n${head.map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n`));
+      await write(encoder.encode(`${request.method} ${request.path} HTTP/1.1\r\n${head.map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n`));
       if (request.body) {
         for await (const chunk of request.body) {
-          await writer.write(encoder.encode(`${chunk.length.toString(16)}\r\n`));
-          await writer.write(chunk);
-          await writer.write(encoder.encode("\r\n"));
+          await write(encoder.encode(`${chunk.length.toString(16)}\r\n`));
+          await write(chunk);
+          await write(encoder.encode("\r\n"));
         }
-        await writer.write(encoder.encode("0\r\n\r\n"));
+        await write(encoder.encode("0\r\n\r\n"));
       }
-      writer.releaseLock();
     } catch (error) {
-      const early = await Promise.race([answer, new Promise<undefined>((resolve) => setTimeout(resolve, 100, undefined))]).catch(() => undefined);
-      // The client's own upload failing (cut off, over its bound) is the client's answer.
-      if (early && !(error instanceof ApiError)) return early;
+      // The client's own upload failing (cut off, over its bound) is the client's answer; a node
+      // that answered before it read the body (a bad token, over its bound) gave its reason.
+      if (error instanceof ApiError) throw error;
+      const early = await Promise.race([answer, new Promise<undefined>((resolve) => setTimeout(resolve, 1000, undefined))]).catch(() => undefined);
+      if (early) return early;
       throw error;
     }
-    return await answer;
+    return await Promise.race([answer, stopped.catch((reason: Error) => (reason.message === "answered" ? answer : Promise.reject(reason)))]);
   } finally {
     clearTimeout(timer);
     await socket.close().catch(() => {});

@@ -63,6 +63,30 @@ describe("API keys", () => {
     expect(doc.status).toBe(200);
     expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(["/v1/sessions", "/v1/sessions/{id}", "/v1/sessions/{id}/debug", "/v1/projects/{id}/usage"]));
   });
+
+  it("documents the artifact routes, their multipart and binary bodies and their answers", async () => {
+    const { paths, components } = (await call("/v1/openapi.json")).body;
+    const methods = (path: string) => Object.keys(paths[path] ?? {}).sort();
+    expect(methods("/v1/extensions")).toEqual(["post"]);
+    expect(methods("/v1/extensions/{id}")).toEqual(["delete", "get"]);
+    expect(methods("/v1/contexts")).toEqual(["post"]);
+    expect(methods("/v1/contexts/{id}")).toEqual(["delete", "get", "put"]);
+    expect(methods("/v1/contexts/{id}/profile")).toEqual(["put"]);
+    for (const part of ["downloads", "logs", "recording"]) expect(methods(`/v1/sessions/{id}/${part}`)).toEqual(["get"]);
+    expect(methods("/v1/sessions/{id}/uploads")).toEqual(["post"]);
+    expect(methods("/internal/nodes/{sessionId}/extension")).toEqual(["get"]);
+    expect(methods("/internal/nodes/{sessionId}/context")).toEqual(["get", "put"]);
+    expect(methods("/internal/nodes/{sessionId}/downloads")).toEqual(["put"]);
+    expect(methods("/internal/nodes/{sessionId}/logs")).toEqual(["post"]);
+    expect(methods("/internal/nodes/{sessionId}/recording")).toEqual(["post"]);
+    for (const path of ["/v1/extensions", "/v1/sessions/{id}/uploads"]) {
+      const body = paths[path].post.requestBody.content["multipart/form-data"].schema;
+      expect(body).toMatchObject({ type: "object", required: ["file"], properties: { file: { type: "string", format: "binary" } } });
+    }
+    expect(paths["/v1/sessions/{id}/downloads"].get.responses["200"].content["application/zip"].schema).toMatchObject({ type: "string", format: "binary" });
+    expect(Object.keys(components.schemas)).toEqual(expect.arrayContaining(["Extension", "Context", "ContextCreateResponse", "SessionLog", "SessionRecording", "UploadCreateResponse"]));
+    expect(Object.keys(components.schemas.Extension.properties).sort()).toEqual(["createdAt", "fileName", "id", "projectId", "updatedAt"]);
+  });
 });
 
 describe("the admin API", () => {

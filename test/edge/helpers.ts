@@ -167,11 +167,12 @@ export const EXTENSION_ZIP = zipOf({ "manifest.json": JSON.stringify({ manifest_
 export const sha256 = async (data: ArrayBuffer | Uint8Array) =>
   Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", data)), (b) => b.toString(16).padStart(2, "0")).join("");
 
-/** A node's call to one of its artifact routes, as the raw Response (bodies may be binary). */
+/** A call answered as the Response itself (bodies may be binary). */
+export const raw = (path: string, init: RequestInit = {}) => exports.default.fetch(new Request(`${BASE}${path}`, init));
+
+/** A node's call to one of its artifact routes. */
 export const nodeArtifact = (sessionId: string, token: string, method: string, kind: ArtifactKind, body?: BodyInit, headers: Record<string, string> = {}) =>
-  exports.default.fetch(
-    new Request(`${BASE}${nodeArtifactPath(sessionId, kind)}`, { method, body, headers: { authorization: `Bearer ${token}`, ...headers } }),
-  );
+  raw(nodeArtifactPath(sessionId, kind), { method, body, headers: { authorization: `Bearer ${token}`, ...headers } });
 
 /** Creates an extension of the key's project and answers its id. */
 export async function newExtension(key: string, zip: Uint8Array = EXTENSION_ZIP) {

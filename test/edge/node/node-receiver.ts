@@ -6,24 +6,14 @@
  *   /_control/uploads          every upload: name, session, bytes, sha256, headers, or why it failed
  *   /_control/flushes          the sessions that asked for a flush and still wait for its answer
  *   POST /_control/release/<session>   answers that session's pending flush (204)
- * A name starting "refuse-" is answered 413 at once, before the body is read, as a node over its
- * bound would.
+ * A name starting "refuse-" is answered 413 at once, before the body is read (then drained), as a
+ * node over its bound would.
  */
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createLocalJWKSet, jwtVerify, type JWK } from "jose";
+import type { ReceivedUpload } from "./received-upload.ts";
 import { ArtifactLimits, CDP_TOKEN_AUDIENCE, NODE_DOWNLOADS_FLUSH_PATH, TOKEN_ALGORITHM, TOKEN_ISSUER } from "../../../edge/node-protocol.ts";
-
-export interface ReceivedUpload {
-  name: string;
-  sessionId?: string;
-  projectId?: string;
-  bytes: number;
-  sha256?: string;
-  contentType?: string;
-  transferEncoding?: string;
-  status: number;
-}
 
 export async function startNodeReceiver(signingKeyJson: string): Promise<{ port: number; close(): Promise<void> }> {
   const { d: _private, ...publicJwk } = JSON.parse(signingKeyJson) as JWK;
@@ -73,7 +63,11 @@ export async function startNodeReceiver(signingKeyJson: string): Promise<{ port:
       };
       uploads.push(record);
       if (!caller) return json(res, (record.status = 401), { message: "bad token" });
-      if (name.startsWith("refuse-")) return json(res, (record.status = 413), { message: "too large for this node" });
+      if (name.startsWith("refuse-")) {
+        // Answered before the body is read; the rest is drained, so closing loses no answer.
+        req.resume();
+        return json(res, (record.status = 413), { message: "too large for this node" });
+      }
       const hash = createHash("sha256");
       try {
         for await (const chunk of req) {
