@@ -47,6 +47,13 @@ async function screenshot(client: CdpClient, into: number[]) {
   into.push(Number(process.hrtime.bigint() - t) / 1e6);
 }
 
+/** CPU time (user + system) the process has used, in microseconds. */
+const cpuMicros = (pid: number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) / 100) * 1e6; // utime, stime in clock ticks (100 Hz)
+};
+
 const rssMb = (pid: number) => {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)![1]);
@@ -87,9 +94,12 @@ export default async function run(): Promise<BenchRow[]> {
     await sequential(proxied, 300, []);
 
     const rt = { direct: [] as number[], proxied: [] as number[] };
+    let nodeCpu = 0;
     for (let round = 0; round < ROUNDS; round++) {
       await sequential(direct, SEQUENTIAL / ROUNDS, rt.direct);
+      const before = cpuMicros(node.child.pid!);
       await sequential(proxied, SEQUENTIAL / ROUNDS, rt.proxied);
+      nodeCpu += cpuMicros(node.child.pid!) - before;
     }
     const tput = { direct: [] as number[], proxied: [] as number[] };
     for (let round = 0; round < 3; round++) {
@@ -113,6 +123,7 @@ export default async function run(): Promise<BenchRow[]> {
     return [
       { bench: "cdp-proxy", metric: "Runtime.evaluate round trip p50", unit: "ms", baseline: d.p50, subject: p.p50, goal: { ratio: 1.3, better: "lower" } },
       { bench: "cdp-proxy", metric: "Runtime.evaluate round trip p99", unit: "ms", baseline: d.p99, subject: p.p99 },
+      { bench: "cdp-proxy", metric: "node CPU per proxied round trip", unit: "µs", subject: nodeCpu / rt.proxied.length },
       { bench: "cdp-proxy", metric: `pipelined throughput (${IN_FLIGHT} in flight)`, unit: "msg/s", baseline: median(tput.direct), subject: median(tput.proxied), goal: { ratio: 0.95, better: "higher" } },
       { bench: "cdp-proxy", metric: "full-HD Page.captureScreenshot p50", unit: "ms", baseline: median(shots.direct), subject: median(shots.proxied), goal: { ratio: 1.03, better: "lower" } },
       { bench: "cdp-proxy", metric: "node process RSS after the run", unit: "MB", subject: memory.rss, goal: { value: 60, better: "lower" } },
