@@ -8,9 +8,8 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { summarize, type BenchRow } from "../report.ts";
-import { EdgeRecorder } from "../../test/browser-node/support/edge-recorder.ts";
-import { makeSigningKey, signCdpToken } from "../../test/browser-node/support/keys.ts";
-import { ROOT, startNode } from "../../test/browser-node/support/node-process.ts";
+import { ROOT } from "../../test/browser-node/support/node-process.ts";
+import { startReadyNode } from "../../test/browser-node/support/ready-node.ts";
 import { CdpClient } from "./cdp-client.ts";
 
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 5000);
@@ -72,13 +71,14 @@ export default async function run(): Promise<BenchRow[]> {
   await new Promise<void>((r) => site.listen(0, "127.0.0.1", r));
   const pageUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`;
 
-  const edge = new EdgeRecorder();
-  const key = await makeSigningKey();
-  const node = startNode({ edgeUrl: await edge.start(), jwks: key.jwks, bundle: true, nodeFlags: process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean), env: { WC_HEARTBEAT_INTERVAL_MS: "15000" } });
+  const ready = await startReadyNode({
+    bundle: true,
+    nodeFlags: process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean),
+    env: { WC_HEARTBEAT_INTERVAL_MS: "15000" },
+  });
+  const { node, token } = ready;
+  const { debugPort } = ready.started;
   try {
-    const ready = (await edge.waitFor("ready")).body;
-    const { debugPort } = await node.waitForLog("browser-started");
-    const token = await signCdpToken(key, { sub: node.sessionId, pid: node.projectId });
 
     const targets = (await (await fetch(`http://127.0.0.1:${debugPort}/json/list`)).json()) as any[];
     const page = targets.find((t) => t.type === "page");
@@ -130,9 +130,7 @@ export default async function run(): Promise<BenchRow[]> {
       { bench: "cdp-proxy", metric: "node process peak RSS", unit: "MB", subject: memory.peak },
     ];
   } finally {
-    node.child.kill("SIGTERM");
-    await node.exited;
-    await edge.stop();
+    await ready.stop();
     site.close();
   }
 }

@@ -6,33 +6,25 @@
  * spoil the "attached" signal.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { EdgeRecorder } from "./support/edge-recorder.ts";
-import { makeSigningKey, signCdpToken } from "./support/keys.ts";
-import { startNode, type RunningNode } from "./support/node-process.ts";
 import { connectRaw, type RawClient } from "./support/raw-client.ts";
+import { startReadyNode, type ReadyNode } from "./support/ready-node.ts";
 import { serveSite } from "./support/site.ts";
 
 let site: Awaited<ReturnType<typeof serveSite>>;
-let edge: EdgeRecorder;
-let node: RunningNode;
+let node: ReadyNode;
 let token: string;
 let port: number;
 let control: RawClient;
 
 beforeAll(async () => {
   site = await serveSite();
-  edge = new EdgeRecorder();
-  const key = await makeSigningKey();
-  node = startNode({ edgeUrl: await edge.start(), jwks: key.jwks, keepAlive: true });
-  port = (await edge.waitFor("ready")).body.port;
-  token = await signCdpToken(key, { sub: node.sessionId, pid: node.projectId });
+  node = await startReadyNode({ keepAlive: true });
+  ({ port, token } = node);
   control = await connectRaw(port, token);
 });
 afterAll(async () => {
   control.socket.close();
-  node.child.kill("SIGTERM");
-  await node.exited;
-  await edge.stop();
+  await node.stop();
   await site.close();
 });
 

@@ -5,9 +5,8 @@
 import { execFileSync } from "node:child_process";
 import { exportJWK } from "jose";
 import type { TestProject } from "vitest/node";
-import { EdgeRecorder } from "./support/edge-recorder.ts";
-import { makeSigningKey } from "./support/keys.ts";
-import { ROOT, startNode } from "./support/node-process.ts";
+import { ROOT } from "./support/node-process.ts";
+import { startReadyNode } from "./support/ready-node.ts";
 
 export interface SharedNode {
   port: number;
@@ -26,20 +25,13 @@ declare module "vitest" {
 
 export default async function setup(project: TestProject) {
   execFileSync(process.execPath, [`${ROOT}browser-node/build.mjs`], { stdio: "inherit" });
-  const edge = new EdgeRecorder();
-  const key = await makeSigningKey();
-  const node = startNode({ edgeUrl: await edge.start(), jwks: key.jwks, keepAlive: true });
-  const ready = await edge.waitFor("ready");
+  const shared = await startReadyNode({ keepAlive: true });
   project.provide("sharedNode", {
-    port: ready.body.port,
-    sessionId: node.sessionId,
-    projectId: node.projectId,
-    privateJwk: (await exportJWK(key.privateKey)) as Record<string, unknown>,
-    publicJwk: key.publicJwk as Record<string, unknown>,
+    port: shared.port,
+    sessionId: shared.node.sessionId,
+    projectId: shared.node.projectId,
+    privateJwk: (await exportJWK(shared.key.privateKey)) as Record<string, unknown>,
+    publicJwk: shared.key.publicJwk as Record<string, unknown>,
   });
-  return async () => {
-    node.child.kill("SIGTERM");
-    await node.exited;
-    await edge.stop();
-  };
+  return () => shared.stop();
 }

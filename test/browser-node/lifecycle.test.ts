@@ -9,28 +9,22 @@ import { CloseCode } from "../../edge/node-protocol.ts";
 import { EdgeRecorder } from "./support/edge-recorder.ts";
 import { makeSigningKey, signCdpToken, type SigningKey } from "./support/keys.ts";
 import { startNode, type NodeOptions, type RunningNode } from "./support/node-process.ts";
+import { startReadyNode } from "./support/ready-node.ts";
 import { chromiumLeft } from "./support/processes.ts";
 import { connectRaw } from "./support/raw-client.ts";
 import { shared, sharedToken } from "./support/shared.ts";
 
 let edge: EdgeRecorder;
-let edgeUrl: string;
 let key: SigningKey;
 
 beforeAll(async () => {
   edge = new EdgeRecorder();
-  edgeUrl = await edge.start();
+  await edge.start();
   key = await makeSigningKey();
 });
 afterAll(() => edge.stop());
 
-async function readyNode(options: Partial<NodeOptions> = {}) {
-  const node = startNode({ edgeUrl, jwks: key.jwks, ...options });
-  const ready = await edge.waitFor("ready", node.sessionId);
-  const started = await node.waitForLog("browser-started");
-  const token = await signCdpToken(key, { sub: node.sessionId, pid: node.projectId });
-  return { node, port: ready.body.port as number, token, started };
-}
+const readyNode = (options: Partial<NodeOptions> = {}) => startReadyNode({ edge, key, ...options });
 
 /** The node is gone with the expected code, reported why, and left no Chromium and no profile. */
 async function expectEnded(node: RunningNode, started: any, reason: string, code: number) {
@@ -110,7 +104,7 @@ describe("session endings", () => {
 
 describe("readiness", () => {
   it("SIGTERM while Chromium is still starting still stops it and exits 0", async () => {
-    const node = startNode({ edgeUrl, jwks: key.jwks });
+    const node = startNode({ edgeUrl: edge.url, jwks: key.jwks });
     await node.waitForLog("starting");
     node.child.kill("SIGTERM");
     expect((await node.exited).code).toBe(0);
@@ -134,7 +128,7 @@ describe("readiness", () => {
   });
 
   it("a node that cannot become ready reports not-ready and exits non-zero", async () => {
-    const node = startNode({ edgeUrl, jwks: key.jwks, env: { WC_CHROMIUM_PATH: "/nonexistent/chromium" } });
+    const node = startNode({ edgeUrl: edge.url, jwks: key.jwks, env: { WC_CHROMIUM_PATH: "/nonexistent/chromium" } });
     expect((await node.exited).code).toBe(1);
     const exit = edge.of("exit", node.sessionId);
     expect(exit.map((e) => e.body.reason)).toEqual(["not-ready"]);

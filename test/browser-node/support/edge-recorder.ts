@@ -21,6 +21,8 @@ export class EdgeRecorder {
   readyStatuses: number[] = [];
   jwks: unknown = { keys: [] };
   jwksRequests = 0;
+  /** Base URL, once started. */
+  url = "";
   private server!: Server;
   private waiters: Array<() => void> = [];
 
@@ -47,7 +49,8 @@ export class EdgeRecorder {
       });
     });
     await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", r));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.url;
   }
 
   of(kind: string, sessionId?: string) {
