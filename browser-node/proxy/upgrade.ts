@@ -15,6 +15,8 @@ import { Relay } from "./relay.ts";
 import { openUpstream, UpstreamRefused, type UpstreamConnection } from "./upstream.ts";
 
 const PAGE_PATH = /^\/devtools\/page\/([A-Za-z0-9-]{1,64})$/;
+/** A Sec-WebSocket-Key is 16 random bytes in base64; it is written into our request to Chromium. */
+const WS_KEY = /^[A-Za-z0-9+/]{22}==$/;
 const BROWSER_PATH = /^\/(devtools\/browser(\/[A-Za-z0-9-]{1,64})?)?$/;
 
 function refuse(socket: Socket, status: number, text: string, reason: string) {
@@ -42,13 +44,13 @@ export async function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, soc
   const path = upstreamPath(url.pathname, browser.browserPath);
   if (!path) return refuse(socket, 404, "Not Found", "no such endpoint");
   const key = req.headers["sec-websocket-key"];
-  if ((req.headers.upgrade ?? "").toLowerCase() !== "websocket" || !key || req.headers["sec-websocket-version"] !== "13") {
+  if ((req.headers.upgrade ?? "").toLowerCase() !== "websocket" || !WS_KEY.test(key ?? "") || req.headers["sec-websocket-version"] !== "13") {
     return refuse(socket, 400, "Bad Request", "not a WebSocket version 13 upgrade");
   }
 
   let connection: UpstreamConnection;
   try {
-    connection = await openUpstream(browser.debugPort, path, key);
+    connection = await openUpstream(browser.debugPort, path, key!);
   } catch (err) {
     if (err instanceof UpstreamRefused && err.status === 404) return refuse(socket, 404, "Not Found", "no such target");
     return refuse(socket, 502, "Bad Gateway", "browser unreachable");
