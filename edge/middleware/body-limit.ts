@@ -1,7 +1,8 @@
 /**
- * Request bodies are bounded before any route reads them: 1 MiB, except the routes that take
- * files and archives (streamed, so their larger bounds cost no memory) and the node's batches.
- * Those routes also count the bytes themselves and name the field that went over.
+ * Request bodies are bounded before any route reads them: 1 MiB by default, more for the node's
+ * batches (both read whole by Hono's bodyLimit, which buffers a body that has no length). The
+ * routes that take files and archives stream their bodies and count the bytes themselves (naming
+ * the field that went over); here only their declared length is checked, so nothing is buffered.
  */
 import { createMiddleware } from "hono/factory";
 import { bodyLimit } from "hono/body-limit";
@@ -10,28 +11,43 @@ import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { MULTIPART_OVERHEAD_BYTES } from "../artifacts/request-body.ts";
 
-const DEFAULT_BYTES = 1024 * 1024;
+export const DEFAULT_BODY_BYTES = 1024 * 1024;
 
-const LARGER: [method: string, path: RegExp, bytes: number][] = [
+type Bound = [method: string, path: RegExp, bytes: number];
+
+const STREAMED: Bound[] = [
   ["POST", /^\/v1\/extensions$/, ArtifactLimits.extensionBytes + MULTIPART_OVERHEAD_BYTES],
   ["POST", /^\/v1\/sessions\/[^/]+\/uploads$/, ArtifactLimits.uploadBytes + MULTIPART_OVERHEAD_BYTES],
   ["PUT", /^\/v1\/contexts\/[^/]+\/profile$/, ArtifactLimits.contextBytes],
   ["PUT", /^\/internal\/nodes\/[^/]+\/context$/, ArtifactLimits.contextBytes],
   ["PUT", /^\/internal\/nodes\/[^/]+\/downloads$/, ArtifactLimits.downloadsBytes],
-  ["POST", /^\/internal\/nodes\/[^/]+\/(logs|recording)$/, ArtifactLimits.batchBytes],
 ];
+const BATCHES: Bound[] = [["POST", /^\/internal\/nodes\/[^/]+\/(logs|recording)$/, ArtifactLimits.batchBytes]];
 
-const limiter = (bytes: number) =>
-  bodyLimit({
-    maxSize: bytes,
-    onError: () => {
-      throw new ApiError(413, bytes === DEFAULT_BYTES ? "Request body larger than 1 MiB" : `Request body larger than ${bytes} bytes`);
-    },
-  });
+const tooLarge = (bytes: number) => new ApiError(413, bytes === DEFAULT_BODY_BYTES ? "Request body larger than 1 MiB" : `Request body larger than ${bytes} bytes`);
+const find = (bounds: Bound[], method: string, path: string) => bounds.find(([m, p]) => m === method && p.test(path))?.[2];
 
-const limiters = new Map([DEFAULT_BYTES, ...LARGER.map(([, , bytes]) => bytes)].map((bytes) => [bytes, limiter(bytes)]));
+/** A route's bound, and whether the route streams its body (then it counts the bytes itself). */
+export function bodyLimitOf(method: string, path: string): { bytes: number; streamed: boolean } {
+  const streamed = find(STREAMED, method, path);
+  return streamed ? { bytes: streamed, streamed: true } : { bytes: find(BATCHES, method, path) ?? DEFAULT_BODY_BYTES, streamed: false };
+}
 
-export const bodyLimits = createMiddleware<AppEnv>((c, next) => {
-  const bytes = LARGER.find(([method, path]) => method === c.req.method && path.test(c.req.path))?.[2] ?? DEFAULT_BYTES;
-  return limiters.get(bytes)!(c, next);
+const buffered = new Map(
+  [DEFAULT_BODY_BYTES, ...BATCHES.map(([, , bytes]) => bytes)].map((bytes) => [
+    bytes,
+    bodyLimit({
+      maxSize: bytes,
+      onError: () => {
+        throw tooLarge(bytes);
+      },
+    }),
+  ]),
+);
+
+export const bodyLimits = createMiddleware<AppEnv>(async (c, next) => {
+  const { bytes, streamed } = bodyLimitOf(c.req.method, c.req.path);
+  if (!streamed) return buffered.get(bytes)!(c, next);
+  if (Number(c.req.header("content-length") ?? 0) > bytes) throw tooLarge(bytes);
+  await next();
 });

@@ -75,7 +75,8 @@ export async function requestNode(
     return await Promise.race([answer, stopped.catch((reason: Error) => (reason.message === "answered" ? answer : Promise.reject(reason)))]);
   } finally {
     clearTimeout(timer);
-    await socket.close().catch(() => {});
+    // Not awaited: closing waits for a write the peer never took.
+    socket.close().catch(() => {});
   }
 }
 

@@ -42,6 +42,38 @@ describe("uploads to a running session", () => {
     });
   });
 
+  it("streams: the node holds the first bytes before the client has sent the rest", async () => {
+    const name = `stream-${crypto.randomUUID()}.bin`;
+    const half = new Uint8Array(256 * 1024).fill(7);
+    const text = (s: string) => new TextEncoder().encode(s);
+    let reached = 0;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(text(`--B\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\n\r\n`));
+        controller.enqueue(half);
+      },
+      async pull(controller) {
+        // The rest only once the node has most of the first half: a buffering edge never gets here.
+        for (let i = 0; i < 400 && reached < 200 * 1024; i++) {
+          reached = (await uploadsNamed(name))[0]?.bytes ?? 0;
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+        controller.enqueue(half);
+        controller.enqueue(text("\r\n--B--\r\n"));
+        controller.close();
+      },
+    });
+    const res = await raw(`/v1/sessions/${session.sessionId}/uploads`, {
+      method: "POST",
+      headers: { "X-BB-API-Key": p.key, "content-type": "multipart/form-data; boundary=B" },
+      body,
+      duplex: "half",
+    } as RequestInit);
+    expect(res.status).toBe(200);
+    expect(reached).toBeGreaterThanOrEqual(200 * 1024);
+    expect((await uploadsNamed(name))[0]).toMatchObject({ bytes: 512 * 1024, status: 201 });
+  });
+
   it("refuses what it cannot send: no file name, an empty file, no file part, over the bound", async () => {
     const path = `/v1/sessions/${session.sessionId}/uploads`;
     expect(await upload(p.key, path, { file: new File(["x"], "..") })).toMatchObject({ status: 400, body: { message: "file: the part needs a filename (a plain file name)" } });
