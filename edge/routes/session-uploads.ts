@@ -13,7 +13,7 @@ import { error, errors, json } from "../schemas/common.ts";
 import { SessionIdParam } from "../schemas/session.ts";
 import { multipartFile, UploadCreateResponse } from "../schemas/artifacts.ts";
 import { openFilePart, safeFileName } from "../artifacts/request-body.ts";
-import { requestNode, type NodeAnswer } from "../sessions/node-http.ts";
+import { answerJson, requestNode, type NodeAnswer } from "../sessions/node-http.ts";
 import { sessionStub } from "./scope.ts";
 
 export const sessionUploads = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -65,7 +65,7 @@ sessionUploads.openapi(
       throw new ApiError(502, "The session's browser node did not take the upload");
     }
     if (answer.status === 413) throw new ApiError(413, `file: the browser node refused ${name} as too large`);
-    const reply = answer.status < 300 ? NodeUploadReply.safeParse(parseJson(answer.body)) : undefined;
+    const reply = answer.status < 300 ? NodeUploadReply.safeParse(answerJson(answer)) : undefined;
     if (!reply?.success) throw new ApiError(502, `The session's browser node answered ${answer.status} to the upload`);
     return c.json(
       { message: `Uploaded ${name} to the session's browser at ${reply.data.path}: set that path on a file input (CDP DOM.setFileInputFiles, Puppeteer uploadFile).` },
@@ -74,10 +74,3 @@ sessionUploads.openapi(
   },
 );
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}

@@ -10,7 +10,7 @@
  */
 import { ApiError } from "../errors.ts";
 import { hostPort, type NodeAddress } from "./session-record.ts";
-import { getFromNode, type NodeAnswer } from "./node-http.ts";
+import { answerJson, getFromNode, type NodeAnswer } from "./node-http.ts";
 
 export interface CdpTarget {
   id: string;
@@ -38,12 +38,7 @@ export async function fetchTargets(node: NodeAddress, scheme: "ws" | "wss", toke
     throw new ApiError(502, "The session's browser node did not answer", { retry: true });
   }
   if (answer.status !== 200) throw new ApiError(502, `The session's browser node answered ${answer.status} to its target list`, { retry: true });
-  let targets: unknown;
-  try {
-    targets = JSON.parse(answer.body);
-  } catch {
-    // handled below
-  }
+  const targets = answerJson(answer);
   if (!Array.isArray(targets)) throw new ApiError(502, "The session's browser node sent no target list", { retry: true });
   return targets as CdpTarget[];
 }

@@ -23,6 +23,15 @@ export interface NodeRequest {
   body?: AsyncIterable<Uint8Array>;
 }
 
+/** The answer's body as JSON, or undefined when it is not JSON. */
+export function answerJson(answer: NodeAnswer): unknown {
+  try {
+    return JSON.parse(answer.body);
+  } catch {
+    return undefined;
+  }
+}
+
 export const getFromNode = (node: Pick<NodeAddress, "host" | "port">, path: string, options: { tls: boolean; timeoutMs: number }) =>
   requestNode(node, { method: "GET", path, headers: { Accept: "application/json" } }, options);
 
