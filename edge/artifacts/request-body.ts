@@ -34,7 +34,8 @@ export async function openFilePart(request: Request, options: { field?: string; 
   if (declared > options.maxBytes + MULTIPART_OVERHEAD_BYTES) throw tooLarge(field, options.maxBytes);
   if (!request.body) throw new ApiError(400, `${field}: missing (the body is empty)`);
 
-  const reader = new BodyReader(request.body.getReader(), encoder.encode(`\r\n--${boundary}`));
+  // The whole body is bounded too: a preamble or another part must not stream on forever.
+  const reader = new BodyReader(request.body.getReader(), encoder.encode(`\r\n--${boundary}`), options.maxBytes + MULTIPART_OVERHEAD_BYTES);
   for (;;) {
     const headers = await reader.nextPartHeaders();
     if (!headers) throw new ApiError(400, `${field}: missing (no part named "${field}")`);
@@ -131,9 +132,12 @@ class BodyReader {
   /** Between a part's headers and its closing delimiter. */
   private inBody = false;
 
+  private total = 0;
+
   constructor(
     private readonly reader: ReadableStreamDefaultReader<Uint8Array>,
     private readonly delimiter: Uint8Array,
+    private readonly maxTotal: number,
   ) {}
 
   /** The next part's headers, or undefined after the closing delimiter. */
@@ -194,6 +198,8 @@ class BodyReader {
       this.eof = true;
       return false;
     }
+    this.total += next.value.length;
+    if (this.total > this.maxTotal) throw new ApiError(413, `Request body larger than ${this.maxTotal} bytes`);
     const joined = new Uint8Array(this.buf.length + next.value.length);
     joined.set(this.buf);
     joined.set(next.value, this.buf.length);

@@ -56,6 +56,11 @@ describe("the multipart file reader", () => {
     const cutPart = await openFilePart(cut, { maxBytes: 1e6 });
     await expect(collect(cutPart.chunks)).rejects.toEqual(apiError(400, "ends before its closing boundary"));
 
+    const padded = new FormData();
+    padded.append("note", "n".repeat(100_000));
+    padded.append("file", new File(["tiny"], "f.bin"));
+    await expect(openFilePart(await multipart(padded, 4096), { maxBytes: 10 })).rejects.toEqual(apiError(413, `^Request body larger than ${10 + 65536} bytes$`));
+
     const other = new FormData();
     other.append("files", new File([payload], "f.bin"));
     await expect(openFilePart(await multipart(other, 50), { maxBytes: 1e6 })).rejects.toEqual(apiError(400, '^file: missing \\(no part named "file"\\)$'));
