@@ -3,7 +3,7 @@
  * in the same run, interleaved in rounds so a noisy, shared machine hurts both sides alike.
  * The node runs as shipped: the esbuild bundle, as a child process.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -78,33 +78,41 @@ export default async function run(): Promise<BenchRow[]> {
   });
   const { node, token } = ready;
   const { debugPort } = ready.started;
+  const splice = spawn(process.execPath, ["--import", "tsx", `${ROOT}bench/cdp-proxy/splice-reference.ts`, String(debugPort)], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   try {
-
+    const splicePort = Number(await new Promise<string>((r) => splice.stdout!.once("data", (d) => r(String(d).trim()))));
     const targets = (await (await fetch(`http://127.0.0.1:${debugPort}/json/list`)).json()) as any[];
     const page = targets.find((t) => t.type === "page");
     const direct = await CdpClient.connect(`ws://127.0.0.1:${debugPort}/devtools/page/${page.id}`);
     const proxied = await CdpClient.connect(`ws://127.0.0.1:${ready.port}/devtools/page/${page.id}?signingKey=${token}`);
+    const spliced = await CdpClient.connect(`ws://127.0.0.1:${splicePort}/devtools/page/${page.id}`);
     await direct.send("Emulation.setDeviceMetricsOverride", { width: 1920, height: 1080, deviceScaleFactor: 1, mobile: false });
     await direct.send("Page.enable");
     await direct.send("Page.navigate", { url: pageUrl });
     await new Promise((r) => setTimeout(r, 1000));
 
-    // Warm both paths (JIT, TCP windows) before anything counts.
+    // Warm every path (JIT, TCP windows) before anything counts.
     await sequential(direct, 300, []);
     await sequential(proxied, 300, []);
+    await sequential(spliced, 300, []);
 
-    const rt = { direct: [] as number[], proxied: [] as number[] };
+    const rt = { direct: [] as number[], proxied: [] as number[], spliced: [] as number[] };
     let nodeCpu = 0;
     for (let round = 0; round < ROUNDS; round++) {
       await sequential(direct, SEQUENTIAL / ROUNDS, rt.direct);
       const before = cpuMicros(node.child.pid!);
       await sequential(proxied, SEQUENTIAL / ROUNDS, rt.proxied);
       nodeCpu += cpuMicros(node.child.pid!) - before;
+      await sequential(spliced, SEQUENTIAL / ROUNDS, rt.spliced);
     }
-    const tput = { direct: [] as number[], proxied: [] as number[] };
+    const tput = { direct: [] as number[], proxied: [] as number[], spliced: [] as number[] };
     for (let round = 0; round < 3; round++) {
       tput.direct.push(await pipelined(direct, PIPELINED / 2));
       tput.proxied.push(await pipelined(proxied, PIPELINED / 2));
+      tput.spliced.push(await pipelined(spliced, PIPELINED / 2));
     }
     const shots = { direct: [] as number[], proxied: [] as number[] };
     await screenshot(direct, []);
@@ -116,20 +124,26 @@ export default async function run(): Promise<BenchRow[]> {
     const memory = rssMb(node.child.pid!);
     direct.close();
     proxied.close();
+    spliced.close();
 
     const d = summarize(rt.direct);
     const p = summarize(rt.proxied);
+    const sp = summarize(rt.spliced);
     const median = (xs: number[]) => summarize(xs).p50;
     return [
       { bench: "cdp-proxy", metric: "Runtime.evaluate round trip p50", unit: "ms", baseline: d.p50, subject: p.p50, goal: { ratio: 1.3, better: "lower" } },
+      { bench: "cdp-proxy", metric: "Runtime.evaluate p50: raw splice (reference)", unit: "ms", baseline: d.p50, subject: sp.p50 },
+      { bench: "cdp-proxy", metric: "Runtime.evaluate p50: proxy vs raw splice", unit: "ms", baseline: sp.p50, subject: p.p50, goal: { ratio: 1, better: "lower" } },
       { bench: "cdp-proxy", metric: "Runtime.evaluate round trip p99", unit: "ms", baseline: d.p99, subject: p.p99 },
       { bench: "cdp-proxy", metric: "node CPU per proxied round trip", unit: "µs", subject: nodeCpu / rt.proxied.length },
       { bench: "cdp-proxy", metric: `pipelined throughput (${IN_FLIGHT} in flight)`, unit: "msg/s", baseline: median(tput.direct), subject: median(tput.proxied), goal: { ratio: 0.95, better: "higher" } },
+      { bench: "cdp-proxy", metric: "pipelined throughput: raw splice (reference)", unit: "msg/s", baseline: median(tput.direct), subject: median(tput.spliced) },
       { bench: "cdp-proxy", metric: "full-HD Page.captureScreenshot p50", unit: "ms", baseline: median(shots.direct), subject: median(shots.proxied), goal: { ratio: 1.03, better: "lower" } },
       { bench: "cdp-proxy", metric: "node process RSS after the run", unit: "MB", subject: memory.rss, goal: { value: 60, better: "lower" } },
       { bench: "cdp-proxy", metric: "node process peak RSS", unit: "MB", subject: memory.peak },
     ];
   } finally {
+    splice.kill();
     await ready.stop();
     site.close();
   }
