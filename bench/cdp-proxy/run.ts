@@ -1,6 +1,7 @@
 /**
- * cdp-proxy: one Chromium, measured direct (its own debugging port) and through the node's proxy
- * in the same run, interleaved in rounds so a noisy, shared machine hurts both sides alike.
+ * cdp-proxy: one Chromium, measured direct (its own debugging port), through the node's proxy, and
+ * through a bare TCP splice (the reference to beat), all in the same run and interleaved in rounds
+ * so a noisy, shared machine hurts every side alike.
  * The node runs as shipped: the esbuild bundle, as a child process.
  */
 import { execFileSync, spawn } from "node:child_process";
