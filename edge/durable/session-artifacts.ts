@@ -10,9 +10,8 @@ import { fail, ok, type Outcome } from "../errors.ts";
 import { log } from "../log.ts";
 import { blobKey } from "../artifacts/blob-store.ts";
 import { isFinal, type NodeAddress, type SessionArtifactSettings, type SessionRecord } from "../sessions/session-record.ts";
-import { SessionCore } from "./session-core.ts";
+import { NOT_FOUND, SessionCore } from "./session-core.ts";
 
-const NOT_FOUND = "Session not found";
 const DEFAULTS: SessionArtifactSettings = { logSession: true, recordSession: true };
 
 interface Downloads {

@@ -15,6 +15,8 @@ import { blobKey, deletePrefix } from "../artifacts/blob-store.ts";
 import { indexEntry, isFinal, type FinalStatus, type SessionRecord } from "../sessions/session-record.ts";
 
 const RECORD = "session";
+/** What a session of another project, or none, answers: the same 404 either way. */
+export const NOT_FOUND = "Session not found";
 
 export interface Ending {
   /** Whether the edge must stop the task (false when ECS already reports it stopped). */

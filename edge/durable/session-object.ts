@@ -3,7 +3,7 @@
  * COMPLETED | TIMED_OUT | ERROR), the node's address, and the alarms that end it when nobody
  * else does. The create request waits here until the node reports ready or the start deadline
  * passes. Once a session is over, nothing moves it again: late, repeated or stray reports only
- * make sure its task is stopped.
+ * make sure its task is stopped. Its artifacts (logs, recording, downloads) are SessionArtifacts'.
  */
 import { STARTED_BY_PREFIX, type EcsTaskStateChange, type HeartbeatReply, type NodeExit, type NodeReady } from "../node-protocol.ts";
 import { ApiError, fail, ok, type Outcome } from "../errors.ts";
@@ -27,10 +27,10 @@ import {
 } from "../sessions/session-record.ts";
 
 import { SessionArtifacts } from "./session-artifacts.ts";
+import { NOT_FOUND } from "./session-core.ts";
 
 /** The node token outlives expiresAt a little: the node still reports its exit after it. */
 const NODE_TOKEN_GRACE_MS = 15 * 60_000;
-const NOT_FOUND = "Session not found";
 
 export class SessionObject extends SessionArtifacts {
   private launching?: Promise<void>;
