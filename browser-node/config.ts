@@ -18,6 +18,14 @@ export const BrowserSettings = z
     viewport: z
       .object({ width: z.number().int().min(100).max(7680), height: z.number().int().min(100).max(4320) })
       .optional(),
+    /** Fetched from the edge and loaded unpacked (the edge folds a top-level `extensionId` in here). */
+    extensionId: z.string().min(1).optional(),
+    /** Start from this context's saved profile; with `persist`, save the profile back at the end. */
+    context: z.object({ id: z.string().min(1), persist: z.boolean().optional() }).passthrough().optional(),
+    /** false: record no CDP traffic (default true). */
+    logSession: z.boolean().optional(),
+    /** false: record no rrweb events (default true). */
+    recordSession: z.boolean().optional(),
   })
   .passthrough();
 export type BrowserSettings = z.infer<typeof BrowserSettings>;

@@ -24,8 +24,22 @@ async function roundTrip(port: number, secret: string): Promise<void> {
   }
 }
 
-/** Returns Chromium's version string (e.g. "Chrome/156.0.8078.108") once the proxy path works. */
-export async function probeThroughProxy(port: number, secret: string): Promise<string> {
+/**
+ * Returns Chromium's version string (e.g. "Chrome/156.0.8078.108") once the proxy path works,
+ * trying again until `deadline` (epoch ms); the last failure is thrown.
+ */
+export async function probeThroughProxy(port: number, secret: string, deadline: number): Promise<string> {
+  for (;;) {
+    try {
+      return await probeOnce(port, secret);
+    } catch (err) {
+      if (Date.now() + 250 >= deadline) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+async function probeOnce(port: number, secret: string): Promise<string> {
   const res = await requestJson(new URL(`http://127.0.0.1:${port}/json/version`), {
     headers: { [READINESS_HEADER]: secret },
     timeoutMs: 5000,

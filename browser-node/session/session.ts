@@ -97,7 +97,7 @@ export class Session {
     });
     log("browser-started", { pid: browser.pid, debugPort: browser.debugPort, proxyPort: this.port, profileDir: browser.profileDir });
 
-    const browserVersion = await probeThroughProxy(this.port, readinessSecret);
+    const browserVersion = await probeThroughProxy(this.port, readinessSecret, deadline);
     if (this.ending) return;
     await this.edge.ready({ host: config.advertiseHost, port: this.port, browserVersion }, deadline);
     if (this.ending) return;

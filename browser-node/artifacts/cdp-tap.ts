@@ -1,0 +1,124 @@
+/**
+ * The logging tap on the relay's hot path. It never delays a byte: it follows WebSocket frame
+ * headers in the bytes as they pass (as the relay's own FrameBoundaries does), copies at most the
+ * first `HEAD_BYTES` and the last `TAIL_BYTES` of each text message's payload (unmasking a client's
+ * copy), and hands that copy on; decoding and JSON parsing happen later, off the hot path
+ * (session-log.ts). A 3 MB screenshot costs a 8 KiB copy here, a small command its own size.
+ *
+ * Fragmented messages (never sent by Chromium or the CDP clients measured) are not captured.
+ */
+import { ArtifactLimits } from "../../edge/node-protocol.ts";
+
+/** Bytes of a message kept from its start: enough for a whole log body before it is truncated. */
+export const HEAD_BYTES = ArtifactLimits.logBodyChars;
+/** Bytes kept from a long message's end: where clients put `sessionId`, after the params. */
+export const TAIL_BYTES = 256;
+
+/** A captured text message: its start, its end when it was longer than both, and its full length. */
+export interface CapturedMessage {
+  head: Buffer;
+  tail: Buffer | undefined;
+  length: number;
+}
+
+const OPCODE_TEXT = 0x1;
+
+export class FrameCapture {
+  private readonly header = Buffer.alloc(14);
+  private headerHave = 0;
+  private inFrame = false;
+  private left = 0;
+  private offset = 0;
+  private length = 0;
+  private capturing = false;
+  private readonly mask = Buffer.alloc(4);
+  private masked = false;
+  private head: Buffer | undefined;
+  private tail: Buffer | undefined;
+  private tailStart = 0;
+
+  constructor(private readonly emit: (message: CapturedMessage) => void) {}
+
+  feed(chunk: Buffer, start = 0) {
+    let i = start;
+    while (i < chunk.length) {
+      if (!this.inFrame) {
+        i = this.readHeader(chunk, i);
+        continue;
+      }
+      const n = Math.min(this.left, chunk.length - i);
+      if (this.capturing) this.capture(chunk, i, n);
+      this.left -= n;
+      this.offset += n;
+      i += n;
+      if (this.left === 0) this.endFrame();
+    }
+  }
+
+  private readHeader(chunk: Buffer, i: number): number {
+    while (i < chunk.length) {
+      this.header[this.headerHave++] = chunk[i++];
+      const size = headerSize(this.header, this.headerHave);
+      if (size > 0 && this.headerHave === size) {
+        this.startFrame(size);
+        break;
+      }
+    }
+    return i;
+  }
+
+  private startFrame(size: number) {
+    const h = this.header;
+    this.headerHave = 0;
+    const len7 = h[1] & 0x7f;
+    this.length = len7 < 126 ? len7 : len7 === 126 ? h.readUInt16BE(2) : h.readUInt32BE(2) * 2 ** 32 + h.readUInt32BE(6);
+    this.masked = (h[1] & 0x80) !== 0;
+    if (this.masked) h.copy(this.mask, 0, size - 4, size);
+    // A whole (FIN) text frame: a CDP message. Anything else is only followed.
+    this.capturing = (h[0] & 0x80) !== 0 && (h[0] & 0x0f) === OPCODE_TEXT;
+    this.inFrame = true;
+    this.left = this.length;
+    this.offset = 0;
+    if (this.capturing) {
+      const headLen = Math.min(this.length, HEAD_BYTES);
+      this.head = Buffer.allocUnsafe(headLen);
+      const tailLen = this.length > HEAD_BYTES ? Math.min(TAIL_BYTES, this.length - HEAD_BYTES) : 0;
+      this.tail = tailLen > 0 ? Buffer.allocUnsafe(tailLen) : undefined;
+      this.tailStart = this.length - tailLen;
+    }
+    if (this.length === 0) this.endFrame();
+  }
+
+  /** Copies the part of chunk[i, i+n) (payload offsets [offset, offset+n)) that falls in the head or tail. */
+  private capture(chunk: Buffer, i: number, n: number) {
+    const from = this.offset;
+    const to = from + n;
+    const head = this.head!;
+    if (from < head.length) this.copyOut(chunk, i, from, Math.min(to, head.length), head, 0);
+    if (this.tail && to > this.tailStart) this.copyOut(chunk, i, Math.max(from, this.tailStart), to, this.tail, this.tailStart);
+  }
+
+  private copyOut(chunk: Buffer, i: number, from: number, to: number, into: Buffer, intoBase: number) {
+    const src = i + (from - this.offset);
+    chunk.copy(into, from - intoBase, src, src + (to - from));
+    if (!this.masked) return;
+    for (let o = from; o < to; o++) into[o - intoBase] ^= this.mask[o & 3];
+  }
+
+  private endFrame() {
+    this.inFrame = false;
+    if (!this.capturing) return;
+    this.capturing = false;
+    const message = { head: this.head!, tail: this.tail, length: this.length };
+    this.head = this.tail = undefined;
+    this.emit(message);
+  }
+}
+
+/** Size of a frame header once `have` bytes of it are known, else 0 (need more). */
+function headerSize(buf: Buffer, have: number): number {
+  if (have < 2) return 0;
+  const len7 = buf[1] & 0x7f;
+  const size = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (buf[1] & 0x80 ? 4 : 0);
+  return have >= size ? size : 0;
+}

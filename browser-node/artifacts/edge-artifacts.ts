@@ -1,0 +1,120 @@
+/**
+ * The node's artifact calls to the edge (`/internal/nodes/<session>/<kind>`, node token as
+ * Bearer): files stream from and to disk, never whole in memory (a profile or a downloads zip may
+ * be 100 MiB); batches of logs and recording events go as JSON through http-json.
+ */
+import { createReadStream, createWriteStream } from "node:fs";
+import { stat, rm } from "node:fs/promises";
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { pipeline } from "node:stream/promises";
+import { nodeArtifactPath, type ArtifactKind } from "../../edge/node-protocol.ts";
+import { requestJson, type JsonResponse } from "../http-json.ts";
+import { log } from "../log.ts";
+import { NodeError } from "../node-error.ts";
+import { ByteLimit } from "./archive.ts";
+
+export interface EdgeArtifacts {
+  /** GETs `kind` into `file`; false when the edge has none (404). Throws NodeError on anything else. */
+  fetchFile(kind: "extension" | "context", file: string, maxBytes: number): Promise<boolean>;
+  /** PUTs `file` as `kind`; throws NodeError when the edge did not take it. */
+  putFile(kind: "context" | "downloads", file: string, contentType: string): Promise<void>;
+  /** POSTs a batch; the edge's answer (its status decides what the caller does next). */
+  postBatch(kind: "logs" | "recording", body: unknown): Promise<JsonResponse>;
+}
+
+const ATTEMPTS = 3;
+const ATTEMPT_TIMEOUT_MS = 30_000;
+const retryable = (status: number) => status === 408 || status === 429 || status >= 500;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The edge's `{message}` of a refusal, cut short, for an error or a log line. */
+async function refusal(res: IncomingMessage): Promise<string> {
+  let text = "";
+  for await (const chunk of res) if (text.length < 500) text += String(chunk);
+  try {
+    return `HTTP ${res.statusCode}: ${(JSON.parse(text) as { message?: string }).message ?? text}`.slice(0, 300);
+  } catch {
+    return `HTTP ${res.statusCode}: ${text}`.slice(0, 300);
+  }
+}
+
+export function createEdgeArtifacts(options: { edgeUrl: URL; sessionId: string; nodeToken: string }): EdgeArtifacts {
+  const url = (kind: ArtifactKind) => new URL(nodeArtifactPath(options.sessionId, kind), options.edgeUrl);
+  const auth = { authorization: `Bearer ${options.nodeToken}` };
+
+  function send(kind: ArtifactKind, method: string, headers: Record<string, string | number>, body?: () => NodeJS.ReadableStream) {
+    const target = url(kind);
+    const request = target.protocol === "https:" ? httpsRequest : httpRequest;
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request(target, { method, headers: { ...auth, ...headers }, timeout: ATTEMPT_TIMEOUT_MS }, resolve);
+      req.on("timeout", () => req.destroy(new Error(`no answer from the edge within ${ATTEMPT_TIMEOUT_MS} ms`)));
+      req.on("error", reject);
+      if (body) body().on("error", (err) => req.destroy(err)).pipe(req);
+      else req.end();
+    });
+  }
+
+  /** One call, retried on 408/429/5xx and network errors; `attempt` turns a response into a result. */
+  async function withRetries<T>(what: string, attempt: () => Promise<T | "retry">): Promise<T> {
+    let problem = "";
+    for (let i = 1; i <= ATTEMPTS; i++) {
+      try {
+        const result = await attempt();
+        if (result !== "retry") return result;
+        problem = "the edge asked to retry";
+      } catch (err) {
+        if (err instanceof NodeError) throw err;
+        problem = err instanceof Error ? err.message : String(err);
+      }
+      log("artifact-retry", { what, attempt: i, problem }, "warn");
+      if (i < ATTEMPTS) await sleep(300 * 2 ** i);
+    }
+    throw new NodeError("error", `${what}: ${problem}`);
+  }
+
+  return {
+    fetchFile(kind, file, maxBytes) {
+      return withRetries(`GET ${kind}`, async () => {
+        const res = await send(kind, "GET", {});
+        if (res.statusCode === 404) {
+          res.resume();
+          return false;
+        }
+        if (res.statusCode !== 200) {
+          const why = await refusal(res);
+          if (retryable(res.statusCode ?? 0)) return "retry";
+          throw new NodeError("not-ready", `the edge refused the session's ${kind}: ${why}`);
+        }
+        try {
+          await pipeline(res, new ByteLimit(maxBytes, `the session's ${kind}`), createWriteStream(file));
+        } catch (err) {
+          await rm(file, { force: true });
+          throw err; // over the bound (a NodeError): final; a cut transfer: retried
+        }
+        return true;
+      });
+    },
+
+    async putFile(kind, file, contentType) {
+      const { size } = await stat(file);
+      await withRetries(`PUT ${kind}`, async () => {
+        const res = await send(kind, "PUT", { "content-type": contentType, "content-length": size }, () => createReadStream(file));
+        if (res.statusCode === 200 || res.statusCode === 201 || res.statusCode === 204) {
+          res.resume();
+          return undefined;
+        }
+        const why = await refusal(res);
+        if (retryable(res.statusCode ?? 0)) return "retry";
+        throw new NodeError("error", `the edge refused the session's ${kind} (${size} bytes): ${why}`);
+      });
+    },
+
+    async postBatch(kind, body) {
+      return withRetries(`POST ${kind}`, async () => {
+        const res = await requestJson(url(kind), { headers: auth, body, timeoutMs: ATTEMPT_TIMEOUT_MS });
+        return retryable(res.status) ? "retry" : res;
+      });
+    },
+  };
+}

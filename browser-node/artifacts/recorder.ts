@@ -1,0 +1,138 @@
+/**
+ * The session recording: rrweb's `record()` runs in every page's top frame and streams its events
+ * back over a CDP binding on the node's own connection (side-cdp.ts), so clients see nothing of
+ * it. It runs in an isolated world (the page's own scripts cannot see or call it; the DOM is
+ * shared), is installed on every new document before the page's scripts run (`Target.setAutoAttach`
+ * with `waitForDebuggerOnStart`, then `Page.addScriptToEvaluateOnNewDocument`), and starts at once
+ * on documents already loaded (`runImmediately`).
+ *
+ * What is recorded is what rrweb records by default: a full DOM snapshot (type 2) and a meta
+ * event (type 4, URL and viewport) per document, then incremental events (type 3: DOM mutations,
+ * mouse moves and clicks, scrolls, viewport resizes, input values). Password inputs are masked
+ * (rrweb's default); canvas, fonts and cross-origin iframes are not captured. Each event carries
+ * `pageId`, the page's CDP target id.
+ */
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { ArtifactLimits, type RecordingEvent } from "../../edge/node-protocol.ts";
+import { log } from "../log.ts";
+import type { BatchSource } from "./batch-shipper.ts";
+import type { SideCdp } from "./side-cdp.ts";
+
+/** The rrweb bundle, inlined by build.mjs; read from node_modules when running from source. */
+declare const __WC_RRWEB__: string | undefined;
+
+const BINDING = "__wallcrawlerRecord";
+const WORLD = "wallcrawler-recorder";
+/** Events held between flushes; past that new ones are dropped (an old full snapshot is worth more). */
+const MAX_HELD_EVENTS = 5_000;
+const MAX_HELD_BYTES = 32 * 1024 * 1024;
+/** One event's JSON must fit a batch. */
+const MAX_EVENT_BYTES = ArtifactLimits.batchBytes - 128 * 1024;
+
+function rrwebSource(): string {
+  if (typeof __WC_RRWEB__ === "string") return __WC_RRWEB__;
+  const main = createRequire(import.meta.url).resolve("rrweb");
+  return readFileSync(join(dirname(main), "rrweb.umd.min.cjs"), "utf8");
+}
+
+/** The script each document gets: rrweb kept private to this function, started in top frames only. */
+function recorderScript(): string {
+  return `(function () {
+  if (window.top !== window || window.__wallcrawlerRecording) return;
+  window.__wallcrawlerRecording = true;
+  var exports = {}, module = { exports: exports }, define;
+  ${rrwebSource()}
+  var send = window.${BINDING};
+  module.exports.record({ emit: function (event) { try { send(JSON.stringify(event)); } catch (e) {} } });
+})();`;
+}
+
+export class Recorder implements BatchSource<RecordingEvent> {
+  private readonly held: Array<{ event: RecordingEvent; bytes: number }> = [];
+  private heldBytes = 0;
+  private dropped = 0;
+  private stopped = false;
+  private readonly targets = new Map<string, string>();
+  private script = "";
+
+  constructor(private readonly cdp: SideCdp) {}
+
+  async attach() {
+    this.script = recorderScript();
+    this.cdp.on((method, params, sessionId) => {
+      if (method === "Target.attachedToTarget") this.attached(params);
+      else if (method === "Target.detachedFromTarget") this.targets.delete(params.sessionId);
+      else if (method === "Runtime.bindingCalled" && params.name === BINDING && sessionId) this.received(sessionId, params.payload);
+    });
+    await this.cdp.send("Target.setAutoAttach", { autoAttach: true, waitForDebuggerOnStart: true, flatten: true });
+  }
+
+  /** Stops taking events (the edge's recording is full or closed). */
+  stop(why: string) {
+    if (this.stopped) return;
+    this.stopped = true;
+    log("recording-stopped", { why }, "warn");
+  }
+
+  private attached(params: { sessionId: string; targetInfo: { targetId: string; type: string }; waitingForDebugger: boolean }) {
+    const { sessionId, targetInfo } = params;
+    const ignore = () => {};
+    if (targetInfo.type === "page" && !this.stopped) {
+      this.targets.set(sessionId, targetInfo.targetId);
+      // Sent back to back without waiting: CDP runs them in order, so the page resumes with the
+      // binding and the script in place, and a page never waits on a node round trip per command.
+      void this.cdp.send("Runtime.addBinding", { name: BINDING, executionContextName: WORLD }, sessionId).catch(ignore);
+      void this.cdp
+        .send("Page.addScriptToEvaluateOnNewDocument", { source: this.script, worldName: WORLD, runImmediately: true }, sessionId)
+        .catch(ignore);
+    }
+    if (params.waitingForDebugger) void this.cdp.send("Runtime.runIfWaitingForDebugger", {}, sessionId).catch(ignore);
+    if (targetInfo.type !== "page") void this.cdp.send("Target.detachFromTarget", { sessionId }).catch(ignore);
+  }
+
+  private received(sessionId: string, payload: unknown) {
+    if (this.stopped || typeof payload !== "string") return;
+    const pageId = this.targets.get(sessionId);
+    if (!pageId) return;
+    const bytes = Buffer.byteLength(payload) + 64;
+    if (bytes > MAX_EVENT_BYTES || this.held.length >= MAX_HELD_EVENTS || this.heldBytes + bytes > MAX_HELD_BYTES) {
+      this.dropped++;
+      return;
+    }
+    let parsed: { type?: unknown; timestamp?: unknown; data?: unknown };
+    try {
+      parsed = JSON.parse(payload);
+    } catch {
+      return;
+    }
+    if (typeof parsed.type !== "number" || !Number.isInteger(parsed.type) || typeof parsed.timestamp !== "number") return;
+    this.held.push({ event: { type: parsed.type, timestamp: parsed.timestamp, data: parsed.data ?? {}, pageId }, bytes });
+    this.heldBytes += bytes;
+  }
+
+  take(maxItems: number, maxBytes: number): RecordingEvent[] {
+    if (this.dropped) {
+      log("recording-dropped", { events: this.dropped, reason: "more than the node holds between flushes" }, "warn");
+      this.dropped = 0;
+    }
+    const out: RecordingEvent[] = [];
+    let bytes = 0;
+    while (this.held.length && out.length < maxItems && bytes + this.held[0].bytes <= maxBytes) {
+      const item = this.held.shift()!;
+      this.heldBytes -= item.bytes;
+      bytes += item.bytes;
+      out.push(item.event);
+    }
+    return out;
+  }
+
+  putBack(events: RecordingEvent[]) {
+    for (const event of events.reverse()) {
+      const bytes = Buffer.byteLength(JSON.stringify(event));
+      this.held.unshift({ event, bytes });
+      this.heldBytes += bytes;
+    }
+  }
+}
