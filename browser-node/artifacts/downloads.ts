@@ -30,7 +30,7 @@ export class Downloads {
   private readonly contexts = new Set<string>();
   private changed = false;
   private flushing: Promise<void> | undefined;
-  private again = false;
+  private next: Promise<void> | undefined;
   private zipCount = 0;
 
   constructor(
@@ -82,17 +82,15 @@ export class Downloads {
    */
   flush(): Promise<void> {
     if (this.flushing) {
-      this.again = true;
-      return this.flushing;
+      return (this.next ??= this.flushing
+        .catch(() => {})
+        .then(() => {
+          this.next = undefined;
+          return this.flush();
+        }));
     }
     if (!this.changed) return Promise.resolve();
-    this.flushing = this.flushOnce().finally(() => {
-      this.flushing = undefined;
-      if (this.again) {
-        this.again = false;
-        void this.flush().catch(() => {});
-      }
-    });
+    this.flushing = this.flushOnce().finally(() => (this.flushing = undefined));
     return this.flushing;
   }
 

@@ -1,0 +1,129 @@
+/**
+ * Everything a session leaves behind or brings along, in one place for session.ts: its folder
+ * (downloads, uploads, the unpacked extension), the extension and the context profile at start,
+ * downloads, the CDP log and the recording while it runs (shipped every
+ * ARTIFACT_FLUSH_INTERVAL_MS, so a crash loses at most that much), and the last flush and the
+ * profile save at its end, before the node reports `exit`.
+ */
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ARTIFACT_FLUSH_INTERVAL_MS, type LogBatch, type RecordingBatch, type RecordingEvent, type SessionLogEntry } from "../../edge/node-protocol.ts";
+import type { BrowserSettings } from "../config.ts";
+import { log } from "../log.ts";
+import { BatchShipper } from "./batch-shipper.ts";
+import { restoreProfile, saveProfile } from "./context-profile.ts";
+import { Downloads } from "./downloads.ts";
+import type { EdgeArtifacts } from "./edge-artifacts.ts";
+import { fetchExtension } from "./extension.ts";
+import { Recorder } from "./recorder.ts";
+import { SessionLog, type RelayTap } from "./session-log.ts";
+import { SideCdp } from "./side-cdp.ts";
+import { receiveUpload } from "./uploads.ts";
+
+/** The last flush at exit gets this long; the edge takes late writes for minutes, the task's stop timeout is shorter. */
+const FINAL_FLUSH_MS = 15_000;
+
+export class SessionArtifacts {
+  private workDir = "";
+  private downloads: Downloads | undefined;
+  private recorder: Recorder | undefined;
+  private cdp: SideCdp | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly sessionLog: SessionLog | undefined;
+  private readonly shippers: Array<BatchShipper<unknown>> = [];
+  /** The unpacked extension, once `prepare` fetched it. */
+  extensionDir: string | undefined;
+
+  constructor(
+    private readonly settings: BrowserSettings,
+    private readonly edge: EdgeArtifacts,
+  ) {
+    if (settings.logSession !== false) {
+      const sessionLog = (this.sessionLog = new SessionLog());
+      this.shippers.push(
+        new BatchShipper<SessionLogEntry>("logs", edge, sessionLog, (entries): LogBatch => ({ entries })) as BatchShipper<unknown>,
+      );
+    }
+  }
+
+  get uploadsDir() {
+    return join(this.workDir, "uploads");
+  }
+
+  /** The session's folder, and the extension fetched and unpacked (before Chromium starts). */
+  async prepare() {
+    this.workDir = await mkdtemp(join(tmpdir(), "wc-session-"));
+    await mkdir(join(this.workDir, "downloads"));
+    await mkdir(this.uploadsDir);
+    if (this.settings.extensionId) this.extensionDir = await fetchExtension(this.edge, this.workDir, this.settings.extensionId);
+  }
+
+  /** Unpacks the context's saved profile into Chromium's fresh user-data dir. */
+  async seedProfile(profileDir: string) {
+    const context = this.settings.context;
+    if (!context) return;
+    const restored = await restoreProfile(this.edge, this.workDir, profileDir);
+    log("context-profile", { contextId: context.id, restored, persist: context.persist === true });
+  }
+
+  /** Once Chromium runs: downloads into the folder, the recorder into pages, and the flush timer. */
+  async attach(browser: { debugPort: number; browserPath: string }) {
+    const cdp = (this.cdp = await SideCdp.connect(browser.debugPort, browser.browserPath));
+    const downloads = (this.downloads = new Downloads(join(this.workDir, "downloads"), this.workDir, this.edge));
+    await cdp.send("Target.setDiscoverTargets", { discover: true });
+    await downloads.attach(cdp);
+    if (this.settings.recordSession !== false) {
+      const recorder = (this.recorder = new Recorder(cdp));
+      this.shippers.push(
+        new BatchShipper<RecordingEvent>("recording", this.edge, recorder, (events): RecordingBatch => ({ events }), (why) =>
+          recorder.stop(why),
+        ) as BatchShipper<unknown>,
+      );
+      await recorder.attach();
+    }
+    this.timer = setInterval(() => void this.flush(), ARTIFACT_FLUSH_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  /** A relay's logging tap; undefined when `logSession` is false, so the relay does no extra work. */
+  tap(path: string): RelayTap | undefined {
+    return this.sessionLog?.tap(path);
+  }
+
+  upload(req: IncomingMessage, res: ServerResponse, encodedName: string) {
+    return receiveUpload(req, res, this.uploadsDir, encodedName);
+  }
+
+  /** The edge's `POST /downloads/flush`: resolves once the edge took the zip (at once if nothing changed). */
+  flushDownloads(): Promise<void> {
+    return this.downloads?.flush() ?? Promise.resolve();
+  }
+
+  private async flush() {
+    const results = await Promise.allSettled([this.downloads?.flush(), ...this.shippers.map((s) => s.flush())]);
+    for (const r of results) {
+      if (r.status === "rejected") log("artifact-flush-failed", { problem: r.reason instanceof Error ? r.reason.message : String(r.reason) }, "warn");
+    }
+  }
+
+  /** After Chromium stopped, before its profile is removed: saves it when the context persists. */
+  async beforeProfileRemoved(profileDir: string) {
+    const context = this.settings.context;
+    if (context?.persist === true && this.workDir) await saveProfile(this.edge, this.workDir, profileDir, context.id);
+  }
+
+  /** The last flush (every command still unanswered is logged as it stands), then the folder goes. */
+  async finish() {
+    clearInterval(this.timer);
+    this.cdp?.close();
+    this.sessionLog?.closeAll();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), FINAL_FLUSH_MS)));
+    const outcome = await Promise.race([this.flush().then(() => "done" as const), late]);
+    clearTimeout(timer);
+    if (outcome === "late") log("artifact-final-flush-late", { afterMs: FINAL_FLUSH_MS }, "warn");
+    if (this.workDir) await rm(this.workDir, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});
+  }
+}
