@@ -16,6 +16,12 @@ export class ClientRegistry {
   /** How many clients ever connected (the readiness probe does not count). */
   connectedEver = 0;
 
+  /**
+   * `sessionExpiresAt` (ms): a token that lasts until then (JWT `exp` is whole seconds, hence the
+   * second of slack) leaves the closing to the session's own timeout, whose 4001 says more.
+   */
+  constructor(private readonly sessionExpiresAt = Number.POSITIVE_INFINITY) {}
+
   get count() {
     return this.open.size;
   }
@@ -32,8 +38,10 @@ export class ClientRegistry {
     if (counted) {
       this.open.add(relay);
       this.connectedEver++;
-      timer = setTimeout(() => void relay.close(CloseCode.tokenExpired), Math.min(MAX_TIMER_MS, Math.max(0, expiresAt - Date.now())));
-      timer.unref();
+      if (expiresAt < this.sessionExpiresAt - 1000) {
+        timer = setTimeout(() => void relay.close(CloseCode.tokenExpired), Math.min(MAX_TIMER_MS, Math.max(0, expiresAt - Date.now())));
+        timer.unref();
+      }
       log("client-connected", { client: id, path: info.path, clients: this.count });
       this.notify();
     }
