@@ -11,7 +11,7 @@ import type { Writable } from "node:stream";
 import { NodeEnv } from "../../edge/node-protocol.ts";
 import type { BrowserSettings } from "../config.ts";
 import { NodeError } from "../node-error.ts";
-import { launchFlags } from "./flags.ts";
+import { launchFlags, type LaunchExtras } from "./flags.ts";
 import { liveProcesses } from "./process-table.ts";
 
 export interface BrowserExit {
@@ -31,8 +31,12 @@ export interface BrowserProcess {
   isRunning(): boolean;
   /** Last lines Chromium wrote to stderr, for an exit report. */
   stderrTail(): string;
-  /** Stops Chromium and everything it started, then removes the profile. Idempotent. */
-  stop(): Promise<void>;
+  /**
+   * Stops Chromium and everything it started, then removes the profile. Idempotent: the first
+   * call's `beforeRemove` runs once nothing of Chromium is left and the profile is still there
+   * (a context's profile is saved then).
+   */
+  stop(beforeRemove?: (profileDir: string) => Promise<void>): Promise<void>;
 }
 
 /**
@@ -53,13 +57,22 @@ export async function launchBrowser(options: {
   executable: string;
   settings: BrowserSettings;
   timeoutMs: number;
+  extras?: LaunchExtras;
+  /** Fills the fresh profile before Chromium starts (a context's saved profile). */
+  seedProfile?: (profileDir: string) => Promise<void>;
 }): Promise<BrowserProcess> {
   const profileDir = await mkdtemp(join(tmpdir(), "wc-profile-"));
+  try {
+    await options.seedProfile?.(profileDir);
+  } catch (err) {
+    await rm(profileDir, { recursive: true, force: true }).catch(() => {});
+    throw err;
+  }
   // Crashpad keeps its database under XDG_CONFIG_HOME: inside the profile, it is removed with it
   // and its handler processes carry the profile path, so the node can find and stop them too.
   const configHome = join(profileDir, "config");
-  await mkdir(configHome);
-  const child = spawn(options.executable, launchFlags(options.settings, profileDir), {
+  await mkdir(configHome, { recursive: true });
+  const child = spawn(options.executable, launchFlags(options.settings, profileDir, options.extras), {
     detached: true, // own process group: killing it takes every helper process along
     stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"],
     env: browserEnv(configHome),
@@ -105,7 +118,7 @@ export async function launchBrowser(options: {
     exited,
     isRunning: () => running,
     stderrTail: () => tail.slice(-1000),
-    stop: () => (stopping ??= stopProcess(child, profileDir, exited, () => running)),
+    stop: (beforeRemove) => (stopping ??= stopProcess(child, profileDir, exited, () => running, beforeRemove)),
   };
 }
 
@@ -125,7 +138,13 @@ function signalGroup(pgid: number, signal: NodeJS.Signals) {
   }
 }
 
-async function stopProcess(child: ChildProcess, profileDir: string, exited: Promise<BrowserExit>, isRunning: () => boolean) {
+async function stopProcess(
+  child: ChildProcess,
+  profileDir: string,
+  exited: Promise<BrowserExit>,
+  isRunning: () => boolean,
+  beforeRemove?: (profileDir: string) => Promise<void>,
+) {
   const pgid = child.pid;
   if (pgid !== undefined) {
     if (isRunning()) {
@@ -153,5 +172,6 @@ async function stopProcess(child: ChildProcess, profileDir: string, exited: Prom
     }
   }
   for (const stream of child.stdio) stream?.destroy();
+  await beforeRemove?.(profileDir).catch(() => {});
   await rm(profileDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }).catch(() => {});
 }

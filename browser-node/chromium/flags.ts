@@ -49,7 +49,13 @@ const BLOCKED_HOSTS = [
 
 export const HOST_RESOLVER_RULES = BLOCKED_HOSTS.map((host) => `MAP ${host} ~NOTFOUND`).join(", ");
 
-export function launchFlags(settings: BrowserSettings, profileDir: string): string[] {
+/** What the session brings to the launch besides its settings. */
+export interface LaunchExtras {
+  /** An unpacked extension to load (the session's `extensionId`). */
+  extensionDir?: string;
+}
+
+export function launchFlags(settings: BrowserSettings, profileDir: string, extras: LaunchExtras = {}): string[] {
   const flags = [
     ...BASE_FLAGS,
     `--user-data-dir=${profileDir}`,
@@ -63,6 +69,11 @@ export function launchFlags(settings: BrowserSettings, profileDir: string): stri
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
   ];
   if (settings.viewport) flags.push(`--window-size=${settings.viewport.width},${settings.viewport.height}`);
+  if (extras.extensionDir) {
+    // As Stagehand's own launcher does: only this extension, and the Extensions CDP domain
+    // (Extensions.getExtensions), which clients use to find it.
+    flags.push(`--load-extension=${extras.extensionDir}`, `--disable-extensions-except=${extras.extensionDir}`, "--enable-unsafe-extension-debugging");
+  }
   flags.push("about:blank");
   return flags;
 }

@@ -4,6 +4,7 @@
  * followed so the node can end the conversation with a proper close frame.
  */
 import type { Socket } from "node:net";
+import type { RelayTap } from "../artifacts/session-log.ts";
 import { closeFrame, FrameBoundaries } from "./frames.ts";
 import type { UpstreamConnection } from "./upstream.ts";
 
@@ -33,6 +34,8 @@ export class Relay {
     readonly client: Socket,
     connection: UpstreamConnection,
     private readonly onUpstreamLost: () => Promise<CloseReason>,
+    /** The session log's tap, when logging is on: it sees every byte, synchronously, and copies what it keeps. */
+    private readonly tap?: RelayTap,
   ) {
     const upstream = (this.upstream = connection.socket);
     this.done = new Promise((r) => (this.resolveDone = r));
@@ -40,13 +43,26 @@ export class Relay {
     client.setTimeout(0);
     client.setKeepAlive(true, 30_000);
 
-    client.on("data", (chunk: Buffer) => {
+    const forward = (chunk: Buffer) => {
       if (this.closing) return; // the conversation is over; nothing more goes to Chromium
       if (!upstream.write(chunk)) client.pause();
-    });
+    };
     upstream.on("drain", () => client.resume());
 
-    connection.onChunk = (chunk) => this.toClient(chunk);
+    // Without a tap the handlers are the bare ones: logging off adds no work at all.
+    if (tap) {
+      client.on("data", (chunk: Buffer) => {
+        tap.fromClient(chunk);
+        forward(chunk);
+      });
+      connection.onChunk = (chunk) => {
+        tap.fromBrowser(chunk);
+        return this.toClient(chunk);
+      };
+    } else {
+      client.on("data", forward);
+      connection.onChunk = (chunk) => this.toClient(chunk);
+    }
 
     client.on("error", () => {});
     upstream.on("error", () => {});
@@ -58,6 +74,10 @@ export class Relay {
 
   /** Bytes each side sent right behind its handshake, before the splice took over. */
   start(clientHead: Buffer, upstreamHead: Buffer) {
+    if (this.tap) {
+      this.tap.fromClient(clientHead);
+      this.tap.fromBrowser(upstreamHead);
+    }
     if (clientHead.length) this.upstream.write(clientHead);
     if (upstreamHead.length) {
       this.frames.advance(upstreamHead);
@@ -141,6 +161,7 @@ export class Relay {
   private finish() {
     if (this.finished) return;
     this.finished = true;
+    this.tap?.end();
     this.upstream.destroy();
     this.resolveDone();
   }

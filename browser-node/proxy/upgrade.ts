@@ -66,7 +66,9 @@ export async function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, soc
     .filter((line) => !/^sec-websocket-extensions:/i.test(line))
     .join("\r\n");
   socket.write(answer + "\r\n\r\n");
-  const relay = new Relay(socket, connection, () => ctx.upstreamLost());
+  // The node's readiness probe (no expiry) is not part of the session's log.
+  const tap = auth.expiresAt === undefined ? undefined : ctx.artifacts.tap(url.pathname);
+  const relay = new Relay(socket, connection, () => ctx.upstreamLost(), tap);
   relay.start(head, connection.early);
   ctx.clients.add(relay, auth.expiresAt, { path: url.pathname === "/" ? "/" : url.pathname.split("/").slice(0, 3).join("/") });
 }

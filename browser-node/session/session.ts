@@ -6,6 +6,8 @@
 import { randomBytes } from "node:crypto";
 import type { Server } from "node:http";
 import { CloseCode, type ExitReason } from "../../edge/node-protocol.ts";
+import { createEdgeArtifacts } from "../artifacts/edge-artifacts.ts";
+import { SessionArtifacts } from "../artifacts/session-artifacts.ts";
 import { createTokenVerifier } from "../auth.ts";
 import { launchBrowser, type BrowserProcess } from "../chromium/browser-process.ts";
 import type { NodeConfig } from "../config.ts";
@@ -37,7 +39,7 @@ export const exitCodeFor = (reason: ExitReason) => (CLEAN_ENDINGS.has(reason) ? 
 const CLIENT_CLOSE_MS = 1500;
 
 export class Session {
-  readonly clients = new ClientRegistry();
+  readonly clients: ClientRegistry;
   private browser: BrowserProcess | undefined;
   private server: Server | undefined;
   /** Set while Chromium starts, so an ending that comes meanwhile still stops it. */
@@ -47,13 +49,17 @@ export class Session {
   private disarmTimers = () => {};
   private heartbeat: NodeJS.Timeout | undefined;
   private settle!: (code: number) => void;
+  private readonly artifacts: SessionArtifacts;
   /** Resolves with the process exit code once the session has ended, however it ended. */
   readonly ended = new Promise<number>((resolve) => (this.settle = resolve));
 
   constructor(
     private readonly config: NodeConfig,
     private readonly edge: EdgeClient,
-  ) {}
+  ) {
+    this.artifacts = new SessionArtifacts(config.browserSettings, createEdgeArtifacts(config));
+    this.clients = new ClientRegistry(config.expiresAt.getTime());
+  }
 
   /** Starts everything and posts `ready`; throws NodeError("not-ready") past the ready deadline. */
   async start(): Promise<void> {
@@ -80,22 +86,28 @@ export class Session {
       upstreamLost: () => this.upstreamLost(),
       clients: this.clients,
       fallbackHost: () => `${config.advertiseHost ?? "127.0.0.1"}:${this.port}`,
+      artifacts: this.artifacts,
     };
     this.server = createProxyServer(ctx);
     // Locally the node advertises loopback and need not listen anywhere else; in a task it must.
     const bindHost = config.advertiseHost && /^(127\.|localhost$|::1$)/.test(config.advertiseHost) ? "127.0.0.1" : "0.0.0.0";
     this.port = await listen(this.server, config.proxyPort, bindHost);
 
+    await this.artifacts.prepare(); // the session's folder and its extension, before Chromium
+    if (this.ending) return;
     this.launching = launchBrowser({
       executable: config.chromiumPath,
       settings: config.browserSettings,
       timeoutMs: Math.max(1000, deadline - Date.now()),
+      extras: { extensionDir: this.artifacts.extensionDir },
+      seedProfile: (dir) => this.artifacts.seedProfile(dir),
     });
     const browser = (this.browser = await this.launching);
     void browser.exited.then(({ code, signal }) => {
       if (!this.ending) void this.end("browser-crashed", `Chromium exited (code ${code}, signal ${signal})`);
     });
     log("browser-started", { pid: browser.pid, debugPort: browser.debugPort, proxyPort: this.port, profileDir: browser.profileDir });
+    await this.artifacts.attach(browser); // downloads and the recorder are in place before any client
 
     const browserVersion = await probeThroughProxy(this.port, readinessSecret, deadline);
     if (this.ending) return;
@@ -137,7 +149,11 @@ export class Session {
     await Promise.race([this.clients.closeAll(CLOSE_FOR[reason]), new Promise((r) => setTimeout(r, CLIENT_CLOSE_MS))]);
     this.server?.closeAllConnections();
     const browser = this.browser ?? (await this.launching?.catch(() => undefined));
-    const [reported] = await Promise.all([this.edge.exit({ reason, detail: detail?.slice(0, 2000) }), browser?.stop()]);
+    // Artifacts land before `exit` is reported: the context's profile once Chromium has stopped
+    // cleanly (before its profile is removed), then the last downloads, log and recording.
+    await browser?.stop((profileDir) => this.artifacts.beforeProfileRemoved(profileDir));
+    await this.artifacts.finish();
+    const reported = await this.edge.exit({ reason, detail: detail?.slice(0, 2000) });
     const code = exitCodeFor(reason);
     log("exit", { reason, detail, code, reported }, code === 0 ? "info" : "error");
     return code;

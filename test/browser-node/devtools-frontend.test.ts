@@ -3,7 +3,7 @@
  * tab, and the frontend's own page socket arrives with the token. The "tab" here is another page
  * of the same browser, driven by a bare CDP client that attaches to nothing by itself. This file
  * has a node of its own: another client (Playwright, Puppeteer) would attach to every page and
- * spoil the "attached" signal.
+ * spoil the "attached" signal, and so would the node's recorder (recordSession is off here).
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { connectRaw, type RawClient } from "./support/raw-client.ts";
@@ -18,7 +18,7 @@ let control: RawClient;
 
 beforeAll(async () => {
   site = await serveSite();
-  node = await startReadyNode({ keepAlive: true });
+  node = await startReadyNode({ keepAlive: true, env: { WC_BROWSER_SETTINGS: JSON.stringify({ recordSession: false }) } });
   ({ port, token } = node);
   control = await connectRaw(port, token);
 });
