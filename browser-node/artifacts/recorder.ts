@@ -4,7 +4,10 @@
  * it. It runs in an isolated world (the page's own scripts cannot see or call it; the DOM is
  * shared), is installed on every new document before the page's scripts run (`Target.setAutoAttach`
  * with `waitForDebuggerOnStart`, then `Page.addScriptToEvaluateOnNewDocument`), and starts at once
- * on documents already loaded (`runImmediately`).
+ * on documents already loaded (`runImmediately`). The node's session enables Page and Runtime on
+ * each page (without them the script and the binding stay silent); Runtime also brings the page's
+ * console traffic to the node and is what bot detectors probe for, so a session that must look
+ * untouched sets `recordSession: false`.
  *
  * What is recorded is what rrweb records by default: a full DOM snapshot (type 2) and a meta
  * event (type 4, URL and viewport) per document, then incremental events (type 3: DOM mutations,
@@ -83,6 +86,10 @@ export class Recorder implements BatchSource<RecordingEvent> {
       this.targets.set(sessionId, targetInfo.targetId);
       // Sent back to back without waiting: CDP runs them in order, so the page resumes with the
       // binding and the script in place, and a page never waits on a node round trip per command.
+      // Measured: Chromium runs an isolated world's new-document script only with Page enabled,
+      // and delivers bindingCalled only with Runtime enabled.
+      void this.cdp.send("Page.enable", {}, sessionId).catch(ignore);
+      void this.cdp.send("Runtime.enable", {}, sessionId).catch(ignore);
       void this.cdp.send("Runtime.addBinding", { name: BINDING, executionContextName: WORLD }, sessionId).catch(ignore);
       void this.cdp
         .send("Page.addScriptToEvaluateOnNewDocument", { source: this.script, worldName: WORLD, runImmediately: true }, sessionId)
