@@ -69,7 +69,9 @@ export class Recorder implements BatchSource<RecordingEvent> {
       else if (method === "Target.detachedFromTarget") this.targets.delete(params.sessionId);
       else if (method === "Runtime.bindingCalled" && params.name === BINDING && sessionId) this.received(sessionId, params.payload);
     });
-    await this.cdp.send("Target.setAutoAttach", { autoAttach: true, waitForDebuggerOnStart: true, flatten: true });
+    // Pages only: a service worker held at its start by a second debugger and then let go did not
+    // run its script (measured with Stagehand's extension), so nothing else is even touched.
+    await this.cdp.send("Target.setAutoAttach", { autoAttach: true, waitForDebuggerOnStart: true, flatten: true, filter: [{ type: "page" }] });
   }
 
   /** Stops taking events (the edge's recording is full or closed). */
@@ -95,8 +97,8 @@ export class Recorder implements BatchSource<RecordingEvent> {
         .send("Page.addScriptToEvaluateOnNewDocument", { source: this.script, worldName: WORLD, runImmediately: true }, sessionId)
         .catch(ignore);
     }
-    if (params.waitingForDebugger) void this.cdp.send("Runtime.runIfWaitingForDebugger", {}, sessionId).catch(ignore);
-    if (targetInfo.type !== "page") void this.cdp.send("Target.detachFromTarget", { sessionId }).catch(ignore);
+    const resumed = params.waitingForDebugger ? this.cdp.send("Runtime.runIfWaitingForDebugger", {}, sessionId).catch(ignore) : Promise.resolve();
+    if (targetInfo.type !== "page") void resumed.then(() => this.cdp.send("Target.detachFromTarget", { sessionId }).catch(ignore));
   }
 
   private received(sessionId: string, payload: unknown) {
