@@ -138,7 +138,7 @@ export class Recorder implements BatchSource<RecordingEvent> {
   }
 
   putBack(events: RecordingEvent[]) {
-    for (const event of events.reverse()) {
+    for (const event of [...events].reverse()) {
       const bytes = Buffer.byteLength(JSON.stringify(event));
       this.held.unshift({ event, bytes });
       this.heldBytes += bytes;

@@ -135,7 +135,7 @@ export class SessionLog {
 
   /** Puts back entries a failed shipment took, ahead of newer ones (within the bounds). */
   putBack(entries: SessionLogEntry[]) {
-    for (const entry of entries.reverse()) {
+    for (const entry of [...entries].reverse()) {
       const bytes = Buffer.byteLength(JSON.stringify(entry));
       this.store.unshift({ entry, bytes });
       this.storeBytes += bytes;
