@@ -63,10 +63,7 @@ describe("session artifacts end to end", () => {
     const browser = await chromium.connectOverCDP(first.connectUrl);
     const page = browser.contexts()[0].pages()[0] ?? (await browser.contexts()[0].newPage());
     await page.goto(`${site.url}/storage`);
-    await page.evaluate((m) => {
-      document.cookie = `wc_marker=${m}; max-age=86400; path=/`;
-      localStorage.setItem("wc_marker", m);
-    }, marker);
+    await page.evaluate(`document.cookie = "wc_marker=${marker}; max-age=86400; path=/"; localStorage.setItem("wc_marker", "${marker}")`);
     await browser.close();
     await release(first.id);
 
@@ -74,7 +71,7 @@ describe("session artifacts end to end", () => {
     const again = await chromium.connectOverCDP(second.connectUrl);
     const page2 = again.contexts()[0].pages()[0] ?? (await again.contexts()[0].newPage());
     await page2.goto(`${site.url}/storage`);
-    const found = await page2.evaluate(() => ({ cookie: document.cookie, stored: localStorage.getItem("wc_marker") }));
+    const found = (await page2.evaluate(`({ cookie: document.cookie, stored: localStorage.getItem("wc_marker") })`)) as { cookie: string; stored: string };
     expect(found.cookie).toContain(`wc_marker=${marker}`);
     expect(found.stored).toBe(marker);
     await again.close();
@@ -140,7 +137,7 @@ describe("session artifacts end to end", () => {
 
     const recording = await bb.sessions.recording.retrieve(session.id);
     const snapshot = recording.find((e) => e.type === 2 && JSON.stringify(e.data).includes("recorded text"));
-    expect(snapshot?.pageId).toBe(target.targetId);
+    expect((snapshot as { pageId?: string } | undefined)?.pageId).toBe(target.targetId); // the SDK's type has no pageId
     expect(recording.some((e) => e.type === 4 && (e.data as any).href === `${site.url}/recorded`)).toBe(true);
   });
 
