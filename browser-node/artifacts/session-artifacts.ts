@@ -92,7 +92,12 @@ export class SessionArtifacts {
     return this.sessionLog?.tap(path);
   }
 
-  upload(req: IncomingMessage, res: ServerResponse, encodedName: string) {
+  async upload(req: IncomingMessage, res: ServerResponse, encodedName: string) {
+    if (!this.workDir) {
+      // Before the folder exists (the edge sends uploads only to RUNNING sessions, so never in practice).
+      res.writeHead(503, { "content-type": "application/json", connection: "close" }).end('{"message":"the session is starting"}');
+      return;
+    }
     return receiveUpload(req, res, this.uploadsDir, encodedName);
   }
 
