@@ -12,9 +12,16 @@ export interface JsonResponse {
 
 export function requestJson(
   url: URL,
-  options: { method?: string; headers?: Record<string, string>; body?: unknown; timeoutMs: number },
+  options: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: unknown;
+    /** A body already serialized as JSON (large batches are built from pieces serialized once). */
+    json?: string;
+    timeoutMs: number;
+  },
 ): Promise<JsonResponse> {
-  const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+  const payload = options.json ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
   const request = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = request(

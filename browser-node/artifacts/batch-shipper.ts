@@ -27,7 +27,8 @@ export class BatchShipper<T> {
     private readonly kind: "logs" | "recording",
     private readonly edge: EdgeArtifacts,
     private readonly source: BatchSource<T>,
-    private readonly wrap: (items: T[]) => unknown,
+    /** The batch's JSON text. */
+    private readonly wrap: (items: T[]) => string,
     /** Called when the edge refuses more for good, so the producer can stop. */
     private readonly onClosed: (why: string) => void = () => {},
   ) {}

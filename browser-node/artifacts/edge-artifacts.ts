@@ -19,8 +19,8 @@ export interface EdgeArtifacts {
   fetchFile(kind: "extension" | "context", file: string, maxBytes: number): Promise<boolean>;
   /** PUTs `file` as `kind`; throws NodeError when the edge did not take it. */
   putFile(kind: "context" | "downloads", file: string, contentType: string): Promise<void>;
-  /** POSTs a batch; the edge's answer (its status decides what the caller does next). */
-  postBatch(kind: "logs" | "recording", body: unknown): Promise<JsonResponse>;
+  /** POSTs a batch (its JSON text); the edge's answer (its status decides what the caller does next). */
+  postBatch(kind: "logs" | "recording", json: string): Promise<JsonResponse>;
 }
 
 const ATTEMPTS = 3;
@@ -110,9 +110,9 @@ export function createEdgeArtifacts(options: { edgeUrl: URL; sessionId: string; 
       });
     },
 
-    async postBatch(kind, body) {
+    async postBatch(kind, json) {
       return withRetries(`POST ${kind}`, async () => {
-        const res = await requestJson(url(kind), { headers: auth, body, timeoutMs: ATTEMPT_TIMEOUT_MS });
+        const res = await requestJson(url(kind), { headers: auth, json, timeoutMs: ATTEMPT_TIMEOUT_MS });
         return retryable(res.status) ? "retry" : res;
       });
     },

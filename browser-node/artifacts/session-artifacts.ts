@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ARTIFACT_FLUSH_INTERVAL_MS, type LogBatch, type RecordingBatch, type RecordingEvent, type SessionLogEntry } from "../../edge/node-protocol.ts";
+import { ARTIFACT_FLUSH_INTERVAL_MS, type RecordingBatch, type RecordingEvent } from "../../edge/node-protocol.ts";
 import type { BrowserSettings } from "../config.ts";
 import { log } from "../log.ts";
 import { BatchShipper } from "./batch-shipper.ts";
@@ -42,9 +42,8 @@ export class SessionArtifacts {
   ) {
     if (settings.logSession !== false) {
       const sessionLog = (this.sessionLog = new SessionLog());
-      this.shippers.push(
-        new BatchShipper<SessionLogEntry>("logs", edge, sessionLog, (entries): LogBatch => ({ entries })) as BatchShipper<unknown>,
-      );
+      // Entries are held as their JSON (serialized once, when recorded): a batch is joined, not re-serialized.
+      this.shippers.push(new BatchShipper<string>("logs", edge, sessionLog, (entries) => `{"entries":[${entries.join(",")}]}`) as BatchShipper<unknown>);
     }
   }
 
@@ -77,7 +76,7 @@ export class SessionArtifacts {
     if (this.settings.recordSession !== false) {
       const recorder = (this.recorder = new Recorder(cdp));
       this.shippers.push(
-        new BatchShipper<RecordingEvent>("recording", this.edge, recorder, (events): RecordingBatch => ({ events }), (why) =>
+        new BatchShipper<RecordingEvent>("recording", this.edge, recorder, (events) => JSON.stringify({ events } satisfies RecordingBatch), (why) =>
           recorder.stop(why),
         ) as BatchShipper<unknown>,
       );

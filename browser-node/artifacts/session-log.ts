@@ -2,10 +2,12 @@
  * The session's CDP log: what clients sent through the proxy and what Chromium answered, as
  * Browserbase's SessionLog entries (one per command: method, params, result, timestamps, page).
  *
- * Relays hand captured messages (cdp-tap.ts) to a bounded queue; they are decoded later, in
- * setImmediate turns of at most `PER_TURN` messages, so logging never holds a relayed byte. When
+ * Relays hand captured messages (cdp-tap.ts) to a bounded queue; they are decoded later, every
+ * `DECODE_EVERY_MS` (at once when many wait) in turns of at most `PER_TURN` messages, so logging
+ * never holds a relayed byte and a busy relay pays one wake-up per batch, not per message. When
  * the queue is full, messages are dropped (and counted) rather than slowing the relay. Entries wait
- * in a bounded store (ArtifactLimits.logEntries / logBytes, oldest dropped first) until shipped.
+ * as their JSON text in a bounded store (ArtifactLimits.logEntries / logBytes, oldest dropped
+ * first) until shipped.
  *
  * pageId: pages are numbered 1, 2, ... in the order the log first sees their targets; 0 is the
  * browser itself (or a target the log never saw attached). sessionId is the CDP session id of a
@@ -24,7 +26,8 @@ export interface RelayTap {
 
 const MAX_QUEUED = 10_000;
 const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
-const PER_TURN = 200;
+const PER_TURN = 500;
+const DECODE_EVERY_MS = 50;
 /** Commands still unanswered after this long are logged without a response. */
 const ANSWER_WAIT_MS = 30_000;
 const MAX_PENDING_PER_CLIENT = 1000;
@@ -62,7 +65,7 @@ export class SessionLog {
   private queuedBytes = 0;
   private scheduled = false;
   private dropped = 0;
-  private readonly store: Array<{ entry: SessionLogEntry; bytes: number }> = [];
+  private readonly store: Array<{ json: string; bytes: number }> = [];
   private storeBytes = 0;
   private readonly pages = new Map<string, number>();
   private readonly targetOfSession = new Map<string, string>();
@@ -92,17 +95,14 @@ export class SessionLog {
     this.queuedBytes += message.head.length;
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(this.work);
+      setTimeout(this.work, DECODE_EVERY_MS).unref();
     }
   }
 
   private readonly work = () => {
-    this.scheduled = false;
     this.process(PER_TURN);
-    if (this.queue.length > 0 && !this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.work);
-    }
+    if (this.queue.length > 0) setImmediate(this.work); // a backlog: keep at it, a turn at a time
+    else this.scheduled = false;
   };
 
   private process(max: number) {
@@ -114,30 +114,30 @@ export class SessionLog {
     }
   }
 
-  /** Entries ready to ship, oldest first, up to `maxItems` and `maxBytes` of JSON. Decodes what is queued first. */
-  take(maxItems: number, maxBytes: number): SessionLogEntry[] {
+  /** Entries ready to ship (their JSON), oldest first, up to `maxItems` and `maxBytes`. Decodes what is queued first. */
+  take(maxItems: number, maxBytes: number): string[] {
     while (this.queue.length) this.process(PER_TURN);
     this.expirePending(Date.now() - ANSWER_WAIT_MS);
     if (this.dropped) {
       log("session-log-dropped", { messages: this.dropped, reason: "the log's queue was full" }, "warn");
       this.dropped = 0;
     }
-    const out: SessionLogEntry[] = [];
+    const out: string[] = [];
     let bytes = 0;
     while (this.store.length && out.length < maxItems && bytes + this.store[0].bytes <= maxBytes) {
-      const { entry, bytes: size } = this.store.shift()!;
+      const { json, bytes: size } = this.store.shift()!;
       this.storeBytes -= size;
-      bytes += size;
-      out.push(entry);
+      bytes += size + 1;
+      out.push(json);
     }
     return out;
   }
 
   /** Puts back entries a failed shipment took, ahead of newer ones (within the bounds). */
-  putBack(entries: SessionLogEntry[]) {
-    for (const entry of [...entries].reverse()) {
-      const bytes = Buffer.byteLength(JSON.stringify(entry));
-      this.store.unshift({ entry, bytes });
+  putBack(entries: string[]) {
+    for (const json of [...entries].reverse()) {
+      const bytes = Buffer.byteLength(json);
+      this.store.unshift({ json, bytes });
       this.storeBytes += bytes;
     }
     this.trim();
@@ -214,13 +214,15 @@ export class SessionLog {
       ...(response ? { response } : {}),
       timestamp: pending.request.timestamp,
     };
-    let bytes = Buffer.byteLength(JSON.stringify(entry));
+    let json = JSON.stringify(entry);
+    let bytes = Buffer.byteLength(json);
     if (bytes > ENTRY_BYTES) {
       shrink(entry);
-      bytes = Buffer.byteLength(JSON.stringify(entry));
+      json = JSON.stringify(entry);
+      bytes = Buffer.byteLength(json);
       if (bytes > ENTRY_BYTES) return;
     }
-    this.store.push({ entry, bytes });
+    this.store.push({ json, bytes });
     this.storeBytes += bytes;
     this.trim();
   }

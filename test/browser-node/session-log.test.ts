@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { FrameCapture, HEAD_BYTES, TAIL_BYTES, type CapturedMessage } from "../../browser-node/artifacts/cdp-tap.ts";
 import { SessionLog } from "../../browser-node/artifacts/session-log.ts";
-import { ArtifactLimits } from "../../edge/node-protocol.ts";
+import { ArtifactLimits, type SessionLogEntry } from "../../edge/node-protocol.ts";
 
 /** One RFC 6455 frame; masked as a client sends it when `masked`. */
 function frame(payload: Buffer, { opcode = 1, masked = false, fin = true } = {}): Buffer {
@@ -26,6 +26,8 @@ function frame(payload: Buffer, { opcode = 1, masked = false, fin = true } = {})
 }
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+/** The store holds each entry's JSON text, as it is shipped. */
+const takeEntries = (log: SessionLog, maxItems: number, maxBytes: number): SessionLogEntry[] => log.take(maxItems, maxBytes).map((e) => JSON.parse(e));
 
 describe("FrameCapture", () => {
   const small = json({ id: 1, method: "Runtime.evaluate", params: { expression: "1+1" } });
@@ -76,7 +78,7 @@ describe("SessionLog", () => {
     tap.fromClient(frame(json({ id: 8, method: "Browser.getVersion", params: {} }), { masked: true }));
     tap.fromBrowser(frame(json({ id: 8, result: { product: "Chrome/1" } })));
     tap.fromBrowser(frame(json({ id: 7, result: { frameId: "F1", loaderId: "L1" }, sessionId: "S1" })));
-    const entries = log.take(100, 1e9);
+    const entries = takeEntries(log, 100, 1e9);
     expect(entries.map((e) => e.method)).toEqual(["Browser.getVersion", "Page.navigate"]);
     expect(entries[0]).toMatchObject({ pageId: 0, sessionId: "", response: { result: { product: "Chrome/1" } } });
     expect(entries[1]).toMatchObject({
@@ -94,7 +96,7 @@ describe("SessionLog", () => {
     const log = new SessionLog();
     const answer = { id: 3, result: { data: "A".repeat(3_000_000) }, sessionId: "S9" };
     exchange(log, "/", [[{ id: 3, method: "Page.captureScreenshot", params: {}, sessionId: "S9" }, answer]]);
-    const [entry] = log.take(10, 1e9);
+    const [entry] = takeEntries(log, 10, 1e9);
     expect(entry.sessionId).toBe("S9");
     expect(entry.response!.result).toEqual({ truncated: true, bytes: json(answer).length });
     expect(entry.response!.rawBody.length).toBeLessThan(ArtifactLimits.logBodyChars + 100);
@@ -105,7 +107,7 @@ describe("SessionLog", () => {
     const log = new SessionLog();
     const nasty = "\u0001".repeat(4000);
     exchange(log, "/devtools/page/T7", [[{ id: 1, method: "Runtime.evaluate", params: { expression: nasty } }, { id: 1, result: { value: nasty } }]]);
-    const [entry] = log.take(10, 1e9);
+    const [entry] = takeEntries(log, 10, 1e9);
     expect(entry.sessionId).toBe("T7");
     expect(entry.pageId).toBe(1);
     expect(Buffer.byteLength(JSON.stringify(entry))).toBeLessThan(ArtifactLimits.logEntryBytes);
@@ -120,13 +122,13 @@ describe("SessionLog", () => {
     );
     tap.fromClient(frame(json({ id: 99, method: "Page.reload", params: {} }), { masked: true }));
     tap.end();
-    const first = log.take(10, 1e9);
+    const first = takeEntries(log, 10, 1e9);
     expect(first).toHaveLength(10);
-    const rest = log.take(1000, 1e9);
+    const rest = takeEntries(log, 1000, 1e9);
     expect(rest).toHaveLength(21);
     expect(rest.at(-1)).toMatchObject({ method: "Page.reload" });
     expect(rest.at(-1)!.response).toBeUndefined();
-    log.putBack(first);
-    expect(log.take(1000, 1e9).map((e) => (e.request!.params as any).expression)).toEqual(first.map((e) => (e.request!.params as any).expression));
+    log.putBack(first.map((e) => JSON.stringify(e)));
+    expect(takeEntries(log, 1000, 1e9).map((e) => (e.request!.params as any).expression)).toEqual(first.map((e) => (e.request!.params as any).expression));
   });
 });
