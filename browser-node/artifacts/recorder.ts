@@ -15,7 +15,7 @@
  * (rrweb's default); canvas, fonts and cross-origin iframes are not captured. Each event carries
  * `pageId`, the page's CDP target id.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { ArtifactLimits, type RecordingEvent } from "../../edge/node-protocol.ts";
@@ -23,8 +23,8 @@ import { log } from "../log.ts";
 import type { BatchSource } from "./batch-shipper.ts";
 import type { SideCdp } from "./side-cdp.ts";
 
-/** The rrweb bundle, inlined by build.mjs; read from node_modules when running from source. */
-declare const __WC_RRWEB__: string | undefined;
+/** rrweb's browser bundle: beside the node's bundle (build.mjs puts it there), else in node_modules (running from source). */
+const RRWEB_BESIDE = new URL("./rrweb-record.js", import.meta.url);
 
 const BINDING = "__wallcrawlerRecord";
 const WORLD = "wallcrawler-recorder";
@@ -35,7 +35,7 @@ const MAX_HELD_BYTES = 32 * 1024 * 1024;
 const MAX_EVENT_BYTES = ArtifactLimits.batchBytes - 128 * 1024;
 
 function rrwebSource(): string {
-  if (typeof __WC_RRWEB__ === "string") return __WC_RRWEB__;
+  if (existsSync(RRWEB_BESIDE)) return readFileSync(RRWEB_BESIDE, "utf8");
   const main = createRequire(import.meta.url).resolve("rrweb");
   return readFileSync(join(dirname(main), "rrweb.umd.min.cjs"), "utf8");
 }
