@@ -15,6 +15,48 @@ export interface BatchSource<T> {
   putBack(items: T[]): void;
 }
 
+/** Items waiting to be shipped, oldest first, with their sizes (bytes of JSON) kept in a running total. */
+export class HeldItems<T> {
+  private readonly items: Array<{ item: T; bytes: number }> = [];
+  bytes = 0;
+
+  get length() {
+    return this.items.length;
+  }
+
+  push(item: T, bytes: number) {
+    this.items.push({ item, bytes });
+    this.bytes += bytes;
+  }
+
+  dropOldest() {
+    const dropped = this.items.shift();
+    if (dropped) this.bytes -= dropped.bytes;
+  }
+
+  /** Up to `maxItems` items, oldest first, whose JSON (with a separator each) fits `maxBytes`. */
+  take(maxItems: number, maxBytes: number): T[] {
+    const out: T[] = [];
+    let bytes = 0;
+    while (this.items.length && out.length < maxItems && bytes + this.items[0].bytes + 1 <= maxBytes) {
+      const { item, bytes: size } = this.items.shift()!;
+      this.bytes -= size;
+      bytes += size + 1;
+      out.push(item);
+    }
+    return out;
+  }
+
+  /** Items a failed delivery took, back at the front in their order. */
+  putBack(items: T[], sizeOf: (item: T) => number) {
+    for (const item of [...items].reverse()) {
+      const bytes = sizeOf(item);
+      this.items.unshift({ item, bytes });
+      this.bytes += bytes;
+    }
+  }
+}
+
 /** Room for the batch's own JSON around its items. */
 const BATCH_BYTES = ArtifactLimits.batchBytes - 64 * 1024;
 

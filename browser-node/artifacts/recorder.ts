@@ -20,7 +20,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { ArtifactLimits, type RecordingEvent } from "../../edge/node-protocol.ts";
 import { log } from "../log.ts";
-import type { BatchSource } from "./batch-shipper.ts";
+import { HeldItems, type BatchSource } from "./batch-shipper.ts";
 import type { SideCdp } from "./side-cdp.ts";
 
 /** rrweb's browser bundle: beside the node's bundle (build.mjs puts it there), else in node_modules (running from source). */
@@ -53,8 +53,7 @@ function recorderScript(): string {
 }
 
 export class Recorder implements BatchSource<RecordingEvent> {
-  private readonly held: Array<{ event: RecordingEvent; bytes: number }> = [];
-  private heldBytes = 0;
+  private readonly held = new HeldItems<RecordingEvent>();
   private dropped = 0;
   private stopped = false;
   private readonly targets = new Map<string, string>();
@@ -106,7 +105,7 @@ export class Recorder implements BatchSource<RecordingEvent> {
     const pageId = this.targets.get(sessionId);
     if (!pageId) return;
     const bytes = Buffer.byteLength(payload) + 64;
-    if (bytes > MAX_EVENT_BYTES || this.held.length >= MAX_HELD_EVENTS || this.heldBytes + bytes > MAX_HELD_BYTES) {
+    if (bytes > MAX_EVENT_BYTES || this.held.length >= MAX_HELD_EVENTS || this.held.bytes + bytes > MAX_HELD_BYTES) {
       this.dropped++;
       return;
     }
@@ -117,8 +116,7 @@ export class Recorder implements BatchSource<RecordingEvent> {
       return;
     }
     if (typeof parsed.type !== "number" || !Number.isInteger(parsed.type) || typeof parsed.timestamp !== "number") return;
-    this.held.push({ event: { type: parsed.type, timestamp: parsed.timestamp, data: parsed.data ?? {}, pageId }, bytes });
-    this.heldBytes += bytes;
+    this.held.push({ type: parsed.type, timestamp: parsed.timestamp, data: parsed.data ?? {}, pageId }, bytes);
   }
 
   take(maxItems: number, maxBytes: number): RecordingEvent[] {
@@ -126,22 +124,10 @@ export class Recorder implements BatchSource<RecordingEvent> {
       log("recording-dropped", { events: this.dropped, reason: "more than the node holds between flushes" }, "warn");
       this.dropped = 0;
     }
-    const out: RecordingEvent[] = [];
-    let bytes = 0;
-    while (this.held.length && out.length < maxItems && bytes + this.held[0].bytes <= maxBytes) {
-      const item = this.held.shift()!;
-      this.heldBytes -= item.bytes;
-      bytes += item.bytes;
-      out.push(item.event);
-    }
-    return out;
+    return this.held.take(maxItems, maxBytes);
   }
 
   putBack(events: RecordingEvent[]) {
-    for (const event of [...events].reverse()) {
-      const bytes = Buffer.byteLength(JSON.stringify(event));
-      this.held.unshift({ event, bytes });
-      this.heldBytes += bytes;
-    }
+    this.held.putBack(events, (event) => Buffer.byteLength(JSON.stringify(event)));
   }
 }

@@ -15,6 +15,7 @@
  */
 import { ArtifactLimits, type SessionLogEntry } from "../../edge/node-protocol.ts";
 import { log } from "../log.ts";
+import { HeldItems } from "./batch-shipper.ts";
 import { FrameCapture, HEAD_BYTES, type CapturedMessage } from "./cdp-tap.ts";
 
 /** What a relay calls, on its hot path, when logging is on. */
@@ -65,8 +66,7 @@ export class SessionLog {
   private queuedBytes = 0;
   private scheduled = false;
   private dropped = 0;
-  private readonly store: Array<{ json: string; bytes: number }> = [];
-  private storeBytes = 0;
+  private readonly store = new HeldItems<string>();
   private readonly pages = new Map<string, number>();
   private readonly targetOfSession = new Map<string, string>();
   private readonly clients = new Set<Client>();
@@ -122,24 +122,12 @@ export class SessionLog {
       log("session-log-dropped", { messages: this.dropped, reason: "the log's queue was full" }, "warn");
       this.dropped = 0;
     }
-    const out: string[] = [];
-    let bytes = 0;
-    while (this.store.length && out.length < maxItems && bytes + this.store[0].bytes <= maxBytes) {
-      const { json, bytes: size } = this.store.shift()!;
-      this.storeBytes -= size;
-      bytes += size + 1;
-      out.push(json);
-    }
-    return out;
+    return this.store.take(maxItems, maxBytes);
   }
 
   /** Puts back entries a failed shipment took, ahead of newer ones (within the bounds). */
   putBack(entries: string[]) {
-    for (const json of [...entries].reverse()) {
-      const bytes = Buffer.byteLength(json);
-      this.store.unshift({ json, bytes });
-      this.storeBytes += bytes;
-    }
+    this.store.putBack(entries, (json) => Buffer.byteLength(json));
     this.trim();
   }
 
@@ -222,15 +210,12 @@ export class SessionLog {
       bytes = Buffer.byteLength(json);
       if (bytes > ENTRY_BYTES) return;
     }
-    this.store.push({ json, bytes });
-    this.storeBytes += bytes;
+    this.store.push(json, bytes);
     this.trim();
   }
 
   private trim() {
-    while (this.store.length > ArtifactLimits.logEntries || this.storeBytes > ArtifactLimits.logBytes) {
-      this.storeBytes -= this.store.shift()!.bytes;
-    }
+    while (this.store.length > ArtifactLimits.logEntries || this.store.bytes > ArtifactLimits.logBytes) this.store.dropOldest();
   }
 
   private expireOne(client: Client) {
