@@ -93,6 +93,7 @@ export class Session {
     const bindHost = config.advertiseHost && /^(127\.|localhost$|::1$)/.test(config.advertiseHost) ? "127.0.0.1" : "0.0.0.0";
     this.port = await listen(this.server, config.proxyPort, bindHost);
 
+    const started = performance.now();
     await this.artifacts.prepare(); // the session's folder and its extension, before Chromium
     if (this.ending) return;
     this.launching = launchBrowser({
@@ -106,14 +107,25 @@ export class Session {
     void browser.exited.then(({ code, signal }) => {
       if (!this.ending) void this.end("browser-crashed", `Chromium exited (code ${code}, signal ${signal})`);
     });
+    const launched = performance.now();
     log("browser-started", { pid: browser.pid, debugPort: browser.debugPort, proxyPort: this.port, profileDir: browser.profileDir });
-    await this.artifacts.attach(browser); // downloads and the recorder are in place before any client
-
-    const browserVersion = await probeThroughProxy(this.port, readinessSecret, deadline);
+    // Downloads and the recorder must be in place before any client; the probe through the proxy
+    // needs neither, so both go at once (each is a few CDP round trips on a cold browser).
+    const [browserVersion] = await Promise.all([
+      probeThroughProxy(this.port, readinessSecret, deadline),
+      this.artifacts.attach(browser),
+    ]);
     if (this.ending) return;
+    const probed = performance.now();
     await this.edge.ready({ host: config.advertiseHost, port: this.port, browserVersion }, deadline);
     if (this.ending) return;
-    log("ready", { port: this.port, host: config.advertiseHost, browserVersion });
+    const ms = (from: number, to: number) => Math.round(to - from);
+    log("ready", {
+      port: this.port,
+      host: config.advertiseHost,
+      browserVersion,
+      ms: { launch: ms(started, launched), probe: ms(launched, probed), report: ms(probed, performance.now()) },
+    });
 
     this.disarmTimers = armSessionTimers({ ...config, clients: this.clients, end: (reason) => void this.end(reason) });
     this.heartbeat = setInterval(() => void this.beat(), config.heartbeatIntervalMs);
