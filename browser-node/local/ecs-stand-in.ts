@@ -21,7 +21,7 @@ export interface EcsStandInOptions extends TaskProcessOptions {
   runner: Runner;
   /** Where "ECS Task State Change" events go, as EventBridge's API destination would post them. */
   taskEvents?: { url: string; secret: string };
-  /** StopTask sends SIGTERM, then SIGKILL after this many ms (default 10000). */
+  /** StopTask sends SIGTERM, then SIGKILL after this many ms (default 30000, Fargate's default stopTimeout). */
   stopGraceMs?: number;
 }
 
@@ -58,7 +58,7 @@ export async function startEcsStandIn(options: EcsStandInOptions): Promise<EcsSt
   const byClientToken = new Map<string, Task>();
   const processes = new Map<string, ChildProcess>();
   const calls: RecordedCall[] = [];
-  const stopGraceMs = options.stopGraceMs ?? 10_000;
+  const stopGraceMs = options.stopGraceMs ?? 30_000;
 
   const setStatus = (task: Task, status: Task["lastStatus"]) => {
     if (task.lastStatus === status || task.lastStatus === "STOPPED") return;

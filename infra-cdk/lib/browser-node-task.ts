@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { Validations } from "aws-cdk-lib";
+import { Duration, Validations } from "aws-cdk-lib";
 import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as ecs from "aws-cdk-lib/aws-ecs";
 import { Platform } from "aws-cdk-lib/aws-ecr-assets";
@@ -100,6 +100,9 @@ export class BrowserNodeTask extends Construct {
       environment: { [NodeEnv.proxyPort]: String(CDP_PROXY_PORT) },
       // Reaps Chromium's zombie helpers and forwards SIGTERM from StopTask to the node.
       linuxParameters: new ecs.LinuxParameters(this, "LinuxParameters", { initProcessEnabled: true }),
+      // After SIGTERM the node saves a persisted context (up to 100 MiB) and flushes artifacts before
+      // it exits; Fargate's default 30 s could cut that off, so give it Fargate's maximum.
+      stopTimeout: Duration.seconds(120),
       logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: CONTAINER_NAME }),
     });
     Validations.of(executionRole).acknowledge({

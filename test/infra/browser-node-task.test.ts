@@ -40,13 +40,14 @@ describe("browser node task", () => {
     });
   });
 
-  it("runs one container browser-node on 9223 with an init process and awslogs", () => {
+  it("runs one container browser-node on 9223 with an init process, a long stop timeout and awslogs", () => {
     const c = container();
     expect(c).toMatchObject({
       Name: "browser-node",
       Essential: true,
       PortMappings: [{ ContainerPort: 9223, Protocol: "tcp" }],
       LinuxParameters: { InitProcessEnabled: true },
+      StopTimeout: 120,
       LogConfiguration: { LogDriver: "awslogs", Options: { "awslogs-stream-prefix": "browser-node" } },
     });
     expect(c.Image).toEqual({ "Fn::Sub": expect.stringContaining("container-assets") });
