@@ -1,5 +1,7 @@
 /** What every end-to-end test needs: the platform, a page to visit, and a look at the process table. */
+import Browserbase from "@browserbasehq/sdk";
 import { createServer, type Server } from "node:http";
+import { afterAll, beforeAll } from "vitest";
 import { processesWithEnv, sessionProcesses } from "../../browser-node/local/processes.ts";
 import { NodeEnv } from "../../edge/node-protocol.ts";
 import { startLocalPlatform, type LocalPlatform, type LocalPlatformOptions } from "../../browser-node/local/platform.ts";
@@ -19,8 +21,35 @@ export function startPlatform(options: LocalPlatformOptions = {}): Promise<Local
   });
 }
 
+export interface PlatformFixture {
+  platform: LocalPlatform;
+  pages: PageServer;
+  /** The SDK, configured for the platform's dev project. */
+  bb: Browserbase;
+}
+
+/** Starts the platform, a page server and an SDK client before a file's tests, and stops them after. */
+export function usePlatform(options: LocalPlatformOptions = {}): PlatformFixture {
+  const fixture = {} as PlatformFixture;
+  beforeAll(async () => {
+    fixture.platform = await startPlatform(options);
+    fixture.pages = await startPageServer();
+    fixture.bb = new Browserbase({ apiKey: fixture.platform.apiKey, baseURL: fixture.platform.edgeUrl });
+  });
+  afterAll(async () => {
+    await fixture.platform?.stop();
+    await fixture.pages?.close();
+  });
+  return fixture;
+}
+
+export interface PageServer {
+  url: string;
+  close(): Promise<void>;
+}
+
 /** A page the browsers visit: its title names the path, so each test can tell its own page. */
-export async function startPageServer(): Promise<{ url: string; close(): Promise<void> }> {
+export async function startPageServer(): Promise<PageServer> {
   const server: Server = createServer((req, res) => {
     res.writeHead(200, { "content-type": "text/html" });
     res.end(`<!doctype html><title>page ${req.url}</title><h1>hello from ${req.url}</h1>`);

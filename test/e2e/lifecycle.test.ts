@@ -2,9 +2,8 @@ import Browserbase from "@browserbasehq/sdk";
 import { readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 import WebSocket from "ws";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalPlatform } from "../../browser-node/local/platform.ts";
-import { sessionProcesses, startPageServer, startPlatform } from "./helpers.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { sessionProcesses, usePlatform } from "./helpers.ts";
 
 /** Opens a raw CDP socket and resolves with the close frame the node sends when the session ends. */
 function watchClose(connectUrl: string) {
@@ -29,54 +28,44 @@ const processName = (pid: number) => {
 
 // Every way a session ends, through the whole stack: edge, stand-in, node, Chromium.
 describe("session lifecycle end to end", () => {
-  let platform: LocalPlatform;
-  let bb: Browserbase;
-  let pages: Awaited<ReturnType<typeof startPageServer>>;
+  const t = usePlatform();
   let timingOut: Browserbase.Sessions.SessionCreateResponse;
   let timingOutClose: Promise<{ code: number; reason: string }>;
 
   beforeAll(async () => {
-    platform = await startPlatform();
-    bb = new Browserbase({ apiKey: platform.apiKey, baseURL: platform.edgeUrl });
-    pages = await startPageServer();
     // The shortest timeout Browserbase allows is 60 s: start it first, check it last.
-    timingOut = await bb.sessions.create({ api_timeout: 60, keepAlive: true });
+    timingOut = await t.bb.sessions.create({ api_timeout: 60, keepAlive: true });
     const watcher = watchClose(timingOut.connectUrl);
     await watcher.opened;
     timingOutClose = watcher.closed;
   });
-  afterAll(async () => {
-    await platform?.stop();
-    await pages?.close();
-  });
-
   it("ends a non-keepAlive session after its last client disconnects", async () => {
-    const session = await bb.sessions.create({});
+    const session = await t.bb.sessions.create({});
     const browser = await chromium.connectOverCDP(session.connectUrl);
-    await browser.contexts()[0].pages()[0]?.goto(`${pages.url}/idle`);
+    await browser.contexts()[0].pages()[0]?.goto(`${t.pages.url}/idle`);
     await browser.close();
-    await expect.poll(async () => (await bb.sessions.retrieve(session.id)).status, { timeout: 30_000 }).toBe("COMPLETED");
+    await expect.poll(async () => (await t.bb.sessions.retrieve(session.id)).status, { timeout: 30_000 }).toBe("COMPLETED");
     await expect.poll(() => sessionProcesses(session.id).length, { timeout: 15_000 }).toBe(0);
   });
 
   it("keeps a keepAlive session through a disconnect and lets the client reconnect", async () => {
-    const session = await bb.sessions.create({ keepAlive: true });
+    const session = await t.bb.sessions.create({ keepAlive: true });
     const first = await chromium.connectOverCDP(session.connectUrl);
     const page = first.contexts()[0].pages()[0] ?? (await first.contexts()[0].newPage());
-    await page.goto(`${pages.url}/kept`);
+    await page.goto(`${t.pages.url}/kept`);
     await first.close();
     await new Promise((resolve) => setTimeout(resolve, 3000)); // longer than the nodes' idle grace here
-    expect((await bb.sessions.retrieve(session.id)).status).toBe("RUNNING");
+    expect((await t.bb.sessions.retrieve(session.id)).status).toBe("RUNNING");
     const second = await chromium.connectOverCDP(session.connectUrl);
     const urls = second.contexts()[0].pages().map((p) => p.url());
-    expect(urls).toContain(`${pages.url}/kept`);
-    await bb.sessions.update(session.id, { status: "REQUEST_RELEASE" });
+    expect(urls).toContain(`${t.pages.url}/kept`);
+    await t.bb.sessions.update(session.id, { status: "REQUEST_RELEASE" });
     await expect.poll(() => second.isConnected(), { timeout: 15_000 }).toBe(false);
     await expect.poll(() => sessionProcesses(session.id).length, { timeout: 15_000 }).toBe(0);
   });
 
   it("marks the session ERROR when Chromium dies, after closing clients with a reason", async () => {
-    const session = await bb.sessions.create({ keepAlive: true });
+    const session = await t.bb.sessions.create({ keepAlive: true });
     const watcher = watchClose(session.connectUrl);
     await watcher.opened;
     const chromiums = sessionProcesses(session.id).filter((pid) => processName(pid) === "chromium");
@@ -85,7 +74,7 @@ describe("session lifecycle end to end", () => {
     const close = await watcher.closed;
     expect(close.code).toBe(1011);
     expect(close.reason).toMatch(/crash/i);
-    await expect.poll(async () => (await bb.sessions.retrieve(session.id)).status, { timeout: 20_000 }).toBe("ERROR");
+    await expect.poll(async () => (await t.bb.sessions.retrieve(session.id)).status, { timeout: 20_000 }).toBe("ERROR");
     await expect.poll(() => sessionProcesses(session.id).length, { timeout: 15_000 }).toBe(0);
   });
 
@@ -93,7 +82,7 @@ describe("session lifecycle end to end", () => {
     const close = await timingOutClose;
     expect(close.code).toBeGreaterThanOrEqual(4000);
     expect(close.reason).toMatch(/time/i);
-    await expect.poll(async () => (await bb.sessions.retrieve(timingOut.id)).status, { timeout: 20_000 }).toBe("TIMED_OUT");
+    await expect.poll(async () => (await t.bb.sessions.retrieve(timingOut.id)).status, { timeout: 20_000 }).toBe("TIMED_OUT");
     await expect.poll(() => sessionProcesses(timingOut.id).length, { timeout: 15_000 }).toBe(0);
   }, 120_000);
 });

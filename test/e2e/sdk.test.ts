@@ -1,27 +1,17 @@
 import Browserbase from "@browserbasehq/sdk";
 import { chromium } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalPlatform } from "../../browser-node/local/platform.ts";
-import { sessionProcesses, startPageServer, startPlatform } from "./helpers.ts";
+import { describe, expect, it } from "vitest";
+import { sessionProcesses, usePlatform } from "./helpers.ts";
 
 // The Browserbase SDK, unmodified, against the whole local platform.
 describe("@browserbasehq/sdk against the local platform", () => {
-  let platform: LocalPlatform;
-  let pages: Awaited<ReturnType<typeof startPageServer>>;
-  beforeAll(async () => {
-    platform = await startPlatform();
-    pages = await startPageServer();
-  });
-  afterAll(async () => {
-    await platform?.stop();
-    await pages?.close();
-  });
+  const t = usePlatform();
 
   async function sessionLife(bb: Browserbase) {
     const marker = crypto.randomUUID();
     const created = await bb.sessions.create({ keepAlive: true, userMetadata: { suite: "sdk", run: { marker } } });
     expect(created.status).toBe("RUNNING");
-    expect(created.projectId).toBe(platform.projectId);
+    expect(created.projectId).toBe(t.platform.projectId);
     expect(created.connectUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/?\?signingKey=/);
     expect(created.signingKey).toBeTruthy();
     expect(created.seleniumRemoteUrl).toBeTruthy();
@@ -39,7 +29,7 @@ describe("@browserbasehq/sdk against the local platform", () => {
     // The browser really is there: the debug URLs name its live page by CDP target id.
     const browser = await chromium.connectOverCDP(created.connectUrl);
     const page = browser.contexts()[0].pages()[0] ?? (await browser.contexts()[0].newPage());
-    await page.goto(`${pages.url}/sdk-${marker}`);
+    await page.goto(`${t.pages.url}/sdk-${marker}`);
     const debug = await bb.sessions.debug(created.id);
     expect(debug.debuggerFullscreenUrl).toBeTruthy();
     expect(debug.wsUrl).toBeTruthy();
@@ -51,7 +41,7 @@ describe("@browserbasehq/sdk against the local platform", () => {
     expect(await inspector.text()).toContain("<html");
     await browser.close();
 
-    const released = await bb.sessions.update(created.id, { status: "REQUEST_RELEASE", projectId: platform.projectId });
+    const released = await bb.sessions.update(created.id, { status: "REQUEST_RELEASE", projectId: t.platform.projectId });
     expect(released.id).toBe(created.id);
     await expect.poll(async () => (await bb.sessions.retrieve(created.id)).status, { timeout: 20_000 }).toBe("COMPLETED");
     const ended = await bb.sessions.retrieve(created.id);
@@ -60,22 +50,22 @@ describe("@browserbasehq/sdk against the local platform", () => {
   }
 
   it("runs a session's whole life through baseURL", async () => {
-    await sessionLife(new Browserbase({ apiKey: platform.apiKey, baseURL: platform.edgeUrl }));
+    await sessionLife(new Browserbase({ apiKey: t.platform.apiKey, baseURL: t.platform.edgeUrl }));
   });
 
   it("runs a session's whole life through BROWSERBASE_BASE_URL", async () => {
-    process.env.BROWSERBASE_BASE_URL = platform.edgeUrl;
+    process.env.BROWSERBASE_BASE_URL = t.platform.edgeUrl;
     try {
-      await sessionLife(new Browserbase({ apiKey: platform.apiKey }));
+      await sessionLife(new Browserbase({ apiKey: t.platform.apiKey }));
     } finally {
       delete process.env.BROWSERBASE_BASE_URL;
     }
   });
 
   it("raises the SDK's own errors for a wrong key and an unknown session", async () => {
-    const wrongKey = new Browserbase({ apiKey: "bb_live_not-a-key", baseURL: platform.edgeUrl, maxRetries: 0 });
+    const wrongKey = new Browserbase({ apiKey: "bb_live_not-a-key", baseURL: t.platform.edgeUrl, maxRetries: 0 });
     await expect(wrongKey.sessions.list()).rejects.toBeInstanceOf(Browserbase.AuthenticationError);
-    const bb = new Browserbase({ apiKey: platform.apiKey, baseURL: platform.edgeUrl, maxRetries: 0 });
+    const bb = new Browserbase({ apiKey: t.platform.apiKey, baseURL: t.platform.edgeUrl, maxRetries: 0 });
     await expect(bb.sessions.retrieve(crypto.randomUUID())).rejects.toBeInstanceOf(Browserbase.NotFoundError);
   });
 });

@@ -8,9 +8,8 @@
 import Browserbase from "@browserbasehq/sdk";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalPlatform } from "../../browser-node/local/platform.ts";
-import { sessionProcesses, startPageServer, startPlatform } from "./helpers.ts";
+import { describe, expect, it } from "vitest";
+import { sessionProcesses, usePlatform } from "./helpers.ts";
 
 const SCRIPT = fileURLToPath(new URL("./fixtures/stagehand-run.ts", import.meta.url));
 
@@ -35,22 +34,13 @@ function runStagehand(env: Record<string, string>): Promise<{ code: number; repo
 }
 
 describe("Stagehand 4.4 against the local platform", () => {
-  let platform: LocalPlatform;
-  let pages: Awaited<ReturnType<typeof startPageServer>>;
-  beforeAll(async () => {
-    platform = await startPlatform();
-    pages = await startPageServer();
-  });
-  afterAll(async () => {
-    await platform?.stop();
-    await pages?.close();
-  });
+  const t = usePlatform();
 
   it("launches, goes to a page, reads its title, and closes: session COMPLETED, extension deleted", async () => {
     const { code, report, stderr } = await runStagehand({
-      WC_TEST_EDGE_URL: platform.edgeUrl,
-      WC_TEST_API_KEY: platform.apiKey,
-      WC_TEST_PAGE_URL: `${pages.url}/stagehand`,
+      WC_TEST_EDGE_URL: t.platform.edgeUrl,
+      WC_TEST_API_KEY: t.platform.apiKey,
+      WC_TEST_PAGE_URL: `${t.pages.url}/stagehand`,
     });
     expect(report.error, `${JSON.stringify(report)}\n${stderr.slice(-3000)}`).toBeUndefined();
     expect(code).toBe(0);
@@ -65,7 +55,7 @@ describe("Stagehand 4.4 against the local platform", () => {
     expect(calls).toContainEqual({ method: "POST", path: `/v1/sessions/${report.sessionId}`, status: 200 });
     expect(calls).toContainEqual({ method: "DELETE", path: `/v1/extensions/${extension!.id}`, status: 204 });
 
-    const bb = new Browserbase({ apiKey: platform.apiKey, baseURL: platform.edgeUrl, maxRetries: 0 });
+    const bb = new Browserbase({ apiKey: t.platform.apiKey, baseURL: t.platform.edgeUrl, maxRetries: 0 });
     await expect.poll(async () => (await bb.sessions.retrieve(report.sessionId)).status, { timeout: 20_000 }).toBe("COMPLETED");
     expect((await bb.sessions.retrieve(report.sessionId)).userMetadata).toMatchObject({ stagehand: "true" });
     await expect(bb.extensions.retrieve(extension!.id!)).rejects.toMatchObject({ status: 404 });
