@@ -60,6 +60,8 @@ export async function launchBrowser(options: {
   extras?: LaunchExtras;
   /** Fills the fresh profile before Chromium starts (a context's saved profile). */
   seedProfile?: (profileDir: string) => Promise<void>;
+  /** Aborted when the session ends first: a browser that never starts listening is stopped at once. */
+  signal?: AbortSignal;
 }): Promise<BrowserProcess> {
   const profileDir = await mkdtemp(join(tmpdir(), "wc-profile-"));
   try {
@@ -88,6 +90,12 @@ export async function launchBrowser(options: {
   let tail = "";
   const found = await new Promise<{ port: number; path: string }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new NodeError("not-ready", `Chromium did not listen within ${options.timeoutMs} ms`)), options.timeoutMs);
+    const abandon = () => {
+      clearTimeout(timer);
+      reject(new NodeError("not-ready", "the session ended while Chromium was starting"));
+    };
+    if (options.signal?.aborted) abandon();
+    else options.signal?.addEventListener("abort", abandon, { once: true });
     child.once("error", (err) => {
       clearTimeout(timer);
       reject(new NodeError("not-ready", `cannot start Chromium at ${options.executable}: ${err.message}`));

@@ -44,6 +44,7 @@ export class Session {
   private server: Server | undefined;
   /** Set while Chromium starts, so an ending that comes meanwhile still stops it. */
   private launching: Promise<BrowserProcess> | undefined;
+  private readonly launchAbort = new AbortController();
   private port = 0;
   private ending: Promise<number> | undefined;
   private disarmTimers = () => {};
@@ -102,6 +103,7 @@ export class Session {
       timeoutMs: Math.max(1000, deadline - Date.now()),
       extras: { extensionDir: this.artifacts.extensionDir },
       seedProfile: (dir) => this.artifacts.seedProfile(dir),
+      signal: this.launchAbort.signal,
     });
     const browser = (this.browser = await this.launching);
     void browser.exited.then(({ code, signal }) => {
@@ -160,6 +162,7 @@ export class Session {
     this.server?.close();
     await Promise.race([this.clients.closeAll(CLOSE_FOR[reason]), new Promise((r) => setTimeout(r, CLIENT_CLOSE_MS))]);
     this.server?.closeAllConnections();
+    this.launchAbort.abort(); // a Chromium still starting (or hung before listening) is stopped, not awaited
     const browser = this.browser ?? (await this.launching?.catch(() => undefined));
     // Artifacts land before `exit` is reported: the context's profile once Chromium has stopped
     // cleanly (before its profile is removed), then the last downloads, log and recording.

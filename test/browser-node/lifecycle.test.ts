@@ -3,7 +3,10 @@
  * close frame with the reason, the edge gets `exit` with it, the process exits with the right
  * code, and nothing of Chromium is left in the process table.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { sessionProcesses } from "../../browser-node/local/processes.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CloseCode } from "../../edge/node-protocol.ts";
 import { EdgeRecorder } from "./support/edge-recorder.ts";
@@ -114,6 +117,19 @@ describe("readiness", () => {
       expect(chromiumLeft(started.profileDir, started.pid)).toEqual([]);
       expect(existsSync(started.profileDir)).toBe(false);
     }
+  });
+
+  it("SIGTERM while the browser hangs before listening stops it at once, not at the ready deadline", async () => {
+    const hung = join(mkdtempSync(join(tmpdir(), "wc-hung-browser-")), "chromium");
+    writeFileSync(hung, "#!/bin/sh\nexec sleep 600\n");
+    chmodSync(hung, 0o755);
+    const node = startNode({ edgeUrl: edge.url, jwks: key.jwks, env: { WC_CHROMIUM_PATH: hung, WC_READY_DEADLINE_MS: "120000" } });
+    await node.waitForLog("starting");
+    await expect.poll(() => sessionProcesses(node.sessionId).length).toBeGreaterThan(1); // the node and its "browser"
+    node.child.kill("SIGTERM");
+    expect((await node.exited).code).toBe(0);
+    expect(edge.of("exit", node.sessionId).map((e) => e.body.reason)).toEqual(["terminated"]);
+    expect(sessionProcesses(node.sessionId)).toEqual([]);
   });
 
   it("retries ready until the edge takes it", async () => {
