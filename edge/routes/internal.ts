@@ -21,6 +21,7 @@ import { nodeAuth } from "../middleware/node-token.ts";
 import { error, errors, json, jsonBody } from "../schemas/common.ts";
 import { log } from "../log.ts";
 import { SESSION_ID } from "../sessions/session-record.ts";
+import { sessionStub } from "./scope.ts";
 
 export const internal = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 const tags = ["internal"];
@@ -39,18 +40,17 @@ const nodeRoute = <S extends z.ZodType, R extends z.ZodType>(kind: string, body:
     responses: { 200: json(reply, "Accepted"), ...errors, 409: error("The session is over: the node should exit") },
   });
 
-const nodeSession = (c: { env: AppEnv["Bindings"] }, sessionId: string) => c.env.SESSIONS.getByName(sessionId);
 
 internal.openapi(nodeRoute("ready", NodeReady, Status), async (c) =>
-  c.json(unwrap(await nodeSession(c, c.req.valid("param").sessionId).ready(c.req.valid("json"))), 200),
+  c.json(unwrap(await sessionStub(c.env, c.req.valid("param").sessionId).ready(c.req.valid("json"))), 200),
 );
 
 internal.openapi(nodeRoute("heartbeat", NodeHeartbeat, HeartbeatReply), async (c) =>
-  c.json(await nodeSession(c, c.req.valid("param").sessionId).heartbeat(), 200),
+  c.json(await sessionStub(c.env, c.req.valid("param").sessionId).heartbeat(), 200),
 );
 
 internal.openapi(nodeRoute("exit", NodeExit, Status), async (c) =>
-  c.json(unwrap(await nodeSession(c, c.req.valid("param").sessionId).exit(c.req.valid("json"))), 200),
+  c.json(unwrap(await sessionStub(c.env, c.req.valid("param").sessionId).exit(c.req.valid("json"))), 200),
 );
 
 internal.openapi(

@@ -15,6 +15,7 @@ import { blobResponse } from "../artifacts/blob-store.ts";
 import { rawBody } from "../artifacts/request-body.ts";
 import { storeDownloads, storeProfile } from "../artifacts/stored-blobs.ts";
 import { NodeSessionParam } from "./internal.ts";
+import { sessionStub } from "./scope.ts";
 
 export const nodeArtifacts = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 const tags = ["internal"];
@@ -25,7 +26,6 @@ const refusals = {
   413: error("Over the artifact's bound"),
 };
 
-const session = (c: { env: AppEnv["Bindings"] }, sessionId: string) => c.env.SESSIONS.getByName(sessionId);
 const byteLength = (s: string) => new TextEncoder().encode(s).length;
 
 nodeArtifacts.openapi(
@@ -38,7 +38,7 @@ nodeArtifacts.openapi(
     responses: { 200: binaryAnswer("application/zip", "The session's extension"), ...refusals },
   }),
   async (c) => {
-    const { projectId, id } = unwrap(await session(c, c.req.valid("param").sessionId).nodeRead("extension"));
+    const { projectId, id } = unwrap(await sessionStub(c.env, c.req.valid("param").sessionId).nodeRead("extension"));
     const row = await c.env.PROJECTS.getByName(projectId).extension(id);
     const answer = await blobResponse(c.env.BLOBS, row?.blob, "application/zip");
     if (!answer) throw new ApiError(404, `Extension ${id} no longer exists`);
@@ -56,7 +56,7 @@ nodeArtifacts.openapi(
     responses: { 200: binaryAnswer("application/gzip", "The context's saved profile (tar.gz); 404 when none is saved yet"), ...refusals },
   }),
   async (c) => {
-    const { projectId, id } = unwrap(await session(c, c.req.valid("param").sessionId).nodeRead("context"));
+    const { projectId, id } = unwrap(await sessionStub(c.env, c.req.valid("param").sessionId).nodeRead("context"));
     const row = await c.env.PROJECTS.getByName(projectId).context(id);
     if (!row) throw new ApiError(404, `Context ${id} no longer exists`);
     const answer = await blobResponse(c.env.BLOBS, row.profile, "application/gzip");
@@ -75,7 +75,7 @@ nodeArtifacts.openapi(
     responses: { 200: json(Stored, "Saved: the context's profile from now on"), ...refusals },
   }),
   async (c) => {
-    const { projectId, contextId } = unwrap(await session(c, c.req.valid("param").sessionId).nodeWrite("context"));
+    const { projectId, contextId } = unwrap(await sessionStub(c.env, c.req.valid("param").sessionId).nodeWrite("context"));
     const chunks = await rawBody(c.req.raw, { maxBytes: ArtifactLimits.contextBytes, what: "profile" });
     return c.json(await storeProfile(c.env, projectId, contextId!, chunks), 200);
   },
@@ -92,7 +92,7 @@ nodeArtifacts.openapi(
   }),
   async (c) => {
     const { sessionId } = c.req.valid("param");
-    unwrap(await session(c, sessionId).nodeWrite("downloads"));
+    unwrap(await sessionStub(c.env, sessionId).nodeWrite("downloads"));
     const chunks = await rawBody(c.req.raw, { maxBytes: ArtifactLimits.downloadsBytes, what: "downloads" });
     return c.json(await storeDownloads(c.env, sessionId, chunks), 200);
   },
@@ -114,7 +114,7 @@ nodeArtifacts.openapi(
     });
     const big = entries.findIndex((e) => e.bytes > ArtifactLimits.logEntryBytes);
     if (big >= 0) throw new ApiError(413, `entries.${big}: larger than ${ArtifactLimits.logEntryBytes} bytes as JSON (truncate its bodies)`);
-    return c.json(unwrap(await session(c, c.req.valid("param").sessionId).appendLogs(entries)), 200);
+    return c.json(unwrap(await sessionStub(c.env, c.req.valid("param").sessionId).appendLogs(entries)), 200);
   },
 );
 
@@ -135,6 +135,6 @@ nodeArtifacts.openapi(
     const { events } = c.req.valid("json");
     // Stored as the items of the JSON array clients get, with the session's id as the SDK's SessionRecording has it.
     const chunk = events.map((e) => JSON.stringify({ ...e, data: e.data ?? {}, sessionId })).join(",");
-    return c.json(unwrap(await session(c, sessionId).appendRecording(chunk, events.length, byteLength(chunk))), 200);
+    return c.json(unwrap(await sessionStub(c.env, sessionId).appendRecording(chunk, events.length, byteLength(chunk))), 200);
   },
 );
