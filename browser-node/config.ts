@@ -3,7 +3,6 @@
  * the child-process environment locally). Names come from `NodeEnv` in the shared protocol.
  * Any missing or malformed value throws a `NodeError` whose message names the variable.
  */
-import { z } from "zod";
 import { NodeEnv } from "../edge/node-protocol.ts";
 import { NodeError } from "./node-error.ts";
 
@@ -13,24 +12,59 @@ export interface Viewport {
 }
 
 /** The part of Browserbase's `browserSettings` the node applies; other keys are kept for later. */
-export const BrowserSettings = z
-  .object({
-    viewport: z
-      .object({ width: z.number().int().min(100).max(7680), height: z.number().int().min(100).max(4320) })
-      .optional(),
-    /** Fetched from the edge and loaded unpacked (the edge folds a top-level `extensionId` in here). */
-    extensionId: z.string().min(1).optional(),
-    /** Start from this context's saved profile; with `persist`, save the profile back at the end. */
-    context: z.object({ id: z.string().min(1), persist: z.boolean().optional() }).passthrough().optional(),
-    /** false: record no CDP traffic (default true). */
-    logSession: z.boolean().optional(),
-    /** false: record no rrweb events (default true). */
-    recordSession: z.boolean().optional(),
-  })
-  .passthrough();
-export type BrowserSettings = z.infer<typeof BrowserSettings>;
+export interface BrowserSettings {
+  viewport?: Viewport;
+  /** Fetched from the edge and loaded unpacked (the edge folds a top-level `extensionId` in here). */
+  extensionId?: string;
+  /** Start from this context's saved profile; with `persist`, save the profile back at the end. */
+  context?: { id: string; persist?: boolean; [key: string]: unknown };
+  /** false: record no CDP traffic (default true). */
+  logSession?: boolean;
+  /** false: record no rrweb events (default true). */
+  recordSession?: boolean;
+  [key: string]: unknown;
+}
 
-const Jwks = z.object({ keys: z.array(z.object({ kty: z.string() }).passthrough()).min(1) });
+/** What is wrong with a JSON value, and where (a dotted path). */
+type Problem = { at: string; message: string };
+type Check<T> = (value: unknown) => { ok: T } | Problem;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isName = (v: unknown) => typeof v === "string" && v.length > 0;
+
+const checkBrowserSettings: Check<BrowserSettings> = (v) => {
+  if (!isObject(v)) return { at: "(root)", message: "expected an object" };
+  const settings: BrowserSettings = { ...v };
+  if (v.viewport !== undefined) {
+    const viewport = v.viewport;
+    if (!isObject(viewport)) return { at: "viewport", message: "expected an object" };
+    for (const [side, max] of [["width", 7680], ["height", 4320]] as const) {
+      const n = viewport[side];
+      if (typeof n !== "number" || !Number.isInteger(n) || n < 100 || n > max) {
+        return { at: `viewport.${side}`, message: `expected a whole number from 100 to ${max}` };
+      }
+    }
+    settings.viewport = { width: viewport.width as number, height: viewport.height as number };
+  }
+  if (v.extensionId !== undefined && !isName(v.extensionId)) return { at: "extensionId", message: "expected a non-empty string" };
+  if (v.context !== undefined) {
+    if (!isObject(v.context)) return { at: "context", message: "expected an object" };
+    if (!isName(v.context.id)) return { at: "context.id", message: "expected a non-empty string" };
+    if (v.context.persist !== undefined && typeof v.context.persist !== "boolean") return { at: "context.persist", message: "expected a boolean" };
+  }
+  for (const flag of ["logSession", "recordSession"]) {
+    if (v[flag] !== undefined && typeof v[flag] !== "boolean") return { at: flag, message: "expected a boolean" };
+  }
+  return { ok: settings };
+};
+
+const checkJwks: Check<{ keys: Record<string, unknown>[] }> = (v) => {
+  if (!isObject(v) || !Array.isArray(v.keys)) return { at: "keys", message: "expected an array" };
+  if (v.keys.length === 0) return { at: "keys", message: "expected at least one key" };
+  const bad = v.keys.findIndex((key) => !isObject(key) || typeof key.kty !== "string");
+  if (bad >= 0) return { at: `keys.${bad}.kty`, message: "expected a string" };
+  return { ok: { keys: v.keys as Record<string, unknown>[] } };
+};
 
 export interface NodeConfig {
   sessionId: string;
@@ -73,7 +107,7 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
-function json<T>(env: Env, name: string, schema: z.ZodType<T>): T | undefined {
+function json<T>(env: Env, name: string, check: Check<T>): T | undefined {
   const raw = env[name];
   if (raw === undefined || raw.trim() === "") return undefined;
   let parsed: unknown;
@@ -82,19 +116,17 @@ function json<T>(env: Env, name: string, schema: z.ZodType<T>): T | undefined {
   } catch {
     fail(name, "is not valid JSON");
   }
-  const result = schema.safeParse(parsed);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    fail(name, `is malformed at ${issue.path.join(".") || "(root)"}: ${issue.message}`);
-  }
-  return result.data;
+  const result = check(parsed);
+  if ("at" in result) fail(name, `is malformed at ${result.at}: ${result.message}`);
+  return result.ok;
 }
 
 const DAY_MS = 24 * 3600_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function readConfig(env: Env = process.env): NodeConfig {
   const sessionId = required(env, NodeEnv.sessionId);
-  if (!z.string().uuid().safeParse(sessionId).success) fail(NodeEnv.sessionId, "must be a UUID");
+  if (!UUID.test(sessionId)) fail(NodeEnv.sessionId, "must be a UUID");
 
   const edgeRaw = required(env, NodeEnv.edgeUrl);
   let edgeUrl: URL;
@@ -122,10 +154,10 @@ export function readConfig(env: Env = process.env): NodeConfig {
     projectId: required(env, NodeEnv.projectId),
     edgeUrl,
     nodeToken: required(env, NodeEnv.nodeToken),
-    jwks: json(env, NodeEnv.jwks, Jwks) as NodeConfig["jwks"],
+    jwks: json(env, NodeEnv.jwks, checkJwks),
     expiresAt,
     keepAlive: keepAliveRaw === "true",
-    browserSettings: json(env, NodeEnv.browserSettings, BrowserSettings) ?? {},
+    browserSettings: json(env, NodeEnv.browserSettings, checkBrowserSettings) ?? {},
     proxyPort: integer(env, NodeEnv.proxyPort, 9223, 0, 65535),
     advertiseHost,
     chromiumPath: env[NodeEnv.chromiumPath]?.trim() || "/usr/lib/chromium/chromium",

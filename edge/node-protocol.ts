@@ -2,9 +2,11 @@
  * The contract between the edge and a browser node: the environment a node is started with,
  * the callbacks it posts, the claims of the tokens the edge signs, and the close codes clients see.
  *
- * Both sides import this module, so it must stay free of Workers and Node APIs (zod only).
+ * Both sides import this module, so it holds no Workers or Node APIs and no libraries: plain
+ * constants and types. The edge checks what nodes send with zod schemas held to these types
+ * (`edge/schemas/node-messages.ts`); the node checks the little it reads by hand, which keeps its
+ * bundle small and its start fast (zod alone was ~35 ms of a node's boot).
  */
-import { z } from "zod";
 
 /** JWT issuer for every token the edge signs. */
 export const TOKEN_ISSUER = "wallcrawler-edge";
@@ -16,26 +18,27 @@ export const NODE_TOKEN_AUDIENCE = "wallcrawler-node";
 export const TOKEN_ALGORITHM = "ES256";
 
 /** Claims of the CDP token. `sub` is the session id, `exp` the session's `expiresAt`. */
-export const CdpTokenClaims = z.object({
-  iss: z.literal(TOKEN_ISSUER),
-  aud: z.literal(CDP_TOKEN_AUDIENCE),
-  sub: z.string().uuid(),
+export interface CdpTokenClaims {
+  iss: typeof TOKEN_ISSUER;
+  aud: typeof CDP_TOKEN_AUDIENCE;
+  /** The session id (a UUID). */
+  sub: string;
   /** The owning project, so a node can log it without trusting anything else. */
-  pid: z.string(),
-  iat: z.number().int(),
-  exp: z.number().int(),
-});
-export type CdpTokenClaims = z.infer<typeof CdpTokenClaims>;
+  pid: string;
+  /** Whole seconds, as every JWT time. */
+  iat: number;
+  exp: number;
+}
 
 /** Claims of the node token: it authenticates one node's callbacks for its own session only. */
-export const NodeTokenClaims = z.object({
-  iss: z.literal(TOKEN_ISSUER),
-  aud: z.literal(NODE_TOKEN_AUDIENCE),
-  sub: z.string().uuid(),
-  iat: z.number().int(),
-  exp: z.number().int(),
-});
-export type NodeTokenClaims = z.infer<typeof NodeTokenClaims>;
+export interface NodeTokenClaims {
+  iss: typeof TOKEN_ISSUER;
+  aud: typeof NODE_TOKEN_AUDIENCE;
+  /** The session id (a UUID). */
+  sub: string;
+  iat: number;
+  exp: number;
+}
 
 /**
  * Environment variables the edge sets on a node (RunTask container overrides; the local ECS
@@ -78,30 +81,28 @@ export const nodeCallbackPath = (sessionId: string, kind: "ready" | "heartbeat" 
   `/internal/nodes/${sessionId}/${kind}`;
 
 /** `POST /internal/nodes/<session>/ready`: sent only after a CDP round trip through the proxy worked. */
-export const NodeReady = z.object({
+export interface NodeReady {
   /** The node's reachable host, when it knows it (locally); otherwise the edge looks it up in ECS/EC2. */
-  host: z.string().min(1).optional(),
-  port: z.number().int().min(1).max(65535),
+  host?: string;
+  /** 1–65535. */
+  port: number;
   /** e.g. "Chrome/156.0.8078.73", from `/json/version`'s `Browser`. */
-  browserVersion: z.string().min(1),
-});
-export type NodeReady = z.infer<typeof NodeReady>;
+  browserVersion: string;
+}
 
 /** `POST /internal/nodes/<session>/heartbeat`. */
-export const NodeHeartbeat = z.object({
+export interface NodeHeartbeat {
   /** Open CDP client sockets. */
-  clients: z.number().int().min(0),
-});
-export type NodeHeartbeat = z.infer<typeof NodeHeartbeat>;
+  clients: number;
+}
 
 /** Answer to a heartbeat: when the edge already considers the session over, the node ends it. */
-export const HeartbeatReply = z.object({
-  end: z.boolean(),
-});
-export type HeartbeatReply = z.infer<typeof HeartbeatReply>;
+export interface HeartbeatReply {
+  end: boolean;
+}
 
 /** Why a node ended. The edge maps each to the session's final status. */
-export const ExitReason = z.enum([
+export const EXIT_REASONS = [
   "released", // SIGTERM (StopTask) after REQUEST_RELEASE, or the edge said the session is over
   "timed-out", // expiresAt passed
   "idle", // non-keepAlive: the last client left and the grace period passed
@@ -110,16 +111,15 @@ export const ExitReason = z.enum([
   "not-ready", // the node could not become ready within its deadline
   "terminated", // SIGTERM without a known cause
   "error", // anything else
-]);
-export type ExitReason = z.infer<typeof ExitReason>;
+] as const;
+export type ExitReason = (typeof EXIT_REASONS)[number];
 
 /** `POST /internal/nodes/<session>/exit`. */
-export const NodeExit = z.object({
-  reason: ExitReason,
-  /** Human-readable detail; never contains a token. */
-  detail: z.string().max(2000).optional(),
-});
-export type NodeExit = z.infer<typeof NodeExit>;
+export interface NodeExit {
+  reason: ExitReason;
+  /** Human-readable detail, at most 2000 characters; never contains a token. */
+  detail?: string;
+}
 
 /** WebSocket close codes a CDP client sees when the session ends. */
 export const CloseCode = {
@@ -136,23 +136,20 @@ export const TASK_EVENTS_SECRET_HEADER = "x-wc-events-secret";
 export const TASK_EVENTS_PATH = "/internal/ecs/task-events";
 
 /** The subset of an EventBridge "ECS Task State Change" event the edge reads. */
-export const EcsTaskStateChange = z.object({
-  "detail-type": z.literal("ECS Task State Change"),
-  source: z.literal("aws.ecs"),
-  detail: z.object({
-    taskArn: z.string(),
-    clusterArn: z.string().optional(),
-    lastStatus: z.string(),
-    desiredStatus: z.string().optional(),
-    startedBy: z.string().optional(),
-    stopCode: z.string().optional(),
-    stoppedReason: z.string().optional(),
-    containers: z
-      .array(z.object({ name: z.string().optional(), exitCode: z.number().optional(), reason: z.string().optional() }))
-      .optional(),
-  }),
-});
-export type EcsTaskStateChange = z.infer<typeof EcsTaskStateChange>;
+export interface EcsTaskStateChange {
+  "detail-type": "ECS Task State Change";
+  source: "aws.ecs";
+  detail: {
+    taskArn: string;
+    clusterArn?: string;
+    lastStatus: string;
+    desiredStatus?: string;
+    startedBy?: string;
+    stopCode?: string;
+    stoppedReason?: string;
+    containers?: { name?: string; exitCode?: number; reason?: string }[];
+  };
+}
 
 /** ECS `startedBy` allows no ':'; the edge sets it to this prefix + the session id. */
 export const STARTED_BY_PREFIX = "wc-";
@@ -208,30 +205,33 @@ export const ARTIFACT_LATE_WRITE_GRACE_MS = 5 * 60_000;
 export const ARTIFACT_FLUSH_INTERVAL_MS = 5_000;
 
 /** One CDP exchange as Browserbase's SessionLog shows it. Absent fields are left out, never null. */
-export const SessionLogEntry = z.object({
-  method: z.string(),
-  pageId: z.number().int(),
-  sessionId: z.string(),
-  frameId: z.string().optional(),
-  loaderId: z.string().optional(),
-  request: z.object({ params: z.record(z.string(), z.unknown()), rawBody: z.string(), timestamp: z.number().optional() }).optional(),
-  response: z.object({ result: z.record(z.string(), z.unknown()), rawBody: z.string(), timestamp: z.number().optional() }).optional(),
-  timestamp: z.number().optional(),
-});
-export type SessionLogEntry = z.infer<typeof SessionLogEntry>;
-export const LogBatch = z.object({ entries: z.array(SessionLogEntry).max(ArtifactLimits.batchItems) });
-export type LogBatch = z.infer<typeof LogBatch>;
+export interface SessionLogEntry {
+  method: string;
+  /** A whole number. */
+  pageId: number;
+  sessionId: string;
+  frameId?: string;
+  loaderId?: string;
+  request?: { params: Record<string, unknown>; rawBody: string; timestamp?: number };
+  response?: { result: Record<string, unknown>; rawBody: string; timestamp?: number };
+  timestamp?: number;
+}
+/** At most `ArtifactLimits.batchItems` entries. */
+export interface LogBatch {
+  entries: SessionLogEntry[];
+}
 
 /** An rrweb-style event (`type`: 2 full snapshot, 3 incremental, 4 meta, ...), tagged with its page. */
-export const RecordingEvent = z.object({
-  type: z.number().int(),
-  timestamp: z.number(),
-  data: z.unknown(),
-  pageId: z.string().optional(),
-});
-export type RecordingEvent = z.infer<typeof RecordingEvent>;
-export const RecordingBatch = z.object({ events: z.array(RecordingEvent).max(ArtifactLimits.batchItems) });
-export type RecordingBatch = z.infer<typeof RecordingBatch>;
+export interface RecordingEvent {
+  type: number;
+  timestamp: number;
+  data: unknown;
+  pageId?: string;
+}
+/** At most `ArtifactLimits.batchItems` events. */
+export interface RecordingBatch {
+  events: RecordingEvent[];
+}
 
 /**
  * Uploads go the other way: the edge puts the file on the node (`PUT <node>/uploads/<file name>`,
@@ -246,8 +246,9 @@ export const nodeUploadPath = (fileName: string) => `/uploads/${encodeURICompone
  * body with `Transfer-Encoding: chunked` and may cut it off (client gone, over `uploadBytes`): the
  * node keeps a file only once its body arrived whole. 401 for a bad token, 413 over the bound.
  */
-export const NodeUploadReply = z.object({ path: z.string().min(1) });
-export type NodeUploadReply = z.infer<typeof NodeUploadReply>;
+export interface NodeUploadReply {
+  path: string;
+}
 
 /**
  * `POST <node>/downloads/flush` (CDP token as `Authorization: Bearer`, empty body): the node PUTs

@@ -4,13 +4,8 @@
  * token a node presents on its callbacks. Only the public half leaves the edge, as the JWKS.
  */
 import { importJWK, jwtVerify, SignJWT, type JWK } from "jose";
-import {
-  CDP_TOKEN_AUDIENCE,
-  NODE_TOKEN_AUDIENCE,
-  NodeTokenClaims,
-  TOKEN_ALGORITHM,
-  TOKEN_ISSUER,
-} from "./node-protocol.ts";
+import { CDP_TOKEN_AUDIENCE, NODE_TOKEN_AUDIENCE, TOKEN_ALGORITHM, TOKEN_ISSUER } from "./node-protocol.ts";
+import { NodeTokenClaims } from "./schemas/node-messages.ts";
 import { ApiError } from "./errors.ts";
 import { secret, type EdgeEnv } from "./env.ts";
 

@@ -72,11 +72,11 @@ export async function startEcsStandIn(options: EcsStandInOptions): Promise<EcsSt
     void postTaskEvent(options, task);
   };
 
-  const run = async (task: Task) => {
+  const run = (task: Task) => {
     setStatus(task, "PENDING");
     if (options.runner === "record") return setStatus(task, "RUNNING");
     try {
-      const child = await startTaskProcess(task, options, (code, signal) => {
+      const child = startTaskProcess(task, options, (code, signal) => {
         task.exitCode = code ?? (signal ? 128 + 9 : 1);
         task.stopCode ??= "EssentialContainerExited";
         task.stoppedReason ??= "Essential container in task exited";
@@ -135,7 +135,7 @@ export async function startEcsStandIn(options: EcsStandInOptions): Promise<EcsSt
       tasks.set(task.taskArn, task);
       if (body.clientToken) byClientToken.set(body.clientToken, task);
       void postTaskEvent(options, task);
-      setImmediate(() => void run(task));
+      setImmediate(() => run(task));
       return { tasks: [render(task)], failures: [] };
     },
     StopTask(body) {

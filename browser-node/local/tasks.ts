@@ -33,8 +33,6 @@ export interface Task {
   environment: Record<string, string>;
   exitCode?: number;
   eniId: string;
-  /** The node's own port, chosen by the stand-in; exposed for tests and logs. */
-  port?: number;
   pid?: number;
 }
 
@@ -95,12 +93,11 @@ export interface TaskProcessOptions {
 }
 
 /** Starts the node process for a task and reports its exit. Returns a handle that stops it. */
-export async function startTaskProcess(
+export function startTaskProcess(
   task: Task,
   options: TaskProcessOptions,
   onExit: (code: number | null, signal: NodeJS.Signals | null) => void,
-): Promise<ChildProcess> {
-  task.port = Number(task.environment[NodeEnv.proxyPort] ?? (await freePort()));
+): ChildProcess {
   const [command, ...args] = nodeCommand();
   const child = spawn(command, args, {
     cwd: repoRoot,
@@ -108,9 +105,11 @@ export async function startTaskProcess(
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       HOME: process.env.HOME ?? "/tmp",
       [NodeEnv.advertiseHost]: "127.0.0.1",
+      // Each node takes a free port of its own (it reports the one it got in `ready`), as each
+      // Fargate task has its own address; a task's override still wins.
+      [NodeEnv.proxyPort]: "0",
       ...options.nodeEnv,
       ...task.environment,
-      [NodeEnv.proxyPort]: String(task.port),
     },
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group, as a task is its own machine: a Ctrl-C meant for `npm run dev` reaches

@@ -4,16 +4,8 @@
  * header). Neither takes an API key.
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import {
-  EcsTaskStateChange,
-  HeartbeatReply,
-  NodeExit,
-  NodeHeartbeat,
-  NodeReady,
-  sessionIdFromStartedBy,
-  TASK_EVENTS_PATH,
-  TASK_EVENTS_SECRET_HEADER,
-} from "../node-protocol.ts";
+import { sessionIdFromStartedBy, TASK_EVENTS_PATH, TASK_EVENTS_SECRET_HEADER } from "../node-protocol.ts";
+import { EcsTaskStateChange, HeartbeatReply, NodeExit, NodeHeartbeat, NodeReady } from "../schemas/node-messages.ts";
 import { secret, type AppEnv } from "../env.ts";
 import { ApiError, describeZodError, unwrap, validationHook } from "../errors.ts";
 import { sameSecret } from "../auth/secrets-compare.ts";

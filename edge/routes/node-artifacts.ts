@@ -5,7 +5,8 @@
  * as streams; nodes hold no cloud credentials.
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { ArtifactLimits, LogBatch, RecordingEvent, type ArtifactKind } from "../node-protocol.ts";
+import { ArtifactLimits, type ArtifactKind } from "../node-protocol.ts";
+import { LogBatch, RecordingEvent } from "../schemas/node-messages.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError, unwrap, validationHook } from "../errors.ts";
 import { nodeAuth } from "../middleware/node-token.ts";

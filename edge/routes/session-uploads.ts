@@ -4,7 +4,8 @@
  * `<input type=file>` can take it. The answer's message names the path on the node.
  */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import { ArtifactLimits, NodeUploadReply, nodeUploadPath } from "../node-protocol.ts";
+import { ArtifactLimits, nodeUploadPath } from "../node-protocol.ts";
+import { NodeUploadReply } from "../schemas/node-messages.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError, unwrap, validationHook } from "../errors.ts";
 import { readConfig } from "../config.ts";

@@ -5,7 +5,7 @@
  * schemas: a zod schema would make the route buffer and parse the whole body before its handler.
  */
 import { z } from "@hono/zod-openapi";
-import { SessionLogEntry } from "../node-protocol.ts";
+import { SessionLogEntry } from "./node-messages.ts";
 
 const iso = z.iso.datetime();
 

@@ -38,11 +38,21 @@ describe("readConfig", () => {
       [NodeEnv.proxyPort]: "0",
       [NodeEnv.advertiseHost]: "127.0.0.1",
       [NodeEnv.jwks]: JSON.stringify({ keys: [{ kty: "EC", crv: "P-256", x: "a", y: "b" }] }),
-      [NodeEnv.browserSettings]: JSON.stringify({ viewport: { width: 1280, height: 720 }, blockAds: true }),
+      [NodeEnv.browserSettings]: JSON.stringify({
+        viewport: { width: 1280, height: 720, extra: 1 },
+        blockAds: true,
+        context: { id: "ctx", persist: true },
+        logSession: false,
+      }),
       [NodeEnv.idleGraceMs]: "250",
     });
     expect(config).toMatchObject({ keepAlive: true, proxyPort: 0, advertiseHost: "127.0.0.1", idleGraceMs: 250 });
-    expect(config.browserSettings.viewport).toEqual({ width: 1280, height: 720 });
+    expect(config.browserSettings).toEqual({
+      viewport: { width: 1280, height: 720 },
+      blockAds: true, // settings the node does not apply yet are kept
+      context: { id: "ctx", persist: true },
+      logSession: false,
+    });
     expect(config.jwks?.keys).toHaveLength(1);
   });
 
@@ -58,6 +68,13 @@ describe("readConfig", () => {
     ["JWKS not JSON", { [NodeEnv.jwks]: "{keys" }, /WC_JWKS is not valid JSON/],
     ["JWKS without keys", { [NodeEnv.jwks]: '{"keys":[]}' }, /WC_JWKS is malformed at keys/],
     ["viewport too small", { [NodeEnv.browserSettings]: '{"viewport":{"width":10,"height":10}}' }, /WC_BROWSER_SETTINGS is malformed at viewport.width/],
+    ["viewport height not whole", { [NodeEnv.browserSettings]: '{"viewport":{"width":800,"height":600.5}}' }, /WC_BROWSER_SETTINGS is malformed at viewport.height/],
+    ["settings not an object", { [NodeEnv.browserSettings]: "[1]" }, /WC_BROWSER_SETTINGS is malformed at \(root\)/],
+    ["empty extension id", { [NodeEnv.browserSettings]: '{"extensionId":""}' }, /WC_BROWSER_SETTINGS is malformed at extensionId/],
+    ["context without id", { [NodeEnv.browserSettings]: '{"context":{"persist":true}}' }, /WC_BROWSER_SETTINGS is malformed at context.id/],
+    ["persist not a boolean", { [NodeEnv.browserSettings]: '{"context":{"id":"c","persist":"yes"}}' }, /WC_BROWSER_SETTINGS is malformed at context.persist/],
+    ["logSession not a boolean", { [NodeEnv.browserSettings]: '{"logSession":0}' }, /WC_BROWSER_SETTINGS is malformed at logSession/],
+    ["JWKS key without kty", { [NodeEnv.jwks]: '{"keys":[{"kty":"EC"},{"x":"1"}]}' }, /WC_JWKS is malformed at keys.1.kty/],
   ];
   it.each(bad)("rejects %s, naming the variable", (_name, change, message) => {
     expect(() => readConfig({ ...valid(), ...change })).toThrow(message);

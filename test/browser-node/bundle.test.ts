@@ -1,0 +1,23 @@
+/**
+ * What goes into the node's bundle decides how fast a node boots, and a cold create waits for that
+ * boot: zod alone took ~35 ms of it. The edge's schemas stay on the edge; the node checks the little
+ * it reads by hand (config.ts, auth.ts). (global-setup.ts has just run the build.)
+ */
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { ROOT } from "./support/node-process.ts";
+
+const sources: string[] = JSON.parse(readFileSync(`${ROOT}dist/browser-node/main.mjs.map`, "utf8")).sources;
+
+describe("the browser-node bundle", () => {
+  it("holds the node's own code and its few runtime libraries", () => {
+    expect(sources.some((s) => s.endsWith("browser-node/main.ts"))).toBe(true);
+    expect(sources.some((s) => s.endsWith("edge/node-protocol.ts"))).toBe(true);
+    expect(sources.some((s) => /node_modules\/(ws|jose)\//.test(s))).toBe(true);
+  });
+
+  it("carries no schema library and nothing else of the edge", () => {
+    expect(sources.filter((s) => /node_modules\/(zod|@hono|hono)\//.test(s))).toEqual([]);
+    expect(sources.filter((s) => s.includes("edge/") && !s.endsWith("edge/node-protocol.ts"))).toEqual([]);
+  });
+});
