@@ -8,6 +8,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { cpus } from "node:os";
 import { summarize, type BenchRow } from "../report.ts";
 import { ROOT } from "../../test/browser-node/support/node-process.ts";
 import { startReadyNode } from "../../test/browser-node/support/ready-node.ts";
@@ -53,6 +54,26 @@ const cpuMicros = (pid: number) => {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return ((Number(fields[11]) + Number(fields[12])) / 100) * 1e6; // utime, stime in clock ticks (100 Hz)
 };
+
+/** The whole machine's busy and total CPU time so far (all cores, from /proc/stat), in clock ticks. */
+const machineCpu = () => {
+  const [, ...ticks] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).map(Number);
+  const idle = ticks[3] + ticks[4]; // idle, iowait
+  const total = ticks.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+};
+
+/**
+ * Runs `work` and reports how many of the machine's cores were busy meanwhile (everything: client,
+ * Chromium, relay). Near all of them means the test is bound by CPU, so every microsecond a relay
+ * spends per message comes out of the throughput.
+ */
+async function withCoresBusy<T>(work: () => Promise<T>): Promise<{ result: T; coresBusy: number }> {
+  const before = machineCpu();
+  const result = await work();
+  const after = machineCpu();
+  return { result, coresBusy: (cpus().length * (after.busy - before.busy)) / (after.total - before.total) };
+}
 
 const rssMb = (pid: number) => {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
@@ -115,9 +136,17 @@ export default async function run(): Promise<BenchRow[]> {
       spliceCpu += cpuMicros(splice.pid!) - beforeSplice;
     }
     const tput = { direct: [] as number[], proxied: [] as number[], spliced: [] as number[] };
+    const busy = { direct: [] as number[], proxied: [] as number[] };
+    let nodeCpuPipelined = 0;
     for (let round = 0; round < 3; round++) {
-      tput.direct.push(await pipelined(direct, PIPELINED / 2));
-      tput.proxied.push(await pipelined(proxied, PIPELINED / 2));
+      const d = await withCoresBusy(() => pipelined(direct, PIPELINED / 2));
+      tput.direct.push(d.result);
+      busy.direct.push(d.coresBusy);
+      const before = cpuMicros(node.child.pid!);
+      const p = await withCoresBusy(() => pipelined(proxied, PIPELINED / 2));
+      nodeCpuPipelined += cpuMicros(node.child.pid!) - before;
+      tput.proxied.push(p.result);
+      busy.proxied.push(p.coresBusy);
       tput.spliced.push(await pipelined(spliced, PIPELINED / 2));
     }
     const shots = { direct: [] as number[], proxied: [] as number[] };
@@ -144,6 +173,8 @@ export default async function run(): Promise<BenchRow[]> {
       { bench: "cdp-proxy", metric: "CPU per round trip: node vs raw splice process", unit: "µs", baseline: spliceCpu / rt.spliced.length, subject: nodeCpu / rt.proxied.length },
       { bench: "cdp-proxy", metric: `pipelined throughput (${IN_FLIGHT} in flight)`, unit: "msg/s", baseline: median(tput.direct), subject: median(tput.proxied), goal: { ratio: 0.95, better: "higher" } },
       { bench: "cdp-proxy", metric: "pipelined throughput: raw splice (reference)", unit: "msg/s", baseline: median(tput.direct), subject: median(tput.spliced) },
+      { bench: "cdp-proxy", metric: `pipelined: machine cores busy (of ${cpus().length})`, unit: "cores", baseline: median(busy.direct), subject: median(busy.proxied) },
+      { bench: "cdp-proxy", metric: "pipelined: node CPU per message", unit: "µs", subject: nodeCpuPipelined / (1.5 * PIPELINED) },
       { bench: "cdp-proxy", metric: "full-HD Page.captureScreenshot p50", unit: "ms", baseline: median(shots.direct), subject: median(shots.proxied), goal: { ratio: 1.03, better: "lower" } },
       { bench: "cdp-proxy", metric: "node process RSS after the run", unit: "MB", subject: memory.rss, goal: { value: 60, better: "lower" } },
       { bench: "cdp-proxy", metric: "node process peak RSS", unit: "MB", subject: memory.peak },

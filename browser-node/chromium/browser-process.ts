@@ -50,6 +50,15 @@ function browserEnv(configHome: string): NodeJS.ProcessEnv {
   return env;
 }
 
+/**
+ * A launch started before the session's own code loaded (main.ts): Chromium takes ~300 ms to
+ * start, and the node's remaining modules load meanwhile. `abort` calls it off if the session ends first.
+ */
+export interface EarlyLaunch {
+  browser: Promise<BrowserProcess>;
+  abort: AbortController;
+}
+
 const LISTENING = /DevTools listening on ws:\/\/127\.0\.0\.1:(\d+)(\/devtools\/browser\/[A-Za-z0-9-]+)/;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -9,7 +9,7 @@ import { CloseCode, type ExitReason } from "../../edge/node-protocol.ts";
 import { createEdgeArtifacts } from "../artifacts/edge-artifacts.ts";
 import { SessionArtifacts } from "../artifacts/session-artifacts.ts";
 import { createTokenVerifier } from "../auth.ts";
-import { launchBrowser, type BrowserProcess } from "../chromium/browser-process.ts";
+import { launchBrowser, type BrowserProcess, type EarlyLaunch } from "../chromium/browser-process.ts";
 import type { NodeConfig } from "../config.ts";
 import type { EdgeClient } from "../edge-client.ts";
 import { log } from "../log.ts";
@@ -44,7 +44,7 @@ export class Session {
   private server: Server | undefined;
   /** Set while Chromium starts, so an ending that comes meanwhile still stops it. */
   private launching: Promise<BrowserProcess> | undefined;
-  private readonly launchAbort = new AbortController();
+  private readonly launchAbort: AbortController;
   private port = 0;
   private ending: Promise<number> | undefined;
   private disarmTimers = () => {};
@@ -54,10 +54,14 @@ export class Session {
   /** Resolves with the process exit code once the session has ended, however it ended. */
   readonly ended = new Promise<number>((resolve) => (this.settle = resolve));
 
+  /** @param early a launch main.ts started before this module loaded (see `EarlyLaunch`). */
   constructor(
     private readonly config: NodeConfig,
     private readonly edge: EdgeClient,
+    early?: EarlyLaunch,
   ) {
+    this.launching = early?.browser;
+    this.launchAbort = early?.abort ?? new AbortController();
     this.artifacts = new SessionArtifacts(config.browserSettings, createEdgeArtifacts(config));
     this.clients = new ClientRegistry(config.expiresAt.getTime());
   }
@@ -89,15 +93,9 @@ export class Session {
       fallbackHost: () => `${config.advertiseHost ?? "127.0.0.1"}:${this.port}`,
       artifacts: this.artifacts,
     };
-    this.server = createProxyServer(ctx);
-    // Locally the node advertises loopback and need not listen anywhere else; in a task it must.
-    const bindHost = config.advertiseHost && /^(127\.|localhost$|::1$)/.test(config.advertiseHost) ? "127.0.0.1" : "0.0.0.0";
-    this.port = await listen(this.server, config.proxyPort, bindHost);
-
-    const started = performance.now();
     await this.artifacts.prepare(); // the session's folder and its extension, before Chromium
     if (this.ending) return;
-    this.launching = launchBrowser({
+    this.launching ??= launchBrowser({
       executable: config.chromiumPath,
       settings: config.browserSettings,
       timeoutMs: Math.max(1000, deadline - Date.now()),
@@ -105,6 +103,11 @@ export class Session {
       seedProfile: (dir) => this.artifacts.seedProfile(dir),
       signal: this.launchAbort.signal,
     });
+    // The proxy gets ready while Chromium starts.
+    this.server = createProxyServer(ctx);
+    // Locally the node advertises loopback and need not listen anywhere else; in a task it must.
+    const bindHost = config.advertiseHost && /^(127\.|localhost$|::1$)/.test(config.advertiseHost) ? "127.0.0.1" : "0.0.0.0";
+    this.port = await listen(this.server, config.proxyPort, bindHost);
     const browser = (this.browser = await this.launching);
     void browser.exited.then(({ code, signal }) => {
       if (!this.ending) void this.end("browser-crashed", `Chromium exited (code ${code}, signal ${signal})`);
@@ -126,7 +129,8 @@ export class Session {
       port: this.port,
       host: config.advertiseHost,
       browserVersion,
-      ms: { launch: ms(started, launched), probe: ms(launched, probed), report: ms(probed, performance.now()) },
+      // Milliseconds since the process started: Chromium listening, the probe done, the edge told.
+      ms: { browser: ms(0, launched), probed: ms(0, probed), reported: ms(0, performance.now()) },
     });
 
     this.disarmTimers = armSessionTimers({ ...config, clients: this.clients, end: (reason) => void this.end(reason) });
