@@ -1,6 +1,6 @@
 /**
  * The node is ready only when a CDP round trip works through its own proxy: `/json/version` over
- * HTTP, then `Browser.getVersion` over a browser-level WebSocket, both via the proxy port.
+ * HTTP and `Browser.getVersion` over a browser-level WebSocket, both via the proxy port.
  */
 import WebSocket from "ws";
 import { requestJson } from "./http-json.ts";
@@ -39,14 +39,14 @@ export async function probeThroughProxy(port: number, secret: string, deadline: 
   }
 }
 
+/** Both paths clients take, at once: each waits for Chromium to finish starting, neither for the other. */
 async function probeOnce(port: number, secret: string): Promise<string> {
-  const res = await requestJson(new URL(`http://127.0.0.1:${port}/json/version`), {
-    headers: { [READINESS_HEADER]: secret },
-    timeoutMs: 5000,
-  });
+  const [res] = await Promise.all([
+    requestJson(new URL(`http://127.0.0.1:${port}/json/version`), { headers: { [READINESS_HEADER]: secret }, timeoutMs: 5000 }),
+    roundTrip(port, secret),
+  ]);
   if (res.status !== 200) throw new Error(`/json/version through the proxy answered ${res.status}`);
   const version = res.body as { Browser?: string } | undefined;
   if (!version?.Browser) throw new Error("/json/version has no Browser");
-  await roundTrip(port, secret);
   return version.Browser;
 }

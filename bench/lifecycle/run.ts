@@ -29,7 +29,7 @@ export default async function run(): Promise<BenchRow[]> {
 
   const once = async (): Promise<Timings> => {
     const t0 = performance.now();
-    const session = await bb.sessions.create({});
+    const session = await bb.sessions.create(process.env.BENCH_CREATE ? JSON.parse(process.env.BENCH_CREATE) : {});
     const t1 = performance.now();
     const browser = await chromium.connectOverCDP(session.connectUrl);
     const t2 = performance.now();
@@ -49,6 +49,9 @@ export default async function run(): Promise<BenchRow[]> {
     const bare: number[] = [];
     let c1Failures = 0;
     for (let i = 0; i < RUNS; i++) {
+      // The last session's node may still be stopping its browser: let it finish, so the bare
+      // launch and the create both run on a quiet machine.
+      await waitForNoTasksRunning(platform.standIn.tasks);
       bare.push(await bareLaunch());
       await once().then((t) => c1.push(t), () => c1Failures++);
     }

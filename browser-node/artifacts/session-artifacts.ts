@@ -67,7 +67,7 @@ export class SessionArtifacts {
     log("context-profile", { contextId: context.id, restored, persist: context.persist === true });
   }
 
-  /** Once Chromium runs: downloads into the folder, the recorder into pages, and the flush timer. */
+  /** Once Chromium runs: downloads into the folder and the flush timer (the recorder waits for `sessionReady`). */
   async attach(browser: { debugPort: number; browserPath: string }) {
     const cdp = (this.cdp = await SideCdp.connect(browser.debugPort, browser.browserPath));
     const downloads = (this.downloads = new Downloads(join(this.workDir, "downloads"), this.workDir, this.edge));
@@ -80,10 +80,14 @@ export class SessionArtifacts {
           recorder.stop(why),
         ) as BatchShipper<unknown>,
       );
-      await recorder.attach();
     }
     this.timer = setInterval(() => void this.flush(), ARTIFACT_FLUSH_INTERVAL_MS);
     this.timer.unref();
+  }
+
+  /** The node is ready: the recorder attaches now (recorder.ts says why not sooner). */
+  sessionReady() {
+    this.recorder?.attach().catch((err: unknown) => log("recording-failed", { problem: err instanceof Error ? err.message : String(err) }, "warn"));
   }
 
   /** A relay's logging tap; undefined when `logSession` is false, so the relay does no extra work. */

@@ -114,8 +114,8 @@ export class Session {
     });
     const launched = performance.now();
     log("browser-started", { pid: browser.pid, debugPort: browser.debugPort, proxyPort: this.port, profileDir: browser.profileDir });
-    // Downloads and the recorder must be in place before any client; the probe through the proxy
-    // needs neither, so both go at once (each is a few CDP round trips on a cold browser).
+    // Downloads must be in place before any client; the probe through the proxy does not need
+    // them, so both go at once (each is a few CDP round trips on a cold browser).
     const [browserVersion] = await Promise.all([
       probeThroughProxy(this.port, readinessSecret, deadline),
       this.artifacts.attach(browser),
@@ -124,6 +124,7 @@ export class Session {
     const probed = performance.now();
     await this.edge.ready({ host: config.advertiseHost, port: this.port, browserVersion }, deadline);
     if (this.ending) return;
+    this.artifacts.sessionReady(); // the recorder, which must not slow the start (recorder.ts)
     const ms = (from: number, to: number) => Math.round(to - from);
     log("ready", {
       port: this.port,

@@ -92,6 +92,8 @@ describe("session artifacts end to end", () => {
     // Playwright sets a download folder of its own; the node collects the file all the same.
     const browser = await chromium.connectOverCDP(session.connectUrl);
     const page = browser.contexts()[0].pages()[0] ?? (await browser.contexts()[0].newPage());
+    // The browser's first page is recorded too, though its instrumenting waits until the node is ready.
+    await page.evaluate(`document.body.textContent = ${JSON.stringify(`first page ${marker}`)}`);
     await page.goto(`${site.url}/download`);
     const download = page.waitForEvent("download");
     await page.click("#dl");
@@ -139,6 +141,7 @@ describe("session artifacts end to end", () => {
     const snapshot = recording.find((e) => e.type === 2 && JSON.stringify(e.data).includes("recorded text"));
     expect((snapshot as { pageId?: string } | undefined)?.pageId).toBe(target.targetId); // the SDK's type has no pageId
     expect(recording.some((e) => e.type === 4 && (e.data as any).href === `${site.url}/recorded`)).toBe(true);
+    expect(JSON.stringify(recording)).toContain(`first page ${marker}`);
   });
 
   it("records nothing with logSession and recordSession false", async () => {
