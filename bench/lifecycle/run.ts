@@ -2,7 +2,9 @@
  * The shape of the public BrowserArena benchmark, on the local platform: create a session →
  * connectOverCDP → go to a local page → release. 5 warm-ups, then 30 measured runs one at a time
  * (c1) and ten at a time (c10). In the same run, between the c1 runs, a bare Chromium launch until
- * `/json/version` answers: the floor a cold create is compared with.
+ * `/json/version` answers: the floor a cold create is compared with. Each bare launch waits until
+ * the last session's node has stopped, so neither side shares the machine with a stopping browser.
+ * BENCH_CREATE: the create's body as JSON, e.g. '{"browserSettings":{"recordSession":false}}'.
  */
 import Browserbase from "@browserbasehq/sdk";
 import { spawn } from "node:child_process";
@@ -13,6 +15,7 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { DEFAULT_CHROMIUM, startLocalPlatform } from "../../browser-node/local/platform.ts";
 import { freePort } from "../../browser-node/local/tasks.ts";
+import { launchFlags } from "../../browser-node/chromium/flags.ts";
 import { summarize, type BenchRow } from "../report.ts";
 
 const WARMUPS = 5;
@@ -98,21 +101,14 @@ export default async function run(): Promise<BenchRow[]> {
   return rows;
 }
 
-/** Launches Chromium with the nodes' flags and a fresh profile; the time until /json/version answers. */
+/** Launches Chromium with the nodes' own flags and a fresh profile; the time until /json/version answers. */
 async function bareLaunch(): Promise<number> {
   const port = await freePort();
   const profile = mkdtempSync(join(tmpdir(), "wc-bench-profile-"));
+  const flags = launchFlags({}, profile).map((f) => (f === "--remote-debugging-port=0" ? `--remote-debugging-port=${port}` : f));
   const started = performance.now();
-  const child = spawn(
-    DEFAULT_CHROMIUM,
-    [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--no-default-browser-check",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-      "--mute-audio", "--password-store=basic", "--use-mock-keychain", `--user-data-dir=${profile}`,
-      `--remote-debugging-port=${port}`, "about:blank",
-    ],
-    { stdio: "ignore", detached: true },
-  );
+  // fd 3/4: the --remote-debugging-pipe the nodes' flags carry, held open as a node holds it.
+  const child = spawn(DEFAULT_CHROMIUM, flags, { stdio: ["ignore", "ignore", "ignore", "pipe", "pipe"], detached: true });
   try {
     for (;;) {
       const ok = await fetch(`http://127.0.0.1:${port}/json/version`).then((r) => r.ok, () => false);
