@@ -125,13 +125,12 @@ export class Session {
     await this.edge.ready({ host: config.advertiseHost, port: this.port, browserVersion }, deadline);
     if (this.ending) return;
     this.artifacts.sessionReady(); // the recorder, which must not slow the start (recorder.ts)
-    const ms = (from: number, to: number) => Math.round(to - from);
     log("ready", {
       port: this.port,
       host: config.advertiseHost,
       browserVersion,
       // Milliseconds since the process started: Chromium listening, the probe done, the edge told.
-      ms: { browser: ms(0, launched), probed: ms(0, probed), reported: ms(0, performance.now()) },
+      ms: { browser: Math.round(launched), probed: Math.round(probed), reported: Math.round(performance.now()) },
     });
 
     this.disarmTimers = armSessionTimers({ ...config, clients: this.clients, end: (reason) => void this.end(reason) });
