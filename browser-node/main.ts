@@ -37,12 +37,16 @@ function launchEarly(config: NodeConfig): EarlyLaunch | undefined {
 }
 
 const early = launchEarly(config);
+// Taken from here on: a stop that comes while the session's code still loads ends the session
+// (and the browser already starting) once it exists.
+const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+  process.once("SIGTERM", () => resolve("SIGTERM"));
+  process.once("SIGINT", () => resolve("SIGINT"));
+});
 const [{ Session }, { createEdgeClient }] = await Promise.all([import("./session/session.ts"), import("./edge-client.ts")]);
 const session = new Session(config, createEdgeClient(config), early);
 void session.ended.then((code) => process.exit(code));
-
-process.once("SIGTERM", () => void session.end("terminated", "SIGTERM"));
-process.once("SIGINT", () => void session.end("terminated", "SIGINT"));
+void stopSignal.then((signal) => session.end("terminated", signal));
 process.on("uncaughtException", (err) => {
   log("uncaught-exception", { message: err.message, stack: err.stack }, "error");
   void session.end("error", err.message);
