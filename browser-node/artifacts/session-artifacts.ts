@@ -41,9 +41,10 @@ export class SessionArtifacts {
     private readonly edge: EdgeArtifacts,
   ) {
     if (settings.logSession !== false) {
-      const sessionLog = (this.sessionLog = new SessionLog());
+      const sessionLog = (this.sessionLog = new SessionLog(() => void shipper.flush()));
       // Entries are held as their JSON (serialized once, when recorded): a batch is joined, not re-serialized.
-      this.shippers.push(new BatchShipper<string>("logs", edge, sessionLog, (entries) => `{"entries":[${entries.join(",")}]}`) as BatchShipper<unknown>);
+      const shipper = new BatchShipper<string>("logs", edge, sessionLog, (entries) => `{"entries":[${entries.join(",")}]}`);
+      this.shippers.push(shipper as BatchShipper<unknown>);
     }
   }
 

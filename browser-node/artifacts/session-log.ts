@@ -7,7 +7,9 @@
  * never holds a relayed byte and a busy relay pays one wake-up per batch, not per message. When
  * the queue is full, messages are dropped (and counted) rather than slowing the relay. Entries wait
  * as their JSON text in a bounded store (ArtifactLimits.logEntries / logBytes, oldest dropped
- * first) until shipped.
+ * first) until shipped: at the next timed flush, or as soon as a full batch is ready
+ * (`onFullBatch`), so heavy traffic does not pile thousands of entries into the node's memory
+ * (measured: the node's RSS went from 49 to 86 MB in a few seconds of 16,000 commands a second).
  *
  * pageId: pages are numbered 1, 2, ... in the order the log first sees their targets; 0 is the
  * browser itself (or a target the log never saw attached). sessionId is the CDP session id of a
@@ -70,6 +72,9 @@ export class SessionLog {
   private readonly pages = new Map<string, number>();
   private readonly targetOfSession = new Map<string, string>();
   private readonly clients = new Set<Client>();
+
+  /** @param onFullBatch called (soon, never from inside `take`) when a full batch of entries waits. */
+  constructor(private readonly onFullBatch: () => void = () => {}) {}
 
   /** A tap for one relay; `path` is the client's socket path (a page socket names its target). */
   tap(path: string): RelayTap {
@@ -212,6 +217,7 @@ export class SessionLog {
     }
     this.store.push(json, bytes);
     this.trim();
+    if (this.store.length === ArtifactLimits.batchItems) setImmediate(this.onFullBatch);
   }
 
   private trim() {

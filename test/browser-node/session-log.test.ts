@@ -92,6 +92,27 @@ describe("SessionLog", () => {
     expect(entries[1].request!.timestamp).toBeLessThanOrEqual(entries[1].response!.timestamp!);
   });
 
+  it("asks for a flush as soon as a full batch waits, once per batch, never from inside take", async () => {
+    let asked = 0;
+    const log = new SessionLog(() => asked++);
+    const pairs = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i): [object, object] => [{ id: from + i, method: "Runtime.evaluate", params: {} }, { id: from + i, result: {} }]);
+    exchange(log, "/", pairs(1, ArtifactLimits.batchItems - 1));
+    expect(log.take(0, 0)).toEqual([]); // decodes what is queued; one short of a batch
+    await new Promise((r) => setImmediate(r));
+    expect(asked).toBe(0);
+    exchange(log, "/", pairs(ArtifactLimits.batchItems, 1));
+    expect(log.take(0, 0)).toEqual([]);
+    expect(asked).toBe(0); // not from inside take: the shipper may be the one calling it
+    await new Promise((r) => setImmediate(r));
+    expect(asked).toBe(1);
+    expect(log.take(ArtifactLimits.batchItems, 1e9)).toHaveLength(ArtifactLimits.batchItems);
+    exchange(log, "/", pairs(5000, ArtifactLimits.batchItems));
+    log.take(0, 0);
+    await new Promise((r) => setImmediate(r));
+    expect(asked).toBe(2);
+  });
+
   it("marks a long body as truncated and still pairs it when its sessionId sits at the end", () => {
     const log = new SessionLog();
     const answer = { id: 3, result: { data: "A".repeat(3_000_000) }, sessionId: "S9" };
