@@ -93,7 +93,9 @@ export class Session {
       fallbackHost: () => `${config.advertiseHost ?? "127.0.0.1"}:${this.port}`,
       artifacts: this.artifacts,
     };
-    await this.artifacts.prepare(); // the session's folder and its extension, before Chromium
+    // The session's folder, and its extension before Chromium starts (a session with neither an
+    // extension nor a context had Chromium launched by main.ts already: `launching` is set).
+    await this.artifacts.prepare();
     if (this.ending) return;
     this.launching ??= launchBrowser({
       executable: config.chromiumPath,
