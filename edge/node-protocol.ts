@@ -258,3 +258,100 @@ export interface NodeUploadReply {
  * the node does not answer in time.
  */
 export const NODE_DOWNLOADS_FLUSH_PATH = "/downloads/flush";
+
+// ---------------------------------------------------------------------------------------------
+// The node link (docs/node-link.md): nodes dial the edge; the edge never dials a node.
+//
+// Each node holds ONE WebSocket to its session's Durable Object (JSON text frames, both ways).
+// For every CDP client the node opens one more WebSocket, a channel, which the Durable Object
+// pairs with the client's socket and relays message for message. Bulk artifacts stay HTTP
+// requests from the node (the routes above).
+
+/** Audience of the link token: the bootstrap credential in a node's environment; it opens the link and nothing else. */
+export const LINK_TOKEN_AUDIENCE = "wallcrawler-node-link";
+
+/**
+ * `GET <edge>/internal/nodes/<session>/link`, a WebSocket upgrade with
+ * `Authorization: Bearer <link token>` (aud LINK_TOKEN_AUDIENCE, sub = the session).
+ * A second link for the same session replaces the first (closed with 4009).
+ */
+export const nodeLinkPath = (sessionId: string) => `/internal/nodes/${sessionId}/link`;
+
+/**
+ * `GET <edge>/internal/nodes/<session>/cdp/<channel>`, a WebSocket upgrade with
+ * `Authorization: Bearer <node token>`: the data path of one CDP client, opened by the node when
+ * the link asks (`open`). Messages pass unchanged both ways (text stays text, binary stays binary).
+ */
+export const nodeChannelPath = (sessionId: string, channel: string) => `/internal/nodes/${sessionId}/cdp/${channel}`;
+
+/** How clients reach CDP: through the edge (default, TLS when deployed) or straight to the node's proxy. */
+export const CONNECT_MODES = ["edge", "direct"] as const;
+export type ConnectMode = (typeof CONNECT_MODES)[number];
+
+/**
+ * Client-facing CDP paths on the edge (connectUrl = `ws(s)://<edge>/cdp/<session>?signingKey=<JWT>`):
+ * - WebSocket `/cdp/<session>`, `/cdp/<session>/devtools/browser[/<id>]`: the browser endpoint;
+ *   `/cdp/<session>/devtools/page/<targetId>`: a page.
+ * - HTTP `/cdp/<session>/json/version|list|protocol` (trailing slash or not, `/json` = list):
+ *   Chromium's answers with every URL pointing back here and carrying the caller's token.
+ * - HTTP `/cdp/<session>/devtools/<file>`: the DevTools frontend's files (public, like Chromium's).
+ */
+export const cdpPathPrefix = (sessionId: string) => `/cdp/${sessionId}`;
+
+/** Edge → node, on the link. */
+export type EdgeToNode =
+  /** First message on every (re)opened link: the credential for the node's artifact requests. */
+  | { t: "welcome"; nodeToken: string }
+  /** The session is over at the edge (release, timeout): end it with this reason. */
+  | { t: "end"; reason: ExitReason; detail?: string }
+  | { t: "call"; id: number; call: NodeCall };
+
+/** What the edge asks of a node; each is answered by one `reply` with the same id. */
+export type NodeCall =
+  /** Chromium's `/json/version`, `/json/list` or `/json/protocol` answer, parsed (value: the JSON). */
+  | { op: "json"; path: "/json/version" | "/json/list" | "/json/protocol" }
+  /**
+   * Open a channel for a client: connect to Chromium at `path` (`/devtools/browser/<id>` or
+   * `/devtools/page/<targetId>`; `/devtools/browser` alone means the browser's own), then dial
+   * `nodeChannelPath(session, channel)`. Reply ok once the channel is open (value: null), or an
+   * error (404: no such target; 503: the session is ending). `expiresAt` (epoch ms) is the
+   * client token's expiry: the node closes the channel with CloseCode.tokenExpired then.
+   */
+  | { op: "open"; channel: string; path: string; expiresAt: number }
+  /** Fetch the upload the edge staged (`GET nodeStagedUploadPath`) into the uploads folder (value: NodeUploadReply). */
+  | { op: "upload"; name: string }
+  /** Ship the downloads zip now (value: null once the edge accepted it; also when nothing changed). */
+  | { op: "flush-downloads" }
+  /** A DevTools frontend file (`/devtools/...`) from Chromium (value: FrontendFile). */
+  | { op: "frontend"; path: string };
+
+export interface FrontendFile {
+  status: number;
+  contentType?: string;
+  /** The body, base64. */
+  body: string;
+}
+
+/** Node → edge, on the link. */
+export type NodeToEdge =
+  /** Sent once, after a CDP round trip to Chromium worked. `direct` only in CONNECT_MODE=direct. */
+  | { t: "ready"; browserVersion: string; direct?: { host?: string; port: number } }
+  /** The node is ending (after its artifacts were shipped). The link then closes with 1000. */
+  | { t: "exit"; reason: ExitReason; detail?: string }
+  | { t: "reply"; id: number; ok: true; value: unknown }
+  | { t: "reply"; id: number; ok: false; status: number; message: string };
+
+/** `GET <edge>/internal/nodes/<session>/uploads/<name>` (node token): an upload the edge staged for the node. */
+export const nodeStagedUploadPath = (sessionId: string, fileName: string) =>
+  `/internal/nodes/${sessionId}/uploads/${encodeURIComponent(fileName)}`;
+
+/** Close codes on the link itself. */
+export const LinkClose = {
+  /** A newer link for the same session took over. */
+  replaced: { code: 4009, reason: "link replaced" },
+  /** The session is over; the node should exit. */
+  sessionOver: { code: 4010, reason: "session over" },
+} as const;
+
+/** A node whose link dropped has this long to reopen it before the edge settles the session. */
+export const LINK_RECONNECT_GRACE_MS = 5_000;
