@@ -4,6 +4,10 @@
  * honours RunTask's clientToken, runs each task as a browser-node process, and posts the
  * "ECS Task State Change" events EventBridge would. The edge uses the same client against it as
  * against AWS; only the endpoint differs.
+ *
+ * It listens on loopback, where every session's browser can reach it too, so it serves nothing
+ * but the signed AWS API, and even there no task's token: a page that read one could act as
+ * another session's node. Tests read what the edge asked for from `calls` and `tasks` in-process.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
@@ -12,6 +16,7 @@ import { TASK_EVENTS_SECRET_HEADER } from "../../edge/node-protocol.ts";
 import { SignatureError, verifySigV4, type Credentials } from "./sigv4.ts";
 import { newTask, startTaskProcess, type Runner, type Task, type TaskProcessOptions } from "./tasks.ts";
 import { describeNetworkInterfacesXml, ec2ErrorXml } from "./ec2-xml.ts";
+import { describeTask } from "./task-view.ts";
 
 export interface EcsStandInOptions extends TaskProcessOptions {
   host?: string;
@@ -25,6 +30,7 @@ export interface EcsStandInOptions extends TaskProcessOptions {
   stopGraceMs?: number;
 }
 
+/** Every call, signed or not, with its body as sent (node tokens included: this stays in-process). */
 export interface RecordedCall {
   service: "ecs" | "ec2";
   action: string;
@@ -36,6 +42,7 @@ export interface RecordedCall {
 
 export interface EcsStandIn {
   url: string;
+  /** In-process only: these hold each task's environment as the edge sent it, tokens included. */
   calls: RecordedCall[];
   tasks: Map<string, Task>;
   close(): Promise<void>;
@@ -117,7 +124,7 @@ export async function startEcsStandIn(options: EcsStandInOptions): Promise<EcsSt
       const vpc = body.networkConfiguration?.awsvpcConfiguration;
       if (body.launchType === "FARGATE" && !vpc?.subnets?.length)
         throw new ApiError("InvalidParameterException", "Network Configuration must be provided when networkMode 'awsvpc' is specified.");
-      if (body.clientToken && byClientToken.has(body.clientToken)) return { tasks: [render(byClientToken.get(body.clientToken)!)], failures: [] };
+      if (body.clientToken && byClientToken.has(body.clientToken)) return { tasks: [describeTask(byClientToken.get(body.clientToken)!)], failures: [] };
       const override = body.overrides?.containerOverrides?.[0];
       const environment = Object.fromEntries(
         (override?.environment ?? []).map((e: { name: string; value: string }) => [e.name, e.value]),
@@ -136,19 +143,19 @@ export async function startEcsStandIn(options: EcsStandInOptions): Promise<EcsSt
       if (body.clientToken) byClientToken.set(body.clientToken, task);
       void postTaskEvent(options, task);
       setImmediate(() => run(task));
-      return { tasks: [render(task)], failures: [] };
+      return { tasks: [describeTask(task)], failures: [] };
     },
     StopTask(body) {
       const task = body.task && findTask(body.task);
       if (!task) throw new ApiError("InvalidParameterException", "The referenced task was not found.");
       stop(task, body.reason ?? "Task stopped by user");
-      return { task: render(task) };
+      return { task: describeTask(task) };
     },
     DescribeTasks(body) {
       if (!Array.isArray(body.tasks)) throw new ApiError("InvalidParameterException", "Tasks cannot be empty.");
       const found = body.tasks.map((ref: string) => [ref, findTask(ref)] as const);
       return {
-        tasks: found.filter(([, t]: readonly [string, Task | undefined]) => t).map(([, t]: any) => render(t)),
+        tasks: found.filter(([, t]: readonly [string, Task | undefined]) => t).map(([, t]: any) => describeTask(t)),
         failures: found.filter(([, t]: any) => !t).map(([ref]: any) => ({ arn: ref, reason: "MISSING" })),
       };
     },
@@ -158,8 +165,6 @@ export async function startEcsStandIn(options: EcsStandInOptions): Promise<EcsSt
     const body = await readBody(req);
     const target = String(req.headers["x-amz-target"] ?? "");
     const url = new URL(req.url ?? "/", "http://stand-in");
-    if (req.method === "GET" && url.pathname === "/_standin/calls") return sendJson(res, 200, calls);
-    if (req.method === "GET" && url.pathname === "/_standin/tasks") return sendJson(res, 200, [...tasks.values()].map(render));
 
     const isEcs = target.startsWith(ECS_TARGET_PREFIX);
     const form = isEcs ? undefined : new URLSearchParams(body);
@@ -209,52 +214,6 @@ export async function startEcsStandIn(options: EcsStandInOptions): Promise<EcsSt
   };
 }
 
-/** A task as ECS's DescribeTasks renders it (the fields the edge and the AWS SDKs read). */
-function render(task: Task) {
-  return {
-    taskArn: task.taskArn,
-    clusterArn: task.clusterArn,
-    taskDefinitionArn: task.taskDefinitionArn,
-    launchType: "FARGATE",
-    lastStatus: task.lastStatus,
-    desiredStatus: task.desiredStatus,
-    startedBy: task.startedBy,
-    group: task.group,
-    createdAt: task.createdAt,
-    startedAt: task.startedAt,
-    stoppingAt: task.stoppingAt,
-    stoppedAt: task.stoppedAt,
-    stopCode: task.stopCode,
-    stoppedReason: task.stoppedReason,
-    cpu: "1024",
-    memory: "2048",
-    attachments: [
-      {
-        id: task.eniId.replace("eni-", "attachment-"),
-        type: "ElasticNetworkInterface",
-        status: task.lastStatus === "STOPPED" ? "DELETED" : "ATTACHED",
-        details: [
-          { name: "networkInterfaceId", value: task.eniId },
-          { name: "privateIPv4Address", value: "127.0.0.1" },
-        ],
-      },
-    ],
-    containers: [
-      {
-        name: task.containerName,
-        lastStatus: task.lastStatus,
-        exitCode: task.exitCode,
-        networkInterfaces: [{ privateIpv4Address: "127.0.0.1" }],
-      },
-    ],
-    overrides: {
-      containerOverrides: [
-        { name: task.containerName, environment: Object.entries(task.environment).map(([name, value]) => ({ name, value })) },
-      ],
-    },
-  };
-}
-
 async function postTaskEvent(options: EcsStandInOptions, task: Task) {
   if (!options.taskEvents) return;
   const event = {
@@ -266,7 +225,7 @@ async function postTaskEvent(options: EcsStandInOptions, task: Task) {
     time: new Date().toISOString(),
     region: options.region,
     resources: [task.taskArn],
-    detail: { ...render(task), overrides: undefined, updatedAt: new Date().toISOString() },
+    detail: { ...describeTask(task), overrides: undefined, updatedAt: new Date().toISOString() },
   };
   // EventBridge retries failed deliveries for up to 24 h; a few quick retries serve a local run.
   for (let attempt = 0; attempt < 3; attempt++) {

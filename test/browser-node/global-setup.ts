@@ -10,6 +10,8 @@ import { startReadyNode } from "./support/ready-node.ts";
 
 export interface SharedNode {
   port: number;
+  /** Its Chromium's pid, so tests can read the command line the node launched it with. */
+  chromiumPid: number;
   sessionId: string;
   projectId: string;
   /** The test signing key's private half, so test files can sign tokens. */
@@ -28,6 +30,7 @@ export default async function setup(project: TestProject) {
   const shared = await startReadyNode({ keepAlive: true });
   project.provide("sharedNode", {
     port: shared.port,
+    chromiumPid: shared.started.pid,
     sessionId: shared.node.sessionId,
     projectId: shared.node.projectId,
     privateJwk: (await exportJWK(shared.key.privateKey)) as Record<string, unknown>,

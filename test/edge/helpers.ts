@@ -60,10 +60,18 @@ export interface RecordedCall {
   status: number;
 }
 
-export async function standInCalls(): Promise<RecordedCall[]> {
-  const res = await fetch(`${inject("standInUrl")}/_standin/calls`);
-  return (await res.json()) as RecordedCall[];
+/** Reads the stand-in's record (node/stand-in-record.ts) with this run's secret. */
+async function standInRecord<T>(path: "/calls" | "/tasks"): Promise<T> {
+  const { url, secret } = inject("standInRecord");
+  const res = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${secret}` } });
+  if (res.status !== 200) throw new Error(`stand-in record ${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
 }
+
+export const standInCalls = () => standInRecord<RecordedCall[]>("/calls");
+
+/** The stand-in's tasks, as DescribeTasks renders them. */
+export const standInTasks = () => standInRecord<any[]>("/tasks");
 
 const envOf = (call: RecordedCall): Record<string, string> =>
   Object.fromEntries((call.body?.overrides?.containerOverrides?.[0]?.environment ?? []).map((e: { name: string; value: string }) => [e.name, e.value]));
@@ -95,8 +103,7 @@ export async function nextLaunch(projectId: string, known: Set<string> = claimed
 
 /** The stand-in's task for a session, as DescribeTasks renders it. */
 export async function taskOf(sessionId: string): Promise<any> {
-  const tasks = (await (await fetch(`${inject("standInUrl")}/_standin/tasks`)).json()) as any[];
-  return tasks.find((t) => t.startedBy === `wc-${sessionId}`);
+  return (await standInTasks()).find((t) => t.startedBy === `wc-${sessionId}`);
 }
 
 /** Every ECS call about a session: its RunTask(s) and the calls naming its task. */

@@ -5,6 +5,8 @@ declare module "vitest" {
     secrets: Record<string, string>;
     /** The local ECS stand-in (record runner): ECS_ENDPOINT and EC2_ENDPOINT of the Worker. */
     standInUrl: string;
+    /** What the stand-in recorded (node/stand-in-record.ts), node tokens included: only with `secret`. */
+    standInRecord: { url: string; secret: string };
     /** The stand-in behind the fault proxy: the Worker's ECS_ENDPOINT. */
     ecsUrl: string;
     moto: {

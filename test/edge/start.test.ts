@@ -3,13 +3,12 @@ import worker from "../../edge/index.ts";
 import { inject } from "vitest";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { SessionRecord } from "../../edge/sessions/session-record.ts";
-import { api, callsFor, env, newProject, nextLaunch, nodeCall, sessionObject, standInCalls, startSession, taskOf } from "./helpers.ts";
+import { api, callsFor, env, newProject, nextLaunch, nodeCall, sessionObject, standInCalls, standInTasks, startSession, taskOf } from "./helpers.ts";
 
 const faults = (projectId: string, list: string[]) =>
   fetch(`${inject("ecsUrl")}/_faults`, { method: "POST", body: JSON.stringify({ projectId, faults: list }) });
 
-const tasksOf = async (id: string) =>
-  ((await (await fetch(`${inject("standInUrl")}/_standin/tasks`)).json()) as { startedBy: string }[]).filter((t) => t.startedBy === `wc-${id}`);
+const tasksOf = async (id: string) => (await standInTasks()).filter((t) => t.startedBy === `wc-${id}`);
 
 describe("starting a session", () => {
   let project: Awaited<ReturnType<typeof newProject>>;
@@ -112,6 +111,26 @@ describe("starting a session", () => {
     const created = await creating;
     expect(created.status).toBe(409);
     expect(created.headers.get("x-should-retry")).toBe("false");
+  });
+});
+
+describe("the stand-in and its record", () => {
+  it("serve a session's node token to nobody but this run's tests", async () => {
+    const project = await newProject({ name: "record" });
+    const { node } = await startSession(project.key, project.projectId, {});
+    expect(node.nodeToken.split(".")).toHaveLength(3); // the tests hold the real token, from the record
+    // The stand-in, which any local session's browser can reach, has no unsigned routes left.
+    for (const path of ["/_standin/calls", "/_standin/tasks"]) {
+      const res = await fetch(`${inject("standInUrl")}${path}`);
+      expect(res.status, path).toBe(400);
+      expect(await res.text(), path).not.toContain(node.nodeToken);
+    }
+    const { url } = inject("standInRecord");
+    for (const authorization of [undefined, "Bearer wrong", `Bearer ${env.ADMIN_TOKEN}`]) {
+      const res = await fetch(`${url}/calls`, { headers: authorization ? { authorization } : {} });
+      expect(res.status, authorization).toBe(401);
+      expect(await res.json()).toEqual({ message: "The stand-in's record needs this run's secret" });
+    }
   });
 });
 

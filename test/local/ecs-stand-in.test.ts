@@ -103,7 +103,101 @@ describe("local ECS stand-in (record runner)", () => {
     const colon = await call("RunTask", { taskDefinition: "td", startedBy: "wc:x", launchType: "FARGATE", networkConfiguration: { awsvpcConfiguration: { subnets: ["s"] } } });
     expect(colon.status).toBe(400);
     expect(await json(colon)).toMatchObject({ __type: "InvalidParameterException" });
-    const calls = await json(await fetch(`${standIn.url}/_standin/calls`));
-    expect(calls.filter((c: any) => c.status === 403).length).toBeGreaterThanOrEqual(2);
+    expect(standIn.calls.filter((c) => c.status === 403).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("answers no action, ECS or EC2, known or not, without a valid signature, and changes nothing", async () => {
+    const { tasks } = await json(await runTask(crypto.randomUUID()));
+    const before = standIn.tasks.size;
+    const wrongSecret = new AwsClient({ ...credentials, secretAccessKey: "nope", region, service: "ecs", retries: 0 });
+    const ecsBodies: Record<string, unknown> = {
+      RunTask: { taskDefinition: "td", launchType: "FARGATE", networkConfiguration: { awsvpcConfiguration: { subnets: ["s"] } } },
+      StopTask: { task: tasks[0].taskArn },
+      DescribeTasks: { tasks: [tasks[0].taskArn] },
+      ListTasks: {},
+    };
+    for (const [action, body] of Object.entries(ecsBodies)) {
+      const unsigned = await fetch(standIn.url, { method: "POST", headers: { "x-amz-target": ecsTarget(action) }, body: JSON.stringify(body) });
+      expect([unsigned.status, (await json(unsigned)).__type], action).toEqual([400, "MissingAuthenticationTokenException"]);
+      const forged = await call(action, body, wrongSecret);
+      expect([forged.status, (await json(forged)).__type], action).toEqual([403, "InvalidSignatureException"]);
+    }
+    const wrongEc2 = new AwsClient({ ...credentials, secretAccessKey: "nope", region, service: "ec2", retries: 0 });
+    for (const action of ["DescribeNetworkInterfaces", "RunInstances"]) {
+      const form = new URLSearchParams({ Action: action, Version: "2016-11-15" }).toString();
+      const headers = { "content-type": "application/x-www-form-urlencoded" };
+      const unsigned = await fetch(standIn.url, { method: "POST", headers, body: form });
+      expect(unsigned.status, action).toBe(400);
+      expect(await unsigned.text()).toContain("<Code>MissingAuthenticationTokenException</Code>");
+      const forged = await wrongEc2.fetch(standIn.url, { method: "POST", headers, body: form });
+      expect(forged.status, action).toBe(403);
+      expect(await forged.text()).toContain("<Code>InvalidSignatureException</Code>");
+      expect(await (await fetch(`${standIn.url}/?${form}`)).text()).toContain("MissingAuthenticationTokenException");
+    }
+    expect(standIn.tasks.size).toBe(before);
+    expect(standIn.tasks.get(tasks[0].taskArn)!.desiredStatus).toBe("RUNNING");
+  });
+
+  it("serves no task's node token, nor any variable it does not know to be public, from anything it answers", async () => {
+    // A page in any local session's browser can reach the stand-in on loopback: whatever it
+    // answers, signed or not, must be useless for acting as another session's node.
+    const nodeToken = `node-token-${crypto.randomUUID()}`;
+    const unknownSecret = `later-secret-${crypto.randomUUID()}`;
+    const sessionId = crypto.randomUUID();
+    const served: Array<[string, string]> = [];
+    const keep = async (what: string, res: Response) => {
+      const text = await res.text();
+      served.push([what, text]);
+      return { status: res.status, text };
+    };
+    const run = {
+      cluster: "wc",
+      taskDefinition: "browser-node",
+      launchType: "FARGATE",
+      clientToken: sessionId,
+      startedBy: `wc-${sessionId}`,
+      networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-1"] } },
+      overrides: {
+        containerOverrides: [
+          {
+            name: "browser-node",
+            environment: [
+              { name: "WC_SESSION_ID", value: sessionId },
+              { name: "WC_NODE_TOKEN", value: nodeToken },
+              { name: "WC_SOMETHING_NEW", value: unknownSecret },
+            ],
+          },
+        ],
+      },
+    };
+    const started = JSON.parse((await keep("RunTask", await call("RunTask", run))).text);
+    await keep("RunTask again", await call("RunTask", run));
+    const taskArn = started.tasks[0].taskArn;
+    await expect.poll(() => standIn.tasks.get(taskArn)?.lastStatus).toBe("RUNNING");
+    const described = JSON.parse((await keep("DescribeTasks", await call("DescribeTasks", { cluster: "wc", tasks: [taskArn] }))).text);
+    expect(described.tasks[0].overrides.containerOverrides[0].environment).toEqual([
+      { name: "WC_SESSION_ID", value: sessionId },
+      { name: "WC_NODE_TOKEN", value: "[redacted]" },
+      { name: "WC_SOMETHING_NEW", value: "[redacted]" },
+    ]);
+    const form = new URLSearchParams({ Action: "DescribeNetworkInterfaces", Version: "2016-11-15" }).toString();
+    await keep("DescribeNetworkInterfaces", await ec2.fetch(standIn.url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form }));
+    await keep("StopTask", await call("StopTask", { cluster: "wc", task: taskArn }));
+    // What a page could ask for without any credentials: none of it is answered.
+    for (const path of ["/_standin/tasks", "/_standin/calls", "/", `/${taskArn}`]) {
+      const { status } = await keep(`GET ${path}`, await fetch(`${standIn.url}${path}`));
+      expect(status, path).toBeGreaterThanOrEqual(400);
+    }
+    await keep("unsigned DescribeTasks", await fetch(standIn.url, { method: "POST", headers: { "x-amz-target": ecsTarget("DescribeTasks") }, body: JSON.stringify({ tasks: [taskArn] }) }));
+    await expect.poll(() => events.some((e) => e.event.detail.taskArn === taskArn && e.event.detail.lastStatus === "STOPPED")).toBe(true);
+    for (const e of events.filter((e) => e.event.detail.taskArn === taskArn)) served.push(["task event", JSON.stringify(e.event)]);
+
+    expect(served.length).toBeGreaterThan(10);
+    for (const [what, text] of served) {
+      expect(text, what).not.toContain(nodeToken);
+      expect(text, what).not.toContain(unknownSecret);
+    }
+    // The token is there all the same, for the in-process test that plays the node.
+    expect(standIn.tasks.get(taskArn)!.environment.WC_NODE_TOKEN).toBe(nodeToken);
   });
 });

@@ -1,10 +1,12 @@
 /**
  * Starts, once for the whole edge suite, what the Worker under test talks to over loopback: the
  * local ECS stand-in (SigV4-checked, recording every call; the tests play the browser node)
- * behind a fault injector, an independent moto_server, a real Chromium for the debug URLs, and
- * the node's upload and flush receiver.
+ * behind a fault injector, and its record for the tests (behind a secret of this run), an
+ * independent moto_server, a real Chromium for the debug URLs, and the node's upload and flush
+ * receiver.
  * Secrets are generated per run.
  */
+import { randomBytes } from "node:crypto";
 import type { TestProject } from "vitest/node";
 import { startEcsStandIn } from "../../../browser-node/local/ecs-stand-in.ts";
 import { generateSecrets } from "../../../browser-node/local/dev-secrets.ts";
@@ -13,6 +15,7 @@ import { startChromium } from "./chromium.ts";
 import { startFaultProxy } from "./fault-proxy.ts";
 import { startHttpShapes, TITLE } from "./http-shapes.ts";
 import { startNodeReceiver } from "./node-receiver.ts";
+import { startStandInRecord } from "./stand-in-record.ts";
 
 export default async function setup(project: TestProject) {
   const secrets = await generateSecrets();
@@ -22,6 +25,8 @@ export default async function setup(project: TestProject) {
     runner: "record",
     credentials: { accessKeyId: secrets.AWS_ACCESS_KEY_ID, secretAccessKey: secrets.AWS_SECRET_ACCESS_KEY },
   });
+  const recordSecret = randomBytes(32).toString("base64url");
+  const record = await startStandInRecord(standIn, recordSecret);
   const ecs = await startFaultProxy(standIn.url);
   const moto = await startMoto();
   const chromium = await startChromium();
@@ -29,6 +34,7 @@ export default async function setup(project: TestProject) {
   const receiver = await startNodeReceiver(secrets.SIGNING_KEY);
   project.provide("secrets", { ...secrets });
   project.provide("standInUrl", standIn.url);
+  project.provide("standInRecord", { url: record.url, secret: recordSecret });
   project.provide("ecsUrl", ecs.url);
   project.provide("moto", { url: moto.url, region: moto.region, subnet: moto.subnet, securityGroup: moto.securityGroup, allowed: moto.allowed, denied: moto.denied });
   project.provide("chromiumPort", chromium.port);
@@ -40,6 +46,7 @@ export default async function setup(project: TestProject) {
     await chromium.close();
     await moto.close();
     await ecs.close();
+    await record.close();
     await standIn.close();
   };
 }
