@@ -17,7 +17,7 @@ describe("browser settings end to end", () => {
     try {
       const page = browser.contexts()[0].pages()[0] ?? (await browser.contexts()[0].newPage());
       await page.goto(`${t.pages.url}/viewport`);
-      const size = await page.evaluate(() => ({ width: innerWidth, windowWidth: outerWidth, windowHeight: outerHeight }));
+      const size = await page.evaluate("({ width: innerWidth, windowWidth: outerWidth, windowHeight: outerHeight })");
       expect(size).toEqual({ width: 1280, windowWidth: 1280, windowHeight: DEFAULT_VIEWPORT.height });
     } finally {
       await browser.close();
