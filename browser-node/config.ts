@@ -1,62 +1,20 @@
 /**
  * The node's configuration, read only from the environment (RunTask container overrides in AWS,
  * the child-process environment locally). Names come from `NodeEnv` in the shared protocol.
- * Any missing or malformed value throws a `NodeError` whose message names the variable.
+ * Any missing or malformed value throws a `NodeError` whose message names the variable. The
+ * browser settings follow the rules the edge checks them by (`edge/browser-settings.ts`).
  */
+import { normalizeBrowserSettings, type BrowserSettings } from "../edge/browser-settings.ts";
 import { NodeEnv } from "../edge/node-protocol.ts";
 import { NodeError } from "./node-error.ts";
 
-export interface Viewport {
-  width: number;
-  height: number;
-}
-
-/** The part of Browserbase's `browserSettings` the node applies; other keys are kept for later. */
-export interface BrowserSettings {
-  viewport?: Viewport;
-  /** Fetched from the edge and loaded unpacked (the edge folds a top-level `extensionId` in here). */
-  extensionId?: string;
-  /** Start from this context's saved profile; with `persist`, save the profile back at the end. */
-  context?: { id: string; persist?: boolean; [key: string]: unknown };
-  /** false: record no CDP traffic (default true). */
-  logSession?: boolean;
-  /** false: record no rrweb events (default true). */
-  recordSession?: boolean;
-  [key: string]: unknown;
-}
+export type { BrowserSettings, Viewport } from "../edge/browser-settings.ts";
 
 /** What is wrong with a JSON value, and where (a dotted path). */
 type Problem = { at: string; message: string };
 type Check<T> = (value: unknown) => { ok: T } | Problem;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const isName = (v: unknown) => typeof v === "string" && v.length > 0;
-
-const checkBrowserSettings: Check<BrowserSettings> = (v) => {
-  if (!isObject(v)) return { at: "(root)", message: "expected an object" };
-  const settings: BrowserSettings = { ...v };
-  if (v.viewport !== undefined) {
-    const viewport = v.viewport;
-    if (!isObject(viewport)) return { at: "viewport", message: "expected an object" };
-    for (const [side, max] of [["width", 7680], ["height", 4320]] as const) {
-      const n = viewport[side];
-      if (typeof n !== "number" || !Number.isInteger(n) || n < 100 || n > max) {
-        return { at: `viewport.${side}`, message: `expected a whole number from 100 to ${max}` };
-      }
-    }
-    settings.viewport = { width: viewport.width as number, height: viewport.height as number };
-  }
-  if (v.extensionId !== undefined && !isName(v.extensionId)) return { at: "extensionId", message: "expected a non-empty string" };
-  if (v.context !== undefined) {
-    if (!isObject(v.context)) return { at: "context", message: "expected an object" };
-    if (!isName(v.context.id)) return { at: "context.id", message: "expected a non-empty string" };
-    if (v.context.persist !== undefined && typeof v.context.persist !== "boolean") return { at: "context.persist", message: "expected a boolean" };
-  }
-  for (const flag of ["logSession", "recordSession"]) {
-    if (v[flag] !== undefined && typeof v[flag] !== "boolean") return { at: flag, message: "expected a boolean" };
-  }
-  return { ok: settings };
-};
 
 const checkJwks: Check<{ keys: Record<string, unknown>[] }> = (v) => {
   if (!isObject(v) || !Array.isArray(v.keys)) return { at: "keys", message: "expected an array" };
@@ -66,11 +24,15 @@ const checkJwks: Check<{ keys: Record<string, unknown>[] }> = (v) => {
   return { ok: { keys: v.keys as Record<string, unknown>[] } };
 };
 
-export interface NodeConfig {
+/** Where, and as which session, the node reports to the edge. */
+export interface EdgeContact {
   sessionId: string;
-  projectId: string;
   edgeUrl: URL;
   nodeToken: string;
+}
+
+export interface NodeConfig extends EdgeContact {
+  projectId: string;
   /** Parsed `{keys: [...]}`; undefined → fetch `<edge>/.well-known/jwks.json`. */
   jwks?: { keys: Record<string, unknown>[] };
   expiresAt: Date;
@@ -124,7 +86,7 @@ function json<T>(env: Env, name: string, check: Check<T>): T | undefined {
 const DAY_MS = 24 * 3600_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export function readConfig(env: Env = process.env): NodeConfig {
+function edgeContact(env: Env): EdgeContact {
   const sessionId = required(env, NodeEnv.sessionId);
   if (!UUID.test(sessionId)) fail(NodeEnv.sessionId, "must be a UUID");
 
@@ -136,6 +98,23 @@ export function readConfig(env: Env = process.env): NodeConfig {
     fail(NodeEnv.edgeUrl, "is not a URL");
   }
   if (edgeUrl.protocol !== "http:" && edgeUrl.protocol !== "https:") fail(NodeEnv.edgeUrl, "must be http(s)");
+  return { sessionId, edgeUrl, nodeToken: required(env, NodeEnv.nodeToken) };
+}
+
+/**
+ * Enough of the environment to tell the edge why the node cannot start, when the rest of it is
+ * refused; undefined when even this part is missing or malformed.
+ */
+export function readEdgeContact(env: Env = process.env): EdgeContact | undefined {
+  try {
+    return edgeContact(env);
+  } catch {
+    return undefined;
+  }
+}
+
+export function readConfig(env: Env = process.env): NodeConfig {
+  const contact = edgeContact(env);
 
   const expiresRaw = required(env, NodeEnv.expiresAt);
   const expiresAt = new Date(expiresRaw);
@@ -150,14 +129,12 @@ export function readConfig(env: Env = process.env): NodeConfig {
   if (advertiseHost && !/^[A-Za-z0-9.\-:[\]]+$/.test(advertiseHost)) fail(NodeEnv.advertiseHost, "is not a host name");
 
   return {
-    sessionId,
+    ...contact,
     projectId: required(env, NodeEnv.projectId),
-    edgeUrl,
-    nodeToken: required(env, NodeEnv.nodeToken),
     jwks: json(env, NodeEnv.jwks, checkJwks),
     expiresAt,
     keepAlive: keepAliveRaw === "true",
-    browserSettings: json(env, NodeEnv.browserSettings, checkBrowserSettings) ?? {},
+    browserSettings: json(env, NodeEnv.browserSettings, normalizeBrowserSettings) ?? {},
     proxyPort: integer(env, NodeEnv.proxyPort, 9223, 0, 65535),
     advertiseHost,
     chromiumPath: env[NodeEnv.chromiumPath]?.trim() || "/usr/lib/chromium/chromium",

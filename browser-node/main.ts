@@ -4,21 +4,35 @@
  *
  * Exit codes: 0 for a normal end (released, idle, timed-out, never-connected, SIGTERM),
  * 1 when the node could not become ready, the browser crashed, or anything else failed,
- * 2 for a configuration error (one line on stderr names the variable).
+ * 2 for a configuration error (one line on stderr names the variable; the edge is told too).
  */
 import { launchBrowser, type EarlyLaunch } from "./chromium/browser-process.ts";
-import { readConfig, type NodeConfig } from "./config.ts";
+import { readConfig, readEdgeContact, type NodeConfig } from "./config.ts";
 import { log, setLogContext } from "./log.ts";
 import { NodeError } from "./node-error.ts";
 
-let config: NodeConfig;
-try {
-  config = readConfig();
-} catch (err) {
-  process.stderr.write(`browser-node: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(2);
+/**
+ * A node that cannot start says why, and to the edge too when it knows where the edge is: the
+ * create waiting there then fails at once with the reason, not when the task's stop is noticed.
+ */
+async function readConfigOrExit(): Promise<NodeConfig> {
+  try {
+    return readConfig();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`browser-node: ${message}\n`);
+    const contact = readEdgeContact();
+    if (contact) {
+      setLogContext({ sessionId: contact.sessionId });
+      const { createEdgeClient } = await import("./edge-client.ts");
+      const told = await createEdgeClient(contact).exit({ reason: "error", detail: message.slice(0, 2000) });
+      if (!told) log("exit-report-failed", { reason: "error" }, "warn");
+    }
+    process.exit(2);
+  }
 }
 
+const config = await readConfigOrExit();
 setLogContext({ sessionId: config.sessionId });
 
 /**

@@ -2,6 +2,7 @@
  * Chromium's command line, built from the session's browser settings. Later settings
  * (extensions, contexts) add their flags here, so launching stays one call.
  */
+import { DEFAULT_VIEWPORT } from "../../edge/browser-settings.ts";
 import type { BrowserSettings } from "../config.ts";
 
 /** Flags for headless Chromium as root in a closed container (measured in chromium-and-cdp.md). */
@@ -68,7 +69,11 @@ export function launchFlags(settings: BrowserSettings, profileDir: string, extra
     `--host-resolver-rules=${HOST_RESOLVER_RULES}`,
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
   ];
-  if (settings.viewport) flags.push(`--window-size=${settings.viewport.width},${settings.viewport.height}`);
+  // The viewport setting sizes the window. A page whose client sets no viewport of its own gets
+  // the window less the toolbars headless Chromium still lays out (143 px of height in Chromium
+  // 156, measured), as in a desktop browser.
+  const size = settings.viewport ?? DEFAULT_VIEWPORT;
+  flags.push(`--window-size=${size.width},${size.height}`);
   if (extras.extensionDir) {
     // As Stagehand's own launcher does: only this extension, and the Extensions CDP domain
     // (Extensions.getExtensions), which clients use to find it.

@@ -4,6 +4,7 @@
  * the field.
  */
 import { z } from "@hono/zod-openapi";
+import { DEFAULT_VIEWPORT, VIEWPORT_BOUNDS } from "../browser-settings.ts";
 import { REGIONS, SESSION_STATUSES } from "../sessions/session-record.ts";
 import { MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS } from "../projects/project-record.ts";
 
@@ -43,13 +44,18 @@ export const SessionRetrieveResponse = Session.extend({
 
 const flag = z.boolean().optional();
 
+// By the rules the node checks too: a side left out is filled here, so the node gets both.
+const side = (name: keyof typeof VIEWPORT_BOUNDS) =>
+  z.number().int().min(VIEWPORT_BOUNDS[name].min).max(VIEWPORT_BOUNDS[name].max).default(DEFAULT_VIEWPORT[name]);
+const viewport = z
+  .object({ width: side("width"), height: side("height") })
+  .openapi({ description: `The browser window; a side left out is the default's (${DEFAULT_VIEWPORT.width} × ${DEFAULT_VIEWPORT.height})` });
+
 export const BrowserSettings = z
   .object({
     context: z.object({ id: z.string().min(1), persist: flag }).optional(),
     extensionId: z.string().min(1).optional(),
-    viewport: z
-      .object({ width: z.number().int().min(100).max(7680).optional(), height: z.number().int().min(100).max(4320).optional() })
-      .optional(),
+    viewport: viewport.optional(),
     blockAds: flag,
     solveCaptchas: flag,
     recordSession: flag,

@@ -1,9 +1,11 @@
 /** Configuration comes only from the environment; a bad value names itself and stops the node. */
 import { randomUUID } from "node:crypto";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_VIEWPORT } from "../../edge/browser-settings.ts";
 import { NodeEnv } from "../../edge/node-protocol.ts";
 import { readConfig } from "../../browser-node/config.ts";
 import { launchFlags } from "../../browser-node/chromium/flags.ts";
+import { EdgeRecorder } from "./support/edge-recorder.ts";
 import { startNode } from "./support/node-process.ts";
 
 const valid = () => ({
@@ -56,6 +58,11 @@ describe("readConfig", () => {
     expect(config.jwks?.keys).toHaveLength(1);
   });
 
+  it("fills a side the viewport leaves out from the default, as the edge does", () => {
+    const config = readConfig({ ...valid(), [NodeEnv.browserSettings]: '{"viewport":{"width":1280}}' });
+    expect(config.browserSettings.viewport).toEqual({ width: 1280, height: DEFAULT_VIEWPORT.height });
+  });
+
   const bad: Array<[string, Record<string, string | undefined>, RegExp]> = [
     ["missing session id", { [NodeEnv.sessionId]: undefined }, /WC_SESSION_ID is required/],
     ["session id not a UUID", { [NodeEnv.sessionId]: "abc" }, /WC_SESSION_ID must be a UUID/],
@@ -92,16 +99,47 @@ describe("launch flags from browser settings", () => {
     expect(flags).toContain("--user-data-dir=/tmp/profile");
     expect(flags).toContain("--remote-debugging-port=0");
     expect(flags.some((f) => f.startsWith("--remote-allow-origins"))).toBe(false);
-    expect(launchFlags({}, "/tmp/p").some((f) => f.startsWith("--window-size"))).toBe(false);
+  });
+
+  it("sizes the window of a session that names no viewport with the default one", () => {
+    expect(launchFlags({}, "/tmp/p")).toContain(`--window-size=${DEFAULT_VIEWPORT.width},${DEFAULT_VIEWPORT.height}`);
   });
 });
 
 describe("the node process with a bad environment", () => {
-  it("prints one line naming the variable and exits 2", async () => {
-    const node = startNode({ edgeUrl: "http://127.0.0.1:1", env: { [NodeEnv.expiresAt]: "not-a-date" } });
+  let edge: EdgeRecorder;
+  beforeAll(async () => {
+    edge = new EdgeRecorder();
+    await edge.start();
+  });
+  afterAll(() => edge.stop());
+
+  it("prints one line naming the variable, tells the edge why, and exits 2", async () => {
+    const node = startNode({ edgeUrl: edge.url, env: { [NodeEnv.expiresAt]: "not-a-date" } });
     expect((await node.exited).code).toBe(2);
     const lines = node.stderr().trim().split("\n");
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/WC_EXPIRES_AT/);
+    const exits = edge.of("exit", node.sessionId);
+    expect(exits).toHaveLength(1);
+    expect(exits[0].authorization).toBe("Bearer node-token-for-tests");
+    expect(exits[0].body).toEqual({ reason: "error", detail: expect.stringMatching(/^invalid configuration: WC_EXPIRES_AT must be an ISO-8601 instant/) });
+    expect(edge.of("ready", node.sessionId)).toEqual([]);
+  });
+
+  it("reports browser settings it refuses (the bundle, as the image runs it)", async () => {
+    const node = startNode({ edgeUrl: edge.url, bundle: true, env: { [NodeEnv.browserSettings]: '{"viewport":{"width":1280,"height":50}}' } });
+    expect((await node.exited).code).toBe(2);
+    const [exit] = edge.of("exit", node.sessionId);
+    expect(exit.body.reason).toBe("error");
+    expect(exit.body.detail).toMatch(/WC_BROWSER_SETTINGS is malformed at viewport\.height: expected a whole number from 100 to 4320/);
+    expect(exit.body.detail).not.toMatch(/node-token-for-tests/);
+  });
+
+  it("reports nothing when it cannot tell which session it is", async () => {
+    const node = startNode({ edgeUrl: edge.url, sessionId: "not-a-uuid" });
+    expect((await node.exited).code).toBe(2);
+    expect(node.stderr()).toMatch(/WC_SESSION_ID must be a UUID/);
+    expect(edge.calls.filter((c) => c.sessionId === "not-a-uuid")).toEqual([]);
   });
 });
