@@ -141,7 +141,7 @@ export class SessionObject extends SessionArtifacts {
     if (!r) return fail(404, NOT_FOUND);
     await this.finish(statusForExit(report.reason), `node exited: ${report.reason}${report.detail ? ` (${report.detail})` : ""}`, {
       stop: true,
-      failure: { status: 502, message: `The browser node could not start: ${report.reason}`, retry: false },
+      failure: { status: 502, message: `The browser node could not start: ${report.reason}${report.detail ? ` (${report.detail})` : ""}`, retry: false },
     });
     return ok({ status: this.load()!.status });
   }

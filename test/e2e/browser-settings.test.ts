@@ -48,7 +48,7 @@ describe("a node that refuses its configuration", () => {
     expect(error).toBeInstanceOf(Browserbase.APIError);
     expect(error.status).toBe(502);
     // From the node's exit report; without it the edge learns only that the task stopped.
-    expect(error.message).toMatch(/The browser node could not start: error/);
+    expect(error.message).toMatch(/The browser node could not start: error \(.*WC_IDLE_GRACE_MS/);
     expect(platform.standIn.tasks.size).toBe(1);
     const [task] = platform.standIn.tasks.values();
     await expect.poll(() => task.lastStatus, { timeout: 15_000 }).toBe("STOPPED");
