@@ -1,7 +1,8 @@
 /**
  * The environment a session's browser node starts with (RunTask container overrides). ECS caps
- * all overrides of one RunTask at 8 KiB of JSON; the tokens and JWKS take about 1.5 KiB, so the
- * create route refuses `browserSettings` that take more than MAX_BROWSER_SETTINGS_BYTES there.
+ * all overrides of one RunTask at 8 KiB of JSON; the rest of them (tokens, JWKS) take about
+ * 1.1 KiB, so the create route refuses `browserSettings` that take more than
+ * MAX_BROWSER_SETTINGS_BYTES there.
  */
 import { NodeEnv } from "../node-protocol.ts";
 import { utf8Bytes } from "./input-bounds.ts";
