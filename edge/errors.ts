@@ -51,9 +51,28 @@ export function unwrap<T>(outcome: Outcome<T>): T {
   throw ApiError.from(outcome.error);
 }
 
+type Issue = ZodError["issues"][number];
+
+/**
+ * A union's issue as the issues of the one option the value was meant for (the others fail on
+ * its type alone), or as the types it may have when it fits none of them.
+ */
+function unionIssues(issue: Issue): Issue[] {
+  if (issue.code !== "invalid_union" || !issue.errors.length) return [issue];
+  const wrongType = (option: Issue[]) => option.length === 1 && option[0].code === "invalid_type" && option[0].path.length === 0;
+  const meant = issue.errors.filter((option) => !wrongType(option));
+  if (meant.length === 1) return meant[0].flatMap((inner) => unionIssues({ ...inner, path: [...issue.path, ...inner.path] } as Issue));
+  if (meant.length === 0) {
+    const types = issue.errors.map((option) => (option[0] as Issue & { expected?: string }).expected);
+    return [{ ...issue, message: `Invalid input: expected ${types.join(" or ")}` }];
+  }
+  return [issue];
+}
+
 /** `browserSettings.viewport.width: Too small: expected number to be >=1` */
 export function describeZodError(error: ZodError, prefix = ""): string {
   return error.issues
+    .flatMap(unionIssues)
     .slice(0, 3)
     .map((issue) => {
       const path = [prefix, ...issue.path.map(String)].filter(Boolean).join(".");

@@ -106,7 +106,7 @@ function boundaryOf(contentType: string | null): string | undefined {
 }
 
 /** `form-data; name="file"; filename="a.zip"` (or RFC 5987 `filename*=UTF-8''a%20b.zip`, which wins). */
-export function parseDisposition(header: string | null): { name?: string; filename?: string } {
+export function parseDisposition(header: string | null | undefined): { name?: string; filename?: string } {
   const params = new Map<string, string>();
   for (const m of (header ?? "").matchAll(/;\s*([\w*-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]*))/g))
     params.set(m[1].toLowerCase(), m[2] !== undefined ? m[2].replace(/\\(.)/g, "$1") : m[3].trim());
@@ -141,7 +141,7 @@ class BodyReader {
   ) {}
 
   /** The next part's headers, or undefined after the closing delimiter. */
-  async nextPartHeaders(): Promise<Headers | undefined> {
+  async nextPartHeaders(): Promise<PartHeaders | undefined> {
     if (this.inBody) throw new Error("the previous part was not read");
     let at: number;
     while ((at = this.find(this.delimiter)) < 0) {
@@ -159,11 +159,7 @@ class BodyReader {
       if (this.buf.length - lineEnd > MAX_HEADER_BYTES) throw new ApiError(400, "Malformed multipart body: part headers too long");
       if (!(await this.fill())) throw truncated();
     }
-    const headers = new Headers();
-    for (const line of new TextDecoder().decode(this.buf.subarray(lineEnd + 2, end)).split("\r\n")) {
-      const colon = line.indexOf(":");
-      if (colon > 0) headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
-    }
+    const headers = parsePartHeaders(new TextDecoder().decode(this.buf.subarray(lineEnd + 2, end)));
     this.buf = this.buf.subarray(end + 4);
     this.inBody = true;
     return headers;
@@ -216,6 +212,32 @@ class BodyReader {
     }
     return -1;
   }
+}
+
+/** A part's headers by lowercase name. */
+type PartHeaders = Map<string, string>;
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+
+/**
+ * `Name: value` lines, strictly: a line that is not one (no colon, a name that is no token, a
+ * folded continuation, a control character) is a 400. Values stay UTF-8 text, as FormData writes
+ * file names, rather than Fetch Headers, whose Latin-1 values would refuse them.
+ */
+function parsePartHeaders(block: string): PartHeaders {
+  const headers: PartHeaders = new Map();
+  // A part may have no headers at all (then it has no name either).
+  for (const line of block === "" ? [] : block.split("\r\n")) {
+    const colon = line.indexOf(":");
+    const name = line.slice(0, colon);
+    const value = line.slice(colon + 1).trim();
+    if (colon <= 0 || !TOKEN.test(name) || CONTROL.test(value))
+      throw new ApiError(400, `Malformed multipart body: part header line ${JSON.stringify(line.slice(0, 100))} is not "Name: value"`);
+    const key = name.toLowerCase();
+    headers.set(key, headers.has(key) ? `${headers.get(key)}, ${value}` : value);
+  }
+  return headers;
 }
 
 const CRLF = encoder.encode("\r\n");

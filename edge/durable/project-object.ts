@@ -12,6 +12,7 @@ import { log } from "../log.ts";
 import { readConfig } from "../config.ts";
 import type { Project, ProjectUsage } from "../projects/project-record.ts";
 import { matchesMetadataQuery, type MetadataQuery } from "../sessions/metadata-query.ts";
+import { MAX_LISTED_SESSIONS } from "../sessions/input-bounds.ts";
 import {
   newSessionRecord,
   indexEntry,
@@ -222,12 +223,18 @@ export class ProjectObject extends DurableObject<EdgeEnv> {
     this.catalog.releaseWriter(id);
   }
 
+  /** The newest sessions that match, at most MAX_LISTED_SESSIONS: the filter sees every session, the bound what matches. */
   list(filter: { status?: SessionStatus; query?: MetadataQuery }): ApiSession[] {
     const rows = filter.status
       ? this.ctx.storage.sql.exec<{ view: string }>("SELECT view FROM sessions WHERE status = ? ORDER BY created_at DESC", filter.status)
       : this.ctx.storage.sql.exec<{ view: string }>("SELECT view FROM sessions ORDER BY created_at DESC");
-    const views = rows.toArray().map((row) => JSON.parse(row.view) as ApiSession);
-    return filter.query ? views.filter((v) => matchesMetadataQuery(v.userMetadata, filter.query!)) : views;
+    const views: ApiSession[] = [];
+    for (const row of rows) {
+      if (views.length === MAX_LISTED_SESSIONS) break;
+      const view = JSON.parse(row.view) as ApiSession;
+      if (!filter.query || matchesMetadataQuery(view.userMetadata, filter.query)) views.push(view);
+    }
+    return views;
   }
 
   usage(): ProjectUsage {

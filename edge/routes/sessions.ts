@@ -16,9 +16,10 @@ import {
   SessionRetrieveResponse,
   SessionUpdateBody,
 } from "../schemas/session.ts";
-import { MAX_BROWSER_SETTINGS_BYTES } from "../sessions/node-env.ts";
+import { browserSettingsBytes, MAX_BROWSER_SETTINGS_BYTES } from "../sessions/node-env.ts";
 import { parseMetadataQuery } from "../sessions/metadata-query.ts";
-import { REGIONS, type Json, type Region, type SessionArtifactSettings } from "../sessions/session-record.ts";
+import { MAX_LISTED_SESSIONS } from "../sessions/input-bounds.ts";
+import { REGIONS, type Json, type Region, type SessionArtifactSettings, type SessionRecord } from "../sessions/session-record.ts";
 import { edgeOrigin, sameProject, sessionStub } from "./scope.ts";
 import { fetchTargets, liveUrls } from "../sessions/debug-urls.ts";
 
@@ -48,11 +49,11 @@ sessions.openapi(
     // Parsed from JSON, so JSON all the way down, unknown keys included.
     const browserSettings = { ...body.browserSettings } as Record<string, Json>;
     if (body.extensionId && browserSettings.extensionId === undefined) browserSettings.extensionId = body.extensionId;
-    if (JSON.stringify(browserSettings).length > MAX_BROWSER_SETTINGS_BYTES)
-      throw new ApiError(400, `browserSettings: larger than ${MAX_BROWSER_SETTINGS_BYTES} bytes`);
+    if (browserSettingsBytes(browserSettings) > MAX_BROWSER_SETTINGS_BYTES)
+      throw new ApiError(400, `browserSettings: larger than ${MAX_BROWSER_SETTINGS_BYTES} bytes as sent to the node`);
     const config = readConfig(c.env);
     const id = crypto.randomUUID();
-    const record = unwrap(
+    const admitted = unwrap(
       await c.env.PROJECTS.getByName(projectId).admit({
         id,
         createdAt: Date.now(),
@@ -64,6 +65,8 @@ sessions.openapi(
         artifacts: artifactSettings(body),
       }),
     );
+    // Kept as sent, including what is not acted on yet; the project's index has no use for them.
+    const record = { ...admitted, ...sentSettings(body) };
     const session = c.env.SESSIONS.getByName(id);
     // The SDK gives up after 60 s and retries with a new create: the browser this one started
     // must not outlive the request that nobody is waiting for any more.
@@ -78,6 +81,13 @@ sessions.openapi(
     }
   },
 );
+
+function sentSettings(body: z.infer<typeof SessionCreateBody>): Pick<SessionRecord, "browserSettings" | "proxies"> {
+  const sent: Pick<SessionRecord, "browserSettings" | "proxies"> = {};
+  if (body.browserSettings !== undefined) sent.browserSettings = body.browserSettings as Record<string, Json>;
+  if (body.proxies !== undefined) sent.proxies = body.proxies;
+  return sent;
+}
 
 /** What the session's artifacts depend on (references are checked when the project admits it). */
 function artifactSettings(body: z.infer<typeof SessionCreateBody>): SessionArtifactSettings {
@@ -95,7 +105,7 @@ sessions.openapi(
     path: "/v1/sessions",
     tags,
     request: { query: SessionListQuery },
-    responses: { 200: json(Session.array(), "The project's sessions, newest first"), ...errors },
+    responses: { 200: json(Session.array(), `The project's sessions that match, newest first, at most ${MAX_LISTED_SESSIONS}`), ...errors },
   }),
   async (c) => {
     const { status, q } = c.req.valid("query");
@@ -121,7 +131,8 @@ sessions.openapi(
     method: "post",
     path: "/v1/sessions/{id}",
     tags,
-    request: { params: SessionIdParam, body: jsonBody(SessionUpdateBody) },
+    // Required: a POST without `status: "REQUEST_RELEASE"` must not end a session.
+    request: { params: SessionIdParam, body: jsonBody(SessionUpdateBody, { required: true }) },
     responses: { 200: json(Session, "The session; releasing a finished one changes nothing"), ...errors },
   }),
   async (c) => {

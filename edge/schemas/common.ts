@@ -16,7 +16,11 @@ export const json = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
 });
 
-export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+/**
+ * A JSON body. Optional ones read a bodyless request as `{}`; a required one is validated even
+ * without a content type, so a bare POST cannot stand for what its schema demands.
+ */
+export const jsonBody = <T extends z.ZodType>(schema: T, options: { required?: boolean } = {}) => ({
   content: { "application/json": { schema } },
-  required: false,
+  required: options.required ?? false,
 });

@@ -7,6 +7,7 @@ import { z } from "@hono/zod-openapi";
 import { DEFAULT_VIEWPORT, VIEWPORT_BOUNDS } from "../browser-settings.ts";
 import { REGIONS, SESSION_STATUSES } from "../sessions/session-record.ts";
 import { MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS } from "../projects/project-record.ts";
+import { jsonBytes, MAX_PROXIES_BYTES, MAX_USER_METADATA_BYTES } from "../sessions/input-bounds.ts";
 
 export const Region = z.enum(REGIONS);
 export const SessionStatus = z.enum(SESSION_STATUSES);
@@ -29,14 +30,49 @@ export const Session = z
   })
   .openapi("Session");
 
+/** A JSON value at most `max` UTF-8 bytes long as JSON. */
+const boundedJson = <T extends z.ZodType>(schema: T, max: number) =>
+  schema.refine((value) => jsonBytes(value) <= max, { message: `larger than ${max} bytes as JSON` });
+
+const UserMetadata = boundedJson(z.record(z.string(), z.any().openapi({ description: "any JSON value" })), MAX_USER_METADATA_BYTES).openapi({
+  description: `Any JSON object, at most ${MAX_USER_METADATA_BYTES} bytes as UTF-8 JSON`,
+});
+
+const domainPattern = z.string().optional();
+const ProxyConfig = z.discriminatedUnion("type", [
+  z
+    .object({
+      type: z.literal("browserbase"),
+      domainPattern,
+      geolocation: z.object({ country: z.string(), city: z.string().optional(), state: z.string().optional() }).loose().optional(),
+    })
+    .loose(),
+  z
+    .object({ type: z.literal("external"), server: z.string().min(1), username: z.string().optional(), password: z.string().optional(), domainPattern })
+    .loose(),
+  z.object({ type: z.literal("none"), domainPattern }).loose(),
+]);
+
+/** Checked as the SDK types them, kept with the session, not acted on yet (the egress builds them). */
+export const Proxies = boundedJson(z.union([z.boolean(), z.array(ProxyConfig)]), MAX_PROXIES_BYTES).openapi({
+  description: `Accepted and kept, not acted on yet; at most ${MAX_PROXIES_BYTES} bytes as JSON. Answers mask passwords.`,
+});
+
 const connection = {
   connectUrl: z.string().openapi({ description: "ws(s)://<node>?signingKey=<JWT>: browser-level CDP endpoint" }),
   seleniumRemoteUrl: z.string().openapi({ description: "Selenium is not served yet" }),
   signingKey: z.string().openapi({ description: "The CDP token (ES256 JWT) for this session's node" }),
 };
 
-export const SessionCreateResponse = Session.extend(connection).openapi("SessionCreateResponse");
+/** What the client sent that the Session shape has no field for: create and retrieve answer it. */
+const sent = {
+  browserSettings: z.record(z.string(), z.any()).optional().openapi({ description: "As the create sent it" }),
+  proxies: z.any().optional().openapi({ description: "As the create sent it, passwords masked; not acted on yet" }),
+};
+
+export const SessionCreateResponse = Session.extend({ ...connection, ...sent }).openapi("SessionCreateResponse");
 export const SessionRetrieveResponse = Session.extend({
+  ...sent,
   connectUrl: connection.connectUrl.optional(),
   seleniumRemoteUrl: connection.seleniumRemoteUrl.optional(),
   signingKey: connection.signingKey.optional(),
@@ -78,8 +114,8 @@ export const SessionCreateBody = z
     keepAlive: z.boolean().optional(),
     region: Region.optional(),
     timeout: z.number().int().min(MIN_TIMEOUT_SECONDS).max(MAX_TIMEOUT_SECONDS).optional().openapi({ description: "Seconds; default: the project's defaultTimeout" }),
-    userMetadata: z.record(z.string(), z.any().openapi({ description: "any JSON value" })).optional(),
-    proxies: z.unknown().optional().openapi({ description: "Accepted; proxies are not supported yet" }),
+    userMetadata: UserMetadata.optional(),
+    proxies: Proxies.optional(),
     browserSettings: BrowserSettings.optional(),
   })
   .openapi("SessionCreateParams");

@@ -50,6 +50,10 @@ export interface SessionRecord {
   region: Region;
   userMetadata?: Record<string, Json>;
   contextId?: string;
+  /** `browserSettings` as the create sent them (several are not acted on yet: README "Not built yet"). */
+  browserSettings?: Record<string, Json>;
+  /** `proxies` as the create sent them, credentials included; not acted on yet. */
+  proxies?: Json;
   /** Absent in records older than artifacts: then none are referenced and both recorders are on. */
   artifacts?: SessionArtifactSettings;
   /** PENDING past this instant ends in ERROR. */
@@ -87,7 +91,14 @@ export interface ApiSession {
   userMetadata?: Record<string, Json>;
 }
 
-export interface ApiSessionWithConnect extends ApiSession {
+/** What the create sent that the Session shape has no field for; create and retrieve answer it. */
+export interface SentSettings {
+  browserSettings?: Record<string, Json>;
+  /** With every password masked. */
+  proxies?: Json;
+}
+
+export interface ApiSessionWithConnect extends ApiSession, SentSettings {
   connectUrl: string;
   seleniumRemoteUrl: string;
   signingKey: string;
@@ -118,9 +129,14 @@ export function toApiSession(r: SessionRecord): ApiSession {
 export const hostPort = (node: { host: string; port: number }) =>
   `${node.host.includes(":") ? `[${node.host}]` : node.host}:${node.port}`;
 
-/** The session with its connection fields, while it runs; without them otherwise. */
-export function toLiveApiSession(r: SessionRecord, scheme: "ws" | "wss"): ApiSession | ApiSessionWithConnect {
-  const s = toApiSession(r);
+/**
+ * The session as create and retrieve answer it: with the settings it was created with, and its
+ * connection fields while it runs.
+ */
+export function toLiveApiSession(r: SessionRecord, scheme: "ws" | "wss"): (ApiSession & SentSettings) | ApiSessionWithConnect {
+  const s: ApiSession & SentSettings = toApiSession(r);
+  if (r.browserSettings !== undefined) s.browserSettings = r.browserSettings;
+  if (r.proxies !== undefined) s.proxies = maskProxies(r.proxies);
   if (r.status !== "RUNNING" || !r.node || !r.signingKey) return s;
   const address = hostPort(r.node);
   return {
@@ -130,6 +146,20 @@ export function toLiveApiSession(r: SessionRecord, scheme: "ws" | "wss"): ApiSes
     seleniumRemoteUrl: `${scheme === "wss" ? "https" : "http"}://${address}/webdriver`,
     signingKey: r.signingKey,
   };
+}
+
+const MASK = "[redacted]";
+
+/** `proxies` without their secrets: each `password`, and the password in a server URL's userinfo. */
+function maskProxies(proxies: Json): Json {
+  if (!Array.isArray(proxies)) return proxies;
+  return proxies.map((p: Json) => {
+    if (p === null || typeof p !== "object" || Array.isArray(p)) return p;
+    const masked: Record<string, Json> = { ...(p as Record<string, Json>) };
+    if (masked.password !== undefined) masked.password = MASK;
+    if (typeof masked.server === "string") masked.server = masked.server.replace(/^([^:/?#]+:\/\/[^:/?#@]*):[^/?#]*@/, `$1:${MASK}@`);
+    return masked;
+  });
 }
 
 /** A new session's record, as admitted by its project. */

@@ -69,6 +69,13 @@ describe("the multipart file reader", () => {
     );
   });
 
+  it("skips a part with no headers, and reads header names in any case", async () => {
+    const body = `--B\r\n\r\nno headers at all\r\n--B\r\ncontent-DISPOSITION: form-data; name="file"; filename="f.txt"\r\nCONTENT-TYPE:text/plain\r\n\r\nthe file\r\n--B--\r\n`;
+    const part = await openFilePart(new Request("http://x", { method: "POST", body, headers: { "content-type": "multipart/form-data; boundary=B" } }), { maxBytes: 100 });
+    expect(part).toMatchObject({ fileName: "f.txt", contentType: "text/plain" });
+    expect(new TextDecoder().decode(await collect(part.chunks))).toBe("the file");
+  });
+
   it("reads RFC 5987 file names and makes every file name a plain one", () => {
     expect(parseDisposition(`form-data; name="file"; filename="plain.zip"; filename*=UTF-8''%C3%BCber%20all.zip`)).toEqual({ name: "file", filename: "über all.zip" });
     expect(parseDisposition(`form-data; name=file; filename="a \\"quoted\\" name"`)).toEqual({ name: "file", filename: 'a "quoted" name' });

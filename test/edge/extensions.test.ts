@@ -68,6 +68,29 @@ describe("extensions", () => {
     expect(huge.body.message).toMatch(/^Request body larger than \d+ bytes$/);
   });
 
+  it.each([
+    ["a name with a space", "Content Disposition: form-data; name=\"file\""],
+    ["a line without a colon", "Content-Disposition form-data; name=\"file\""],
+    ["an empty name", ": form-data; name=\"file\""],
+    ["a control character in a value", "Content-Disposition: form-data; name=\"file\"; filename=\"a\u0000.zip\""],
+    ["a folded line", "Content-Disposition: form-data;\r\n name=\"file\""],
+  ])("refuses a part header with %s: 400, storing nothing", async (_name, header) => {
+    const before = await env.BLOBS.list({ prefix: `projects/${a.projectId}/extensions/` });
+    const res = await call("/v1/extensions", {
+      method: "POST",
+      headers: { "X-BB-API-Key": a.key, "content-type": "multipart/form-data; boundary=B" },
+      body: new Blob([`--B\r\n${header}\r\n\r\n`, EXTENSION_ZIP, "\r\n--B--\r\n"]),
+    });
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ message: expect.stringMatching(/^Malformed multipart body: part header /) });
+    expect((await env.BLOBS.list({ prefix: `projects/${a.projectId}/extensions/` })).objects.length).toBe(before.objects.length);
+  });
+
+  it("takes a file name in UTF-8 beyond Latin-1, as FormData sends it", async () => {
+    const created = await upload(a.key, "/v1/extensions", { file: file(EXTENSION_ZIP, "扩展-€.zip") });
+    expect(created).toMatchObject({ status: 201, body: { fileName: "扩展-€.zip" } });
+  });
+
   it("streams a large extension sent without a length into R2 in parts, byte for byte", async () => {
     // 6 MiB of incompressible bytes, stored: more than one R2 part (5 MiB).
     const noise = new Uint8Array(6 * 1024 * 1024);
