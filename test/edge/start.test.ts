@@ -90,7 +90,7 @@ describe("starting a session", () => {
     const node = await nextLaunch(project.projectId, known);
     await nodeCall(node.sessionId, node.nodeToken, "exit", { reason: "not-ready", detail: "Chromium did not start" });
     const created = await creating;
-    expect(created).toMatchObject({ status: 502, body: { message: "The browser node could not start: not-ready" } });
+    expect(created).toMatchObject({ status: 502, body: { message: "The browser node could not start: not-ready (Chromium did not start)" } });
     expect(created.headers.get("x-should-retry")).toBe("false");
     expect(await status(node.sessionId)).toBe("ERROR");
   });
