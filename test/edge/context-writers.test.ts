@@ -3,7 +3,7 @@
  * create waits while a writer that just ended is saving, and only the writer may commit.
  */
 import { runInDurableObject } from "cloudflare:test";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { gzipSync, strToU8 } from "fflate";
 import { ARTIFACT_LATE_WRITE_GRACE_MS } from "../../edge/node-protocol.ts";
 import { PROFILE_SAVE_WAIT_MS, type ContextWriters } from "../../edge/projects/context-writers.ts";
@@ -39,7 +39,8 @@ async function launched(p: Project): Promise<LaunchedNode> {
 
 describe("a context's writer", () => {
   let a: Project;
-  beforeAll(async () => {
+  // A project each: a test that fails leaves no create behind for the next one's launches.
+  beforeEach(async () => {
     a = await newProject({ name: "context writers", concurrency: 20 });
   });
 
