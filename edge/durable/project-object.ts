@@ -38,6 +38,7 @@ export interface AdmitRequest {
 
 const LIVE = ["PENDING", "RUNNING"] as const;
 const minutes = (from: number, to: number) => Math.ceil(Math.max(0, to - from) / 60_000);
+
 export class ProjectObject extends DurableObject<EdgeEnv> {
   private readonly catalog: ArtifactCatalog;
   private readonly writers: ContextWriters;
