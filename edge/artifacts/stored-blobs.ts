@@ -53,14 +53,17 @@ export async function storeExtension(env: EdgeEnv, projectId: string, part: File
   });
 }
 
-/** A context's profile (a tar.gz of Chromium's user-data dir), from the session's node or the client. */
-export function storeProfile(env: EdgeEnv, projectId: string, contextId: string, chunks: AsyncIterable<Uint8Array>) {
+/**
+ * A context's profile (a tar.gz of Chromium's user-data dir), from the client or from the node of
+ * session `writer` (kept only while that session holds the context).
+ */
+export function storeProfile(env: EdgeEnv, projectId: string, contextId: string, chunks: AsyncIterable<Uint8Array>, writer?: string) {
   const key = blobKey.profile(projectId, contextId);
   const limits = { maxBytes: ArtifactLimits.contextBytes, contentType: "application/gzip", what: "profile" };
   return storeBlob(env.BLOBS, key, chunks, limits, async (bytes) => {
     const magic = await blobSource(env.BLOBS, key, bytes).read(0, 2);
     if (magic[0] !== 0x1f || magic[1] !== 0x8b) throw new ApiError(400, "profile: not a gzip archive (expected a tar.gz of the user-data dir)");
-    return unwrap(await env.PROJECTS.getByName(projectId).commitProfile(contextId, key, bytes));
+    return unwrap(await env.PROJECTS.getByName(projectId).commitProfile(contextId, key, bytes, writer));
   });
 }
 

@@ -7,6 +7,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { EdgeEnv } from "../env.ts";
 import { fail, ok, type Outcome } from "../errors.ts";
 import { ArtifactCatalog, CATALOG_SCHEMA, type ContextRow, type ExtensionRow } from "../projects/artifact-catalog.ts";
+import { CONTEXT_WRITERS_SCHEMA, contextHeld, ContextWriters } from "../projects/context-writers.ts";
 import { blobKey, deletePrefix } from "../artifacts/blob-store.ts";
 import { log } from "../log.ts";
 import { readConfig } from "../config.ts";
@@ -41,6 +42,7 @@ const minutes = (from: number, to: number) => Math.ceil(Math.max(0, to - from) /
 
 export class ProjectObject extends DurableObject<EdgeEnv> {
   private readonly catalog: ArtifactCatalog;
+  private readonly writers: ContextWriters;
 
   constructor(ctx: DurableObjectState, env: EdgeEnv) {
     super(ctx, env);
@@ -48,9 +50,12 @@ export class ProjectObject extends DurableObject<EdgeEnv> {
       `CREATE TABLE IF NOT EXISTS sessions (
          id TEXT PRIMARY KEY, status TEXT NOT NULL, version INTEGER NOT NULL,
          created_at INTEGER NOT NULL, ended_at INTEGER, view TEXT NOT NULL);
-       CREATE INDEX IF NOT EXISTS sessions_by_status ON sessions (status, created_at);` + CATALOG_SCHEMA,
+       CREATE INDEX IF NOT EXISTS sessions_by_status ON sessions (status, created_at);` +
+        CATALOG_SCHEMA +
+        CONTEXT_WRITERS_SCHEMA,
     );
     this.catalog = new ArtifactCatalog(ctx.storage.sql);
+    this.writers = new ContextWriters(ctx.storage.sql);
   }
 
   private get kv() {
@@ -78,13 +83,17 @@ export class ProjectObject extends DurableObject<EdgeEnv> {
   /**
    * Takes a slot under the concurrency limit for a new session and indexes it as PENDING.
    * Counting and inserting happen with no await between them, so two creates cannot both take
-   * the last slot.
+   * the last slot. A session of a context whose last writer just ended waits for that writer's
+   * save first: it must start from the profile its user just left.
    */
   async admit(req: AdmitRequest): Promise<Outcome<SessionRecord>> {
     const project = this.get();
     if (!project) return fail(404, "The API key's project no longer exists");
     const missing = this.missingReference(req.artifacts);
     if (missing) return missing;
+    const context = req.artifacts.context;
+    const overdue = context && (await this.writers.awaitSave(context.id));
+    if (overdue) return contextHeld(context.id, overdue);
     if (this.liveCount() >= project.concurrency) await this.reconcileLive();
     const live = this.liveCount();
     if (live >= project.concurrency)
@@ -100,17 +109,11 @@ export class ProjectObject extends DurableObject<EdgeEnv> {
       expiresAt: req.createdAt + (req.timeoutSeconds ?? project.defaultTimeout) * 1000,
       startDeadline: req.createdAt + config.startTimeoutMs,
     });
-    // After the await above, with none from here on: the check sees every admitted writer.
-    const writer = req.artifacts.context?.persist ? this.catalog.writerOf(req.artifacts.context.id) : undefined;
-    if (writer)
-      return fail(
-        409,
-        `browserSettings.context: context ${req.artifacts.context!.id} is open with persist: true in session ${writer}; ` +
-          `one session at a time may save a context (open it with persist: false, or wait for that session to end)`,
-        false,
-      );
+    // After the awaits above, with none from here on: the check sees every admitted writer.
+    const writer = context?.persist ? this.writers.of(context.id) : undefined;
+    if (writer) return contextHeld(context!.id, writer);
     this.record(indexEntry(record));
-    if (req.artifacts.context?.persist) this.catalog.holdWriter(record.id, req.artifacts.context.id);
+    if (context?.persist) this.writers.hold(record.id, context.id);
     return ok({ ...record, indexedVersion: record.version });
   }
 
@@ -163,14 +166,37 @@ export class ProjectObject extends DurableObject<EdgeEnv> {
 
   /**
    * Makes `blob` the context's saved profile and deletes the one it replaces. A context deleted
-   * meanwhile is a 404: the caller deletes the blob it wrote.
+   * meanwhile is a 404, a session's save once it no longer holds the context a 409: the caller
+   * deletes the blob it wrote. `writer` is the saving session (none for a client's upload); its
+   * save lets go of the context.
    */
-  async commitProfile(contextId: string, blob: string, bytes: number): Promise<Outcome<{ bytes: number }>> {
+  async commitProfile(contextId: string, blob: string, bytes: number, writer?: string): Promise<Outcome<{ bytes: number }>> {
     const row = this.catalog.context(contextId);
     if (!row) return fail(404, `Context ${contextId} no longer exists`);
+    if (writer !== undefined) {
+      const holds = this.mayCommitProfile(contextId, writer);
+      if (!holds.ok) return holds;
+    }
     this.catalog.setProfile(contextId, blob, bytes, Date.now());
+    if (writer !== undefined) this.writers.release(writer);
     if (row.profile) await this.deleteBlobs(row.profile, () => this.env.BLOBS.delete(row.profile!));
     return ok({ bytes });
+  }
+
+  /** Whether session `writer` may save `contextId`'s profile: asked before its upload is read, and again at its commit. */
+  mayCommitProfile(contextId: string, writer: string): Outcome<null> {
+    if (this.writers.holds(writer, contextId)) return ok(null);
+    return fail(
+      409,
+      `Session ${writer} no longer holds context ${contextId} (its save came after the late-write grace, or another session saves the context now); ` +
+        `the profile is not kept`,
+      false,
+    );
+  }
+
+  /** The session's node can save nothing more (it exited, or its task stopped): its context may go to the next writer. */
+  releaseContext(sessionId: string): void {
+    this.writers.release(sessionId);
   }
 
   /**
@@ -220,7 +246,7 @@ export class ProjectObject extends DurableObject<EdgeEnv> {
     if (!row) return;
     this.kv.put("retiredMinutes", (this.kv.get<number>("retiredMinutes") ?? 0) + minutes(row.created_at, row.ended_at ?? Date.now()));
     this.ctx.storage.sql.exec("DELETE FROM sessions WHERE id = ?", id);
-    this.catalog.releaseWriter(id);
+    this.writers.release(id);
   }
 
   /** The newest sessions that match, at most MAX_LISTED_SESSIONS: the filter sees every session, the bound what matches. */

@@ -19,7 +19,7 @@ const RECORD = "session";
 export const NOT_FOUND = "Session not found";
 
 export interface Ending {
-  /** Whether the edge must stop the task (false when ECS already reports it stopped). */
+  /** Whether the edge must stop the task (false when ECS already reports it stopped, or none was started). */
   stop: boolean;
   /** What a create still waiting for this session answers. */
   failure?: ErrorShape;
@@ -69,7 +69,23 @@ export abstract class SessionCore extends DurableObject<EdgeEnv> {
     this.wake();
     await this.settleStop();
     await this.syncIndex();
+    if (!ending.stop) await this.releaseContext();
     await this.scheduleAlarm();
+  }
+
+  /**
+   * The session's node can save nothing more (it reported its exit, its task stopped, or it never
+   * started): a context it would have saved goes to the next writer at once instead of after the
+   * late-write grace. Must come after its final status reached the index (finish's syncIndex).
+   */
+  protected async releaseContext(): Promise<void> {
+    const r = this.load();
+    if (!r?.artifacts?.context?.persist) return;
+    try {
+      await this.env.PROJECTS.getByName(r.projectId).releaseContext(r.id);
+    } catch (error) {
+      log("warn", "session.context_release_failed", { sessionId: r.id, error: String(error) });
+    }
   }
 
   protected async settleStop(): Promise<void> {

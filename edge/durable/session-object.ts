@@ -143,6 +143,7 @@ export class SessionObject extends SessionArtifacts {
       stop: true,
       failure: { status: 502, message: `The browser node could not start: ${report.reason}${report.detail ? ` (${report.detail})` : ""}`, retry: false },
     });
+    await this.releaseContext(); // the node saves its context before it reports its exit
     return ok({ status: this.load()!.status });
   }
 
@@ -162,7 +163,8 @@ export class SessionObject extends SessionArtifacts {
           stop: false,
           failure: { status: 502, message: `The browser node stopped before it was ready: ${describeStoppedTask(detail)}`, retry: false },
         });
-      return this.save({ ...this.load()!, stopOwed: false });
+      this.save({ ...this.load()!, stopOwed: false });
+      return this.releaseContext();
     }
     if (isFinal(r.status) && !stopping) {
       this.save({ ...this.load()!, stopOwed: true });
@@ -223,6 +225,8 @@ export class SessionObject extends SessionArtifacts {
         stop: true,
         failure: { status: retry ? 503 : 502, message: `Could not start a browser: ${message}`, retry },
       });
+      // No node of this session ever ran (one started despite a lost answer may not save: it no longer holds the context).
+      await this.releaseContext();
     }
   }
 

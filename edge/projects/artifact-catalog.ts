@@ -1,7 +1,7 @@
 /**
  * A project's extensions and contexts, as its ProjectObject keeps them in SQLite: metadata and
- * the key of each one's blob in R2 (the blobs themselves are in R2). Also which session may save
- * each context: one writer at a time (see `writerOf`).
+ * the key of each one's blob in R2 (the blobs themselves are in R2). Which session may save a
+ * context is context-writers.ts'.
  */
 
 export interface ExtensionRow {
@@ -29,8 +29,7 @@ export const CATALOG_SCHEMA = `
     created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
   CREATE TABLE IF NOT EXISTS contexts (
     id TEXT PRIMARY KEY, name TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
-    profile TEXT, profile_bytes INTEGER);
-  CREATE TABLE IF NOT EXISTS context_writers (session_id TEXT PRIMARY KEY, context_id TEXT NOT NULL);`;
+    profile TEXT, profile_bytes INTEGER);`;
 
 type Row = Record<string, SqlStorageValue>;
 
@@ -94,28 +93,6 @@ export class ArtifactCatalog {
 
   removeContext(id: string) {
     this.sql.exec("DELETE FROM contexts WHERE id = ?", id);
-  }
-
-  /**
-   * The live session (PENDING or RUNNING in the project's index) that opened `contextId` with
-   * persist: true. Two writers would overwrite each other's profile at their ends, so a second
-   * one is refused while the first lives (Browserbase allows one writer too).
-   */
-  writerOf(contextId: string): string | undefined {
-    const row = this.sql.exec<{ session_id: string }>(
-      `SELECT w.session_id FROM context_writers w JOIN sessions s ON s.id = w.session_id
-       WHERE w.context_id = ? AND s.status IN ('PENDING', 'RUNNING') LIMIT 1`,
-      contextId,
-    ).toArray()[0];
-    return row?.session_id;
-  }
-
-  holdWriter(sessionId: string, contextId: string) {
-    this.sql.exec("INSERT OR REPLACE INTO context_writers VALUES (?, ?)", sessionId, contextId);
-  }
-
-  releaseWriter(sessionId: string) {
-    this.sql.exec("DELETE FROM context_writers WHERE session_id = ?", sessionId);
   }
 }
 

@@ -23,7 +23,7 @@ const tags = ["internal"];
 const path = (kind: ArtifactKind) => `/internal/nodes/{sessionId}/${kind}`;
 const refusals = {
   ...errors,
-  409: error("The session is over (or past its grace), or the session does not keep this artifact"),
+  409: error("The session is over (or past its grace), the session does not keep this artifact, or (context) it no longer holds the context"),
   413: error("Over the artifact's bound"),
 };
 
@@ -76,9 +76,11 @@ nodeArtifacts.openapi(
     responses: { 200: json(Stored, "Saved: the context's profile from now on"), ...refusals },
   }),
   async (c) => {
-    const { projectId, contextId } = unwrap(await sessionStub(c.env, c.req.valid("param").sessionId).nodeWrite("context"));
+    const { sessionId } = c.req.valid("param");
+    const { projectId, contextId } = unwrap(await sessionStub(c.env, sessionId).nodeWrite("context"));
+    unwrap(await c.env.PROJECTS.getByName(projectId).mayCommitProfile(contextId!, sessionId));
     const chunks = await rawBody(c.req.raw, { maxBytes: ArtifactLimits.contextBytes, what: "profile" });
-    return c.json(await storeProfile(c.env, projectId, contextId!, chunks), 200);
+    return c.json(await storeProfile(c.env, projectId, contextId!, chunks, sessionId), 200);
   },
 );
 

@@ -79,6 +79,36 @@ describe("session artifacts end to end", () => {
     await bb.contexts.delete(context.id);
   });
 
+  it("starts a session created right after its context's writer was released from that writer's profile", async () => {
+    const context = await bb.contexts.create({ projectId: platform.projectId });
+    /** Opens the session's page, answers what it finds of the cookies, and sets `cookie` if given. */
+    async function visit(connectUrl: string, cookie?: string) {
+      const browser = await chromium.connectOverCDP(connectUrl);
+      const page = browser.contexts()[0].pages()[0] ?? (await browser.contexts()[0].newPage());
+      await page.goto(`${site.url}/storage`);
+      const found = (await page.evaluate("document.cookie")) as string;
+      if (cookie) await page.evaluate(`document.cookie = "${cookie}; max-age=86400; path=/"`);
+      return { found, browser };
+    }
+
+    const first = await bb.sessions.create({ browserSettings: { context: { id: context.id, persist: true } } });
+    const a = await visit(first.connectUrl, `wc_first=${marker}`);
+    await bb.sessions.update(first.id, { status: "REQUEST_RELEASE" });
+    // No wait for the first node: the create itself waits for its save.
+    const second = await bb.sessions.create({ browserSettings: { context: { id: context.id, persist: true } } });
+    const b = await visit(second.connectUrl, `wc_second=${marker}`);
+    expect(b.found).toContain(`wc_first=${marker}`);
+    await bb.sessions.update(second.id, { status: "REQUEST_RELEASE" });
+    const third = await bb.sessions.create({ browserSettings: { context: { id: context.id, persist: false } } });
+    const c = await visit(third.connectUrl);
+    expect(c.found).toContain(`wc_first=${marker}`);
+    expect(c.found).toContain(`wc_second=${marker}`);
+
+    await Promise.all([a, b, c].map(({ browser }) => browser.close()));
+    await release(third.id);
+    await bb.contexts.delete(context.id);
+  });
+
   it("collects downloads, takes uploads into a file input, and records the CDP log and the pages", async () => {
     const session = await bb.sessions.create({});
     for (const call of [
