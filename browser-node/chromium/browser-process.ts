@@ -29,8 +29,6 @@ export interface BrowserProcess {
   /** Settles when the browser process exits, for whatever reason. */
   readonly exited: Promise<BrowserExit>;
   isRunning(): boolean;
-  /** Last lines Chromium wrote to stderr, for an exit report. */
-  stderrTail(): string;
   /**
    * Stops Chromium and everything it started, then removes the profile. Idempotent: the first
    * call's `beforeRemove` runs once nothing of Chromium is left and the profile is still there
@@ -134,7 +132,6 @@ export async function launchBrowser(options: {
     profileDir,
     exited,
     isRunning: () => running,
-    stderrTail: () => tail.slice(-1000),
     stop: (beforeRemove) => (stopping ??= stopProcess(child, profileDir, exited, () => running, beforeRemove)),
   };
 }

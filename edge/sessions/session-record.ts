@@ -50,8 +50,7 @@ export interface SessionRecord {
   region: Region;
   userMetadata?: Record<string, Json>;
   contextId?: string;
-  /** Absent in records older than artifacts: then none are referenced and both recorders are on. */
-  artifacts?: SessionArtifactSettings;
+  artifacts: SessionArtifactSettings;
   /** PENDING past this instant ends in ERROR. */
   startDeadline: number;
   taskArn?: string;
