@@ -20,7 +20,8 @@ import { MAX_BROWSER_SETTINGS_BYTES } from "../sessions/node-env.ts";
 import { parseMetadataQuery } from "../sessions/metadata-query.ts";
 import { REGIONS, type Json, type Region, type SessionArtifactSettings } from "../sessions/session-record.ts";
 import { edgeOrigin, sameProject, sessionStub } from "./scope.ts";
-import { fetchTargets, liveUrls } from "../sessions/debug-urls.ts";
+import { liveUrls } from "../sessions/debug-urls.ts";
+import { fetchTargets } from "../sessions/node-targets.ts";
 
 export const sessions = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
