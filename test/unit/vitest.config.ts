@@ -1,10 +1,11 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
-// The pure logic, unit by unit, in plain Node: no workerd, no Chromium, no network. Each module
-// here is one the edge or the node also runs end to end; these tests take its edge cases, which
-// the end-to-end suites would reach only slowly. A module that imports `cloudflare:*` cannot load
-// here, which keeps the logic under test free of I/O.
+// Fast checks in plain Node: no workerd, no Chromium, no network. edge/ holds the edge's pure
+// logic, unit by unit: modules the edge also runs end to end, tested here for their edge cases,
+// which the end-to-end suites would reach only slowly. A module that imports `cloudflare:*`
+// cannot load here, which keeps the logic under test free of I/O. (edge/ is typechecked with the
+// edge's tsconfig, the rest with the root's.)
 export default defineConfig({
   root: fileURLToPath(new URL("../..", import.meta.url)),
   test: {

@@ -1,6 +1,6 @@
 /** The live-view URLs of `GET /v1/sessions/{id}/debug` (edge/sessions/debug-urls.ts), built from a target list. */
 import { describe, expect, it } from "vitest";
-import { liveUrls, type CdpTarget } from "../../edge/sessions/debug-urls.ts";
+import { liveUrls, type CdpTarget } from "../../../edge/sessions/debug-urls.ts";
 
 const node = { host: "10.0.0.7", port: 9223, browserVersion: "Chrome/156" };
 const token = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJzIn0.c2ln-_w";

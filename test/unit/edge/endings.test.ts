@@ -1,8 +1,8 @@
 /** How every way a session ends becomes its final status (edge/sessions/endings.ts). */
 import { describe, expect, it } from "vitest";
-import { EXIT_REASONS, type ExitReason } from "../../edge/node-protocol.ts";
-import { describeStoppedTask, statusForExit, statusForStoppedTask } from "../../edge/sessions/endings.ts";
-import type { FinalStatus, SessionRecord } from "../../edge/sessions/session-record.ts";
+import { EXIT_REASONS, type ExitReason } from "../../../edge/node-protocol.ts";
+import { describeStoppedTask, statusForExit, statusForStoppedTask } from "../../../edge/sessions/endings.ts";
+import type { FinalStatus, SessionRecord } from "../../../edge/sessions/session-record.ts";
 
 describe("statusForExit", () => {
   it("gives every reason a node can report a final status: clean ends complete, deadlines time out, the rest fail", () => {

@@ -1,6 +1,6 @@
 /** The `q` filter of `GET /v1/sessions` (edge/sessions/metadata-query.ts): what parses, what matches. */
 import { describe, expect, it } from "vitest";
-import { matchesMetadataQuery, parseMetadataQuery, type MetadataQuery } from "../../edge/sessions/metadata-query.ts";
+import { matchesMetadataQuery, parseMetadataQuery, type MetadataQuery } from "../../../edge/sessions/metadata-query.ts";
 
 describe("parseMetadataQuery", () => {
   it("takes single or double quotes, nested keys, and whitespace around every part", () => {

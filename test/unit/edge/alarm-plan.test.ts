@@ -1,7 +1,7 @@
 /** When a session's alarm fires next (edge/sessions/alarm-plan.ts), and when its record may go. */
 import { describe, expect, it } from "vitest";
-import { MAX_STOP_ATTEMPTS, nextAlarmAt, RETRY_DELAY_MS, retentionOver } from "../../edge/sessions/alarm-plan.ts";
-import type { SessionRecord } from "../../edge/sessions/session-record.ts";
+import { MAX_STOP_ATTEMPTS, nextAlarmAt, RETRY_DELAY_MS, retentionOver } from "../../../edge/sessions/alarm-plan.ts";
+import type { SessionRecord } from "../../../edge/sessions/session-record.ts";
 
 const timings = { heartbeatTimeoutMs: 60_000, retentionMs: 30 * 86_400_000 };
 const now = 1_800_000_000_000;

@@ -5,7 +5,7 @@
  */
 import { strToU8, zipSync } from "fflate";
 import { describe, expect, it } from "vitest";
-import { EMPTY_ZIP, readZipEntries, unsafeEntry, ZipError, type ByteSource, type ZipEntry } from "../../edge/artifacts/zip.ts";
+import { EMPTY_ZIP, readZipEntries, unsafeEntry, ZipError, type ByteSource, type ZipEntry } from "../../../edge/artifacts/zip.ts";
 
 const MiB = 1024 * 1024;
 
