@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 const root = fileURLToPath(new URL("..", import.meta.url));
 // rrweb's browser bundle, which the recorder (artifacts/recorder.ts) injects into pages, goes
 // beside the node's bundle as a file read when recording starts: the image has no node_modules,
-// and inlined as a string literal it cost the node ~5 MB of RSS (measured) whether it recorded or not.
+// and inlined as a string literal it would cost the node ~5 MB of RSS whether it records or not.
 const rrwebMain = createRequire(import.meta.url).resolve("rrweb");
 mkdirSync(`${root}dist/browser-node`, { recursive: true });
 copyFileSync(join(dirname(rrwebMain), "rrweb.umd.min.cjs"), `${root}dist/browser-node/rrweb-record.js`);

@@ -14,7 +14,7 @@ export interface EdgeClient {
   /** Retries until `deadline` (epoch ms); throws NodeError("not-ready") if the edge never took it. */
   ready(body: NodeReady, deadline: number): Promise<void>;
   /** One attempt; undefined when the edge did not answer usefully. */
-  heartbeat(body: NodeHeartbeat): Promise<HeartbeatReply | undefined>;
+  heartbeat(): Promise<HeartbeatReply | undefined>;
   /** A few quick attempts; never throws (the node exits either way). */
   exit(body: NodeExit): Promise<boolean>;
 }
@@ -60,9 +60,9 @@ export function createEdgeClient(options: { edgeUrl: URL; sessionId: string; nod
       if (!res || !ok(res)) throw new NodeError("not-ready", `the edge did not accept ready: ${res ? `HTTP ${res.status}` : problem}`);
     },
 
-    async heartbeat(body) {
+    async heartbeat() {
       try {
-        const res = await post("heartbeat", body);
+        const res = await post("heartbeat", {} satisfies NodeHeartbeat);
         if (!ok(res)) {
           log("heartbeat-refused", { status: res.status }, "warn");
           return undefined;

@@ -5,7 +5,7 @@
  * Both sides import this module, so it holds no Workers or Node APIs and no libraries: plain
  * constants and types. The edge checks what nodes send with zod schemas held to these types
  * (`edge/schemas/node-messages.ts`); the node checks the little it reads by hand, which keeps its
- * bundle small and its start fast (zod alone was ~35 ms of a node's boot).
+ * bundle small and its start fast (zod alone adds ~35 ms to a node's boot).
  */
 
 /** JWT issuer for every token the edge signs. */
@@ -90,11 +90,8 @@ export interface NodeReady {
   browserVersion: string;
 }
 
-/** `POST /internal/nodes/<session>/heartbeat`. */
-export interface NodeHeartbeat {
-  /** Open CDP client sockets. */
-  clients: number;
-}
+/** `POST /internal/nodes/<session>/heartbeat`: the call itself is the sign of life; its body is `{}`. */
+export type NodeHeartbeat = Record<string, never>;
 
 /** Answer to a heartbeat: when the edge already considers the session over, the node ends it. */
 export interface HeartbeatReply {
@@ -103,13 +100,13 @@ export interface HeartbeatReply {
 
 /** Why a node ended. The edge maps each to the session's final status. */
 export const EXIT_REASONS = [
-  "released", // SIGTERM (StopTask) after REQUEST_RELEASE, or the edge said the session is over
+  "released", // a heartbeat's reply said the edge considers the session over
   "timed-out", // expiresAt passed
   "idle", // non-keepAlive: the last client left and the grace period passed
   "never-connected", // no client came within the connect deadline
   "browser-crashed", // Chromium exited on its own
   "not-ready", // the node could not become ready within its deadline
-  "terminated", // SIGTERM without a known cause
+  "terminated", // SIGTERM or SIGINT, e.g. StopTask after REQUEST_RELEASE: the node cannot tell why
   "error", // anything else
 ] as const;
 export type ExitReason = (typeof EXIT_REASONS)[number];

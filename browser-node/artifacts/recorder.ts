@@ -5,8 +5,8 @@
  * shared), is installed on every new document before the page's scripts run (`Target.setAutoAttach`
  * with `waitForDebuggerOnStart`, then `Page.addScriptToEvaluateOnNewDocument`), and starts at once
  * on documents already loaded (`runImmediately`). It attaches once the node is ready
- * (session-artifacts.ts): instrumenting the browser's first page while Chromium was still
- * starting cost ~50 ms of every cold create, and until `ready` no client can be on any page; the first
+ * (session-artifacts.ts): instrumenting the browser's first page while Chromium is still
+ * starting would lengthen every cold create, and until `ready` no client can be on any page; the first
  * page is then recorded from its current document on. The node's session enables Page and Runtime on
  * each page (without them the script and the binding stay silent); Runtime also brings the page's
  * console traffic to the node and is what bot detectors probe for, so a session that must look

@@ -9,7 +9,7 @@
  * as their JSON text in a bounded store (ArtifactLimits.logEntries / logBytes, oldest dropped
  * first) until shipped: at the next timed flush, or as soon as a full batch is ready
  * (`onFullBatch`), so heavy traffic does not pile thousands of entries into the node's memory
- * (measured: the node's RSS went from 49 to 86 MB in a few seconds of 16,000 commands a second).
+ * (the node's RSS under the cdp-proxy benchmark's load is in the README's table).
  *
  * pageId: pages are numbered 1, 2, ... in the order the log first sees their targets; 0 is the
  * browser itself (or a target the log never saw attached). sessionId is the CDP session id of a

@@ -1,7 +1,9 @@
 /**
  * Launches Chromium in its own process group with a fresh profile, supervises it, and stops it
- * with the recipe that held every time in chromium-and-cdp.md: Browser.close, SIGTERM,
- * SIGKILL of the group, wait until nothing of it is left, then remove the profile.
+ * with the one recipe that held every time it was tried, even right after launch: Browser.close,
+ * SIGTERM, SIGKILL of the group, wait until nothing of it is left, then remove the profile
+ * (SIGTERM alone can take seconds early in Chromium's life, and removing the profile while its
+ * helpers still write into it fails).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, mkdir } from "node:fs/promises";
@@ -29,8 +31,6 @@ export interface BrowserProcess {
   /** Settles when the browser process exits, for whatever reason. */
   readonly exited: Promise<BrowserExit>;
   isRunning(): boolean;
-  /** Last lines Chromium wrote to stderr, for an exit report. */
-  stderrTail(): string;
   /**
    * Stops Chromium and everything it started, then removes the profile. Idempotent: the first
    * call's `beforeRemove` runs once nothing of Chromium is left and the profile is still there
@@ -134,7 +134,6 @@ export async function launchBrowser(options: {
     profileDir,
     exited,
     isRunning: () => running,
-    stderrTail: () => tail.slice(-1000),
     stop: (beforeRemove) => (stopping ??= stopProcess(child, profileDir, exited, () => running, beforeRemove)),
   };
 }

@@ -1,11 +1,17 @@
 /**
- * Chromium's command line, built from the session's browser settings. Later settings
- * (extensions, contexts) add their flags here, so launching stays one call.
+ * Chromium's command line, built from the session's browser settings: every setting that needs
+ * a flag (viewport, extension) adds it here, so launching stays one call.
  */
 import { DEFAULT_VIEWPORT } from "../../edge/browser-settings.ts";
 import type { BrowserSettings } from "../config.ts";
 
-/** Flags for headless Chromium as root in a closed container (measured in chromium-and-cdp.md). */
+/**
+ * Headless Chromium in a container, as the image's unprivileged `node` user (Dockerfile).
+ * --no-sandbox: container runtimes' default seccomp profiles refuse the user namespaces Chromium's
+ * sandbox is built on; the task, its network rules and the host-resolver rules below contain the
+ * browser instead. The rest keep it off services a task does not have (GPU, keychain, a large
+ * /dev/shm, crash reporting, Google's update and sync endpoints).
+ */
 const BASE_FLAGS = [
   "--headless",
   "--no-sandbox",

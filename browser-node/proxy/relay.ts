@@ -23,16 +23,15 @@ export class Relay {
   private readingPaused = false;
   private readonly done: Promise<void>;
   private resolveDone!: () => void;
-
-  /**
-   * @param onUpstreamLost asked when Chromium's side drops without a close frame: which close
-   *   the client should see (it can wait for the browser's exit to tell a crash).
-   */
   private readonly upstream: Socket;
 
   constructor(
     readonly client: Socket,
     connection: UpstreamConnection,
+    /**
+     * Asked when Chromium's side drops without a close frame: which close the client should see
+     * (it can wait for the browser's exit to tell a crash).
+     */
     private readonly onUpstreamLost: () => Promise<CloseReason>,
     /** The session log's tap, when logging is on: it sees every byte, synchronously, and copies what it keeps. */
     private readonly tap?: RelayTap,

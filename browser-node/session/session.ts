@@ -140,7 +140,7 @@ export class Session {
   }
 
   private async beat() {
-    const reply = await this.edge.heartbeat({ clients: this.clients.count });
+    const reply = await this.edge.heartbeat();
     if (reply?.end) void this.end("released", "the edge considers the session over");
   }
 

@@ -9,10 +9,8 @@ import { ARTIFACT_LATE_WRITE_GRACE_MS, ArtifactLimits } from "../node-protocol.t
 import { fail, ok, type Outcome } from "../errors.ts";
 import { log } from "../log.ts";
 import { blobKey } from "../artifacts/blob-store.ts";
-import { isFinal, type NodeAddress, type SessionArtifactSettings, type SessionRecord } from "../sessions/session-record.ts";
+import { isFinal, type NodeAddress, type SessionRecord } from "../sessions/session-record.ts";
 import { NOT_FOUND, SessionCore } from "./session-core.ts";
-
-const DEFAULTS: SessionArtifactSettings = { logSession: true, recordSession: true };
 
 interface Downloads {
   blob: string;
@@ -61,7 +59,7 @@ export abstract class SessionArtifacts extends SessionCore {
     const r = this.load();
     if (!r) return fail(404, NOT_FOUND);
     if (isFinal(r.status)) return fail(409, `The session is over (${r.status})`);
-    const a = r.artifacts ?? DEFAULTS;
+    const a = r.artifacts;
     const id = kind === "extension" ? a.extensionId : a.context?.id;
     return id ? ok({ projectId: r.projectId, id }) : fail(404, `The session has no ${kind}`);
   }
@@ -72,7 +70,7 @@ export abstract class SessionArtifacts extends SessionCore {
     if (!r) return fail(404, NOT_FOUND);
     if (isFinal(r.status) && Date.now() > (r.endedAt ?? r.updatedAt) + ARTIFACT_LATE_WRITE_GRACE_MS)
       return fail(409, `The session ended more than ${ARTIFACT_LATE_WRITE_GRACE_MS / 1000} s ago (${r.status}); its artifacts are closed`);
-    const a = r.artifacts ?? DEFAULTS;
+    const a = r.artifacts;
     if (kind === "context" && !a.context) return fail(409, "The session has no context to save");
     if (kind === "context" && !a.context!.persist) return fail(409, `The session opened context ${a.context!.id} with persist: false`);
     if (kind === "logs" && !a.logSession) return fail(409, "The session was created with browserSettings.logSession: false");

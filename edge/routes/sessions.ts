@@ -21,7 +21,8 @@ import { parseMetadataQuery } from "../sessions/metadata-query.ts";
 import { MAX_LISTED_SESSIONS } from "../sessions/input-bounds.ts";
 import { REGIONS, type Json, type Region, type SessionArtifactSettings, type SessionRecord } from "../sessions/session-record.ts";
 import { edgeOrigin, sameProject, sessionStub } from "./scope.ts";
-import { fetchTargets, liveUrls } from "../sessions/debug-urls.ts";
+import { liveUrls } from "../sessions/debug-urls.ts";
+import { fetchTargets } from "../sessions/node-targets.ts";
 
 export const sessions = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 

@@ -30,7 +30,7 @@ export const NodeReady = z.object({
   browserVersion: z.string().min(1),
 });
 
-export const NodeHeartbeat = z.object({ clients: z.number().int().min(0) });
+export const NodeHeartbeat = z.object({});
 
 export const HeartbeatReply = z.object({ end: z.boolean() });
 

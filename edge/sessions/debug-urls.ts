@@ -6,11 +6,10 @@
  *   page DevTools: http(s)://<node>/devtools/inspector.html?ws(s)=<node>/devtools/page/<targetId>%3FsigningKey%3D<T>
  *   wsUrl:         ws(s)://<node>?signingKey=<T>   (the browser-level CDP endpoint)
  * The frontend's files are public; the page socket it opens carries the token (the same form the
- * node's proxy writes into its own /json/list answers).
+ * node's proxy writes into its own /json/list answers). The target list comes from node-targets.ts;
+ * this module only builds URLs, so it has no I/O.
  */
-import { ApiError } from "../errors.ts";
 import { hostPort, type NodeAddress } from "./session-record.ts";
-import { answerJson, getFromNode, type NodeAnswer } from "./node-http.ts";
 
 export interface CdpTarget {
   id: string;
@@ -28,20 +27,6 @@ export interface LiveUrls {
 }
 
 const httpScheme = (scheme: "ws" | "wss") => (scheme === "wss" ? "https" : "http");
-
-/** Reads the node's targets through its proxy (`/json/list`, token in the query). */
-export async function fetchTargets(node: NodeAddress, scheme: "ws" | "wss", token: string): Promise<CdpTarget[]> {
-  let answer: NodeAnswer;
-  try {
-    answer = await getFromNode(node, `/json/list?signingKey=${encodeURIComponent(token)}`, { tls: scheme === "wss", timeoutMs: 5_000 });
-  } catch {
-    throw new ApiError(502, "The session's browser node did not answer", { retry: true });
-  }
-  if (answer.status !== 200) throw new ApiError(502, `The session's browser node answered ${answer.status} to its target list`, { retry: true });
-  const targets = answerJson(answer);
-  if (!Array.isArray(targets)) throw new ApiError(502, "The session's browser node sent no target list", { retry: true });
-  return targets as CdpTarget[];
-}
 
 export function liveUrls(node: NodeAddress, scheme: "ws" | "wss", token: string, targets: CdpTarget[]): LiveUrls {
   const address = hostPort(node);

@@ -54,8 +54,7 @@ export interface SessionRecord {
   browserSettings?: Record<string, Json>;
   /** `proxies` as the create sent them, credentials included; not acted on yet. */
   proxies?: Json;
-  /** Absent in records older than artifacts: then none are referenced and both recorders are on. */
-  artifacts?: SessionArtifactSettings;
+  artifacts: SessionArtifactSettings;
   /** PENDING past this instant ends in ERROR. */
   startDeadline: number;
   taskArn?: string;

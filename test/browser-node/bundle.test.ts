@@ -1,6 +1,6 @@
 /**
  * What goes into the node's bundle decides how fast a node boots, and a cold create waits for that
- * boot: zod alone took ~35 ms of it. The edge's schemas stay on the edge; the node checks the little
+ * boot: zod alone adds ~35 ms to it. The edge's schemas stay on the edge; the node checks the little
  * it reads by hand (config.ts, auth.ts). (global-setup.ts has just run the build.)
  */
 import { readFileSync } from "node:fs";

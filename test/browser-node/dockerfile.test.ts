@@ -1,69 +1,129 @@
 /**
- * No Docker engine runs here, so the image is checked against what the build produces: every
- * COPY source exists after `npm run build:node` and passes .dockerignore, the command runs the
- * file the bundle was copied to, and the image has tini, Chromium, a health check and no root.
- * (global-setup.ts has just run the build.)
+ * The image, checked without a Docker engine (none runs here): the Dockerfile is parsed into its
+ * instructions, its files are laid out in a scratch root where COPY puts them (from what
+ * `npm run build:node` produced, through .dockerignore), and the program is started the way
+ * CMD starts it, with ENV's settings, as the image's user. HEALTHCHECK's own command then probes
+ * that node. (global-setup.ts has just run the build.)
  */
-import { existsSync, readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
-import { ROOT } from "./support/node-process.ts";
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, posix } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { commandOf, copyOf, dockerIgnores, envPairs, parseDockerfile } from "./support/dockerfile.ts";
+import { EdgeRecorder } from "./support/edge-recorder.ts";
+import { makeSigningKey } from "./support/keys.ts";
+import { ROOT, startNode } from "./support/node-process.ts";
 
-const dockerfile = readFileSync(`${ROOT}browser-node/Dockerfile`, "utf8");
-/** Instructions with their continuation lines joined, comments dropped. */
-const instructions = dockerfile
-  .replace(/\\\n/g, " ")
-  .split("\n")
-  .map((l) => l.trim())
-  .filter((l) => l && !l.startsWith("#"));
-const named = (name: string) => instructions.filter((l) => l.toUpperCase().startsWith(name + " "));
-const jsonArgs = (line: string) => JSON.parse(line.slice(line.indexOf("[")));
+const instructions = parseDockerfile(readFileSync(`${ROOT}browser-node/Dockerfile`, "utf8"));
+const all = (keyword: string) => instructions.filter((i) => i.keyword === keyword);
+/** The one that takes effect: for these, Docker keeps the last. */
+const last = (keyword: string) => all(keyword).at(-1)?.args;
 
-/** Docker's .dockerignore rules, last match wins (enough of them for this file: *, !path). */
-function dockerIgnores(path: string): boolean {
-  let ignored = false;
-  for (const raw of readFileSync(`${ROOT}.dockerignore`, "utf8").split("\n")) {
-    const line = raw.trim();
-    if (!line || line.startsWith("#")) continue;
-    const negate = line.startsWith("!");
-    const pattern = (negate ? line.slice(1) : line).replace(/\/$/, "");
-    const regex = new RegExp("^" + pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join("[^/]*") + "(/.*)?$");
-    if (regex.test(path)) ignored = !negate;
+const imageEnv: Record<string, string> = Object.assign({}, ...all("ENV").map((i) => envPairs(i.args)));
+const workdir = last("WORKDIR") ?? "/";
+const copies = all("COPY").map((i) => copyOf(i.args));
+/** The users of the base image (node:*-bookworm-slim's /etc/passwd). */
+const BASE_IMAGE_UIDS: Record<string, number> = { root: 0, node: 1000 };
+const user = last("USER") ?? "root";
+
+/** Packages the image installs with apt-get. */
+const aptPackages = all("RUN").flatMap((i) =>
+  [...i.args.matchAll(/apt-get install ([^&;|]*)/g)].flatMap((m) => m[1]!.split(/\s+/).filter((w) => w && !w.startsWith("-"))),
+);
+
+/** Lays COPY's files out under `root` as the image holds them. */
+function layOut(root: string) {
+  for (const { sources, destination } of copies) {
+    const into = posix.resolve(workdir, destination);
+    for (const source of sources) {
+      const target = destination.endsWith("/") ? posix.join(into, posix.basename(source)) : into;
+      mkdirSync(join(root, dirname(target)), { recursive: true, mode: 0o755 });
+      copyFileSync(`${ROOT}${source}`, join(root, target));
+      chmodSync(join(root, target), 0o644);
+    }
   }
-  return ignored;
 }
 
-describe("browser-node/Dockerfile", () => {
-  const copies = named("COPY").filter((l) => !/--from=/.test(l));
-  const copyParts = copies.map((l) => l.split(/\s+/).slice(1).filter((p) => !p.startsWith("--")));
+/** HEALTHCHECK's command, run as Docker runs it in the container; resolves with its exit code. */
+function healthCheck(env: Record<string, string>, as: { uid?: number; gid?: number }): Promise<number | null> {
+  const check = last("HEALTHCHECK")!;
+  const timeoutS = Number(/--timeout=(\d+)s/.exec(check)?.[1] ?? 30);
+  const [file, ...args] = commandOf(check.slice(check.indexOf("CMD ") + 4).trim());
+  const child = spawn(file!, args, { env: { PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, ...env }, ...as, stdio: "ignore", timeout: timeoutS * 1000 });
+  return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+}
 
+const scratch = mkdtempSync(join(tmpdir(), "wc-image-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe("browser-node/Dockerfile", () => {
   it("copies only files the build produced and the build context lets in", () => {
     expect(copies.length).toBeGreaterThan(0);
-    for (const parts of copyParts) {
-      for (const source of parts.slice(0, -1)) {
-        expect(existsSync(`${ROOT}${source}`), source).toBe(true);
-        expect(dockerIgnores(source), `${source} is excluded by .dockerignore`).toBe(false);
+    for (const { flags, sources } of copies) {
+      expect(flags.filter((f) => f.startsWith("--from")), "no other build stage").toEqual([]);
+      for (const source of sources) {
+        expect(existsSync(`${ROOT}${source}`), `${source} exists after npm run build:node`).toBe(true);
+        expect(dockerIgnores(`${ROOT}.dockerignore`, source), `${source} is excluded by .dockerignore`).toBe(false);
       }
     }
-    expect(dockerIgnores("node_modules/ws/index.js")).toBe(true); // the context stays small
+    expect(dockerIgnores(`${ROOT}.dockerignore`, "node_modules/ws/index.js")).toBe(true); // the context stays small
   });
 
-  it("runs the copied bundle under tini", () => {
-    expect(jsonArgs(named("ENTRYPOINT")[0])).toEqual(["/usr/bin/tini", "--"]);
-    const cmd = jsonArgs(named("CMD")[0]);
-    expect(cmd[0]).toBe("node");
-    const [bundleSource, destination] = [copyParts[0][0], copyParts[0].at(-1)!];
-    expect(bundleSource).toBe("dist/browser-node/main.mjs");
-    expect(cmd[1]).toBe(destination.endsWith("/") ? destination + "main.mjs" : destination);
+  it("installs from Debian what ENTRYPOINT and ENV name: tini as PID 1, and the Chromium the node launches", () => {
+    const [init, ...initArgs] = commandOf(last("ENTRYPOINT")!);
+    expect([init, ...initArgs]).toEqual(["/usr/bin/tini", "--"]);
+    expect(aptPackages).toContain("tini");
+    // The package that owns the browser path on this Debian machine (the image's base is Debian too).
+    const owner = execFileSync("dpkg-query", ["-S", imageEnv.WC_CHROMIUM_PATH!], { encoding: "utf8" }).split(":")[0];
+    expect(aptPackages).toContain(owner);
   });
 
-  it("is bookworm-slim with Chromium and tini from Debian, a health check, port 9223 and no root", () => {
-    expect(named("FROM")[0]).toMatch(/bookworm-slim/);
-    const install = named("RUN").join(" ");
-    expect(install).toMatch(/apt-get install[^&]*\bchromium\b/);
-    expect(install).toMatch(/apt-get install[^&]*\btini\b/);
-    expect(named("HEALTHCHECK")[0]).toMatch(/\/health/);
-    expect(named("EXPOSE")[0]).toMatch(/9223/);
-    expect(named("USER")[0]).not.toMatch(/root|\b0\b/);
-    expect(named("ENV").join(" ")).toMatch(/WC_CHROMIUM_PATH=\/usr\/lib\/chromium\/chromium/);
+  it("serves on the port it exposes", () => {
+    expect(all("EXPOSE").map((i) => i.args)).toEqual([imageEnv.WC_PROXY_PORT]);
+  });
+
+  it("runs as the base image's unprivileged user", () => {
+    expect(Object.keys(BASE_IMAGE_UIDS)).toContain(user);
+    expect(BASE_IMAGE_UIDS[user]).not.toBe(0);
+  });
+
+  it("starts the copied bundle as CMD says, with ENV's settings, as that user, and HEALTHCHECK follows its life", async () => {
+    layOut(scratch);
+    chmodSync(scratch, 0o755);
+    const home = join(scratch, "home", user);
+    mkdirSync(home, { recursive: true });
+    // As root here, become the image's user; otherwise this test already runs unprivileged.
+    const as = process.getuid?.() === 0 ? { uid: BASE_IMAGE_UIDS[user]!, gid: BASE_IMAGE_UIDS[user]! } : {};
+    if (as.uid !== undefined) chownSync(home, as.uid, as.gid!);
+
+    // tini is not on this machine: what it starts is the command after its "--".
+    const argv = [...commandOf(last("ENTRYPOINT")!).slice(2), ...commandOf(last("CMD")!)].map((arg, i) =>
+      i === 0 && arg === "node" ? process.execPath : arg.startsWith("/") && existsSync(join(scratch, arg)) ? join(scratch, arg) : arg,
+    );
+    expect(argv.filter((arg) => arg.startsWith(`${scratch}/`)), "CMD runs a file COPY put in the image").not.toEqual([]);
+
+    const edge = new EdgeRecorder();
+    await edge.start();
+    const key = await makeSigningKey();
+    // Port 0 instead of ENV's, so parallel runs never collide; the health check gets the same variable.
+    const env = { ...imageEnv, WC_PROXY_PORT: "0", HOME: home };
+    const node = startNode({ edgeUrl: edge.url, jwks: key.jwks, env, command: { argv, cwd: join(scratch, workdir), ...as } });
+    try {
+      const port = String((await edge.waitFor("ready", node.sessionId)).body.port);
+      const browser = await node.waitForLog("browser-started");
+      expect(statSync(`/proc/${browser.pid}`).uid, "Chromium runs unprivileged").not.toBe(0);
+      expect(await healthCheck({ ...imageEnv, WC_PROXY_PORT: port }, as)).toBe(0);
+
+      node.child.kill("SIGTERM");
+      expect(await node.exited).toEqual({ code: 0, signal: null });
+      expect(edge.of("exit", node.sessionId).map((e) => e.body.reason)).toEqual(["terminated"]);
+      // The recorder's rrweb bundle is read from beside the program: COPY must have put it there.
+      expect(node.logs.filter((l) => l.event === "recording-failed")).toEqual([]);
+      expect(await healthCheck({ ...imageEnv, WC_PROXY_PORT: port }, as)).not.toBe(0);
+    } finally {
+      if (node.child.exitCode === null) node.child.kill("SIGKILL");
+      await edge.stop();
+    }
   });
 });

@@ -141,7 +141,7 @@ const SESSION_KEYS = ["id", "createdAt", "updatedAt", "startedAt", "expiresAt", 
 const OPTIONAL_KEYS = ["endedAt", "contextId", "userMetadata"];
 const CONNECT_KEYS = ["connectUrl", "seleniumRemoteUrl", "signingKey"];
 
-/** Checks a session field by field against browserbase-api.md: required keys, types, no nulls, nothing extra. */
+/** Checks a session field by field against the Browserbase API's Session: required keys, types, no nulls, nothing extra. */
 export function checkSessionShape(s: Record<string, unknown>, options: { connect: boolean }) {
   const keys = Object.keys(s);
   for (const k of SESSION_KEYS) if (!keys.includes(k)) throw new Error(`session lacks ${k}`);

@@ -42,7 +42,7 @@ describe("state transitions and alarms", () => {
   it("checks the task when heartbeats stop: a running task keeps the session, a stopped one ends it", async () => {
     const { created, node } = await running();
     const id = created.body.id;
-    expect((await nodeCall(id, node.nodeToken, "heartbeat", { clients: 1 })).body).toEqual({ end: false });
+    expect((await nodeCall(id, node.nodeToken, "heartbeat", {})).body).toEqual({ end: false });
     const heartbeatTimeout = Number(env.HEARTBEAT_TIMEOUT_SECONDS) * 1000;
     await age(id, () => ({ lastHeartbeatAt: Date.now() - heartbeatTimeout - 1 }));
     expect((await status(id)).status).toBe("RUNNING");
@@ -73,7 +73,7 @@ describe("state transitions and alarms", () => {
       // Replayed and late reports: nothing moves.
       expect((await nodeCall(id, node.nodeToken, "exit", { reason: "released" })).body).toEqual({ status: expected });
       expect((await nodeCall(id, node.nodeToken, "ready", { host: "127.0.0.1", port: 1, browserVersion: "x" })).status).toBe(409);
-      expect((await nodeCall(id, node.nodeToken, "heartbeat", { clients: 0 })).body).toEqual({ end: true });
+      expect((await nodeCall(id, node.nodeToken, "heartbeat", {})).body).toEqual({ end: true });
       const taskArn = (await taskOf(id)).taskArn;
       expect((await taskEvent({ taskArn, lastStatus: "STOPPED", startedBy: `wc-${id}`, containers: [{ exitCode: 0 }] })).status).toBe(200);
       expect(await status(id)).toEqual(ended);

@@ -23,6 +23,8 @@ export interface NodeOptions {
   bundle?: boolean;
   /** Flags for node itself, as the image's CMD passes them. */
   nodeFlags?: string[];
+  /** Start this command instead (dockerfile.test.ts runs the program as the image would). */
+  command?: { argv: string[]; cwd: string; uid?: number; gid?: number };
 }
 
 export interface RunningNode {
@@ -60,7 +62,9 @@ export function startNode(o: NodeOptions): RunningNode {
   if (useBundle && !existsSync(BUNDLE)) throw new Error("bundle missing: run npm run build:node");
   const nodeFlags = o.nodeFlags ?? [];
   const args = useBundle ? [...nodeFlags, BUNDLE] : [...nodeFlags, "--import", "tsx", `${ROOT}browser-node/main.ts`];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const [file, ...rest] = o.command?.argv ?? [process.execPath, ...args];
+  const { cwd = ROOT, uid, gid } = o.command ?? {};
+  const child = spawn(file!, rest, { cwd, env, uid, gid, stdio: ["ignore", "pipe", "pipe"] });
 
   const logs: any[] = [];
   const waiters: Array<() => void> = [];
