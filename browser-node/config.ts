@@ -3,7 +3,7 @@
  * the child-process environment locally). Names come from `NodeEnv` in the shared protocol.
  * Any missing or malformed value throws a `NodeError` whose message names the variable.
  */
-import { NodeEnv } from "../edge/node-protocol.ts";
+import { CONNECT_MODES, NodeEnv, type ConnectMode } from "../edge/node-protocol.ts";
 import { NodeError } from "./node-error.ts";
 
 export interface Viewport {
@@ -70,20 +70,22 @@ export interface NodeConfig {
   sessionId: string;
   projectId: string;
   edgeUrl: URL;
-  nodeToken: string;
-  /** Parsed `{keys: [...]}`; undefined → fetch `<edge>/.well-known/jwks.json`. */
+  /** Opens the link to the edge and nothing else; the node token comes over the link (`welcome`). */
+  linkToken: string;
+  /** edge: no port at all, clients come through the edge; direct: the proxy listens for them. */
+  connectMode: ConnectMode;
+  /** Parsed `{keys: [...]}`; undefined → fetch `<edge>/.well-known/jwks.json` (direct mode's proxy only). */
   jwks?: { keys: Record<string, unknown>[] };
   expiresAt: Date;
   keepAlive: boolean;
   browserSettings: BrowserSettings;
-  /** 0 asks the OS for a free port (the node reports the one it got). */
+  /** Direct mode: 0 asks the OS for a free port (the node reports the one it got). */
   proxyPort: number;
   advertiseHost?: string;
   chromiumPath: string;
   idleGraceMs: number;
   connectDeadlineMs: number;
   readyDeadlineMs: number;
-  heartbeatIntervalMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -146,6 +148,9 @@ export function readConfig(env: Env = process.env): NodeConfig {
   const keepAliveRaw = (env[NodeEnv.keepAlive] ?? "false").trim() || "false";
   if (keepAliveRaw !== "true" && keepAliveRaw !== "false") fail(NodeEnv.keepAlive, 'must be "true" or "false"');
 
+  const connectMode = (env[NodeEnv.connectMode]?.trim() || "edge") as ConnectMode;
+  if (!CONNECT_MODES.includes(connectMode)) fail(NodeEnv.connectMode, `must be one of ${CONNECT_MODES.map((m) => `"${m}"`).join(", ")}`);
+
   const advertiseHost = env[NodeEnv.advertiseHost]?.trim() || undefined;
   if (advertiseHost && !/^[A-Za-z0-9.\-:[\]]+$/.test(advertiseHost)) fail(NodeEnv.advertiseHost, "is not a host name");
 
@@ -153,7 +158,8 @@ export function readConfig(env: Env = process.env): NodeConfig {
     sessionId,
     projectId: required(env, NodeEnv.projectId),
     edgeUrl,
-    nodeToken: required(env, NodeEnv.nodeToken),
+    linkToken: required(env, NodeEnv.linkToken),
+    connectMode,
     jwks: json(env, NodeEnv.jwks, checkJwks),
     expiresAt,
     keepAlive: keepAliveRaw === "true",
@@ -164,6 +170,5 @@ export function readConfig(env: Env = process.env): NodeConfig {
     idleGraceMs: integer(env, NodeEnv.idleGraceMs, 10_000, 0, DAY_MS),
     connectDeadlineMs: integer(env, NodeEnv.connectDeadlineMs, 300_000, 1, DAY_MS),
     readyDeadlineMs: integer(env, NodeEnv.readyDeadlineMs, 60_000, 1, DAY_MS),
-    heartbeatIntervalMs: integer(env, NodeEnv.heartbeatIntervalMs, 15_000, 100, DAY_MS),
   };
 }

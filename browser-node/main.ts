@@ -43,8 +43,8 @@ const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
   process.once("SIGTERM", () => resolve("SIGTERM"));
   process.once("SIGINT", () => resolve("SIGINT"));
 });
-const [{ Session }, { createEdgeClient }] = await Promise.all([import("./session/session.ts"), import("./edge-client.ts")]);
-const session = new Session(config, createEdgeClient(config), early);
+const { Session } = await import("./session/session.ts");
+const session = new Session(config, early);
 void session.ended.then((code) => process.exit(code));
 void stopSignal.then((signal) => session.end("terminated", signal));
 process.on("uncaughtException", (err) => {
@@ -56,7 +56,8 @@ log("starting", {
   projectId: config.projectId,
   expiresAt: config.expiresAt.toISOString(),
   keepAlive: config.keepAlive,
-  proxyPort: config.proxyPort,
+  connectMode: config.connectMode,
+  proxyPort: config.connectMode === "direct" ? config.proxyPort : undefined,
   viewport: config.browserSettings.viewport,
 });
 
