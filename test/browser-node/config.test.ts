@@ -10,7 +10,7 @@ const valid = () => ({
   [NodeEnv.sessionId]: randomUUID(),
   [NodeEnv.projectId]: "project-1",
   [NodeEnv.edgeUrl]: "http://127.0.0.1:8787",
-  [NodeEnv.nodeToken]: "secret-node-token",
+  [NodeEnv.linkToken]: "secret-link-token",
   [NodeEnv.expiresAt]: new Date(Date.now() + 60_000).toISOString(),
 });
 
@@ -18,15 +18,17 @@ describe("readConfig", () => {
   it("reads a minimal environment with the documented defaults", () => {
     const config = readConfig(valid());
     expect(config).toMatchObject({
+      connectMode: "edge",
+      linkToken: "secret-link-token",
       keepAlive: false,
       proxyPort: 9223,
       chromiumPath: "/usr/lib/chromium/chromium",
       idleGraceMs: 10_000,
       connectDeadlineMs: 300_000,
       readyDeadlineMs: 60_000,
-      heartbeatIntervalMs: 15_000,
       browserSettings: {},
     });
+    expect(config).not.toHaveProperty("nodeToken"); // it comes over the link, never from the environment
     expect(config.jwks).toBeUndefined();
     expect(config.advertiseHost).toBeUndefined();
   });
@@ -35,6 +37,7 @@ describe("readConfig", () => {
     const config = readConfig({
       ...valid(),
       [NodeEnv.keepAlive]: "true",
+      [NodeEnv.connectMode]: "direct",
       [NodeEnv.proxyPort]: "0",
       [NodeEnv.advertiseHost]: "127.0.0.1",
       [NodeEnv.jwks]: JSON.stringify({ keys: [{ kty: "EC", crv: "P-256", x: "a", y: "b" }] }),
@@ -46,7 +49,7 @@ describe("readConfig", () => {
       }),
       [NodeEnv.idleGraceMs]: "250",
     });
-    expect(config).toMatchObject({ keepAlive: true, proxyPort: 0, advertiseHost: "127.0.0.1", idleGraceMs: 250 });
+    expect(config).toMatchObject({ keepAlive: true, connectMode: "direct", proxyPort: 0, advertiseHost: "127.0.0.1", idleGraceMs: 250 });
     expect(config.browserSettings).toEqual({
       viewport: { width: 1280, height: 720 },
       blockAds: true, // settings the node does not apply yet are kept
@@ -59,7 +62,9 @@ describe("readConfig", () => {
   const bad: Array<[string, Record<string, string | undefined>, RegExp]> = [
     ["missing session id", { [NodeEnv.sessionId]: undefined }, /WC_SESSION_ID is required/],
     ["session id not a UUID", { [NodeEnv.sessionId]: "abc" }, /WC_SESSION_ID must be a UUID/],
-    ["missing node token", { [NodeEnv.nodeToken]: " " }, /WC_NODE_TOKEN is required/],
+    ["missing link token", { [NodeEnv.linkToken]: " " }, /WC_LINK_TOKEN is required/],
+    ["a node token instead of a link token", { [NodeEnv.linkToken]: undefined, [NodeEnv.nodeToken]: "t" }, /WC_LINK_TOKEN is required/],
+    ["unknown connect mode", { [NodeEnv.connectMode]: "tunnel" }, /WC_CONNECT_MODE must be one of "edge", "direct"/],
     ["edge URL not a URL", { [NodeEnv.edgeUrl]: "edge" }, /WC_EDGE_URL is not a URL/],
     ["expiresAt not a date", { [NodeEnv.expiresAt]: "tomorrow" }, /WC_EXPIRES_AT must be an ISO-8601 instant/],
     ["keepAlive not a boolean", { [NodeEnv.keepAlive]: "yes" }, /WC_KEEP_ALIVE must be "true" or "false"/],
@@ -80,8 +85,8 @@ describe("readConfig", () => {
     expect(() => readConfig({ ...valid(), ...change })).toThrow(message);
   });
 
-  it("never echoes the node token in an error", () => {
-    expect(() => readConfig({ ...valid(), [NodeEnv.expiresAt]: "x" })).not.toThrow(/secret-node-token/);
+  it("never echoes the link token in an error", () => {
+    expect(() => readConfig({ ...valid(), [NodeEnv.expiresAt]: "x" })).not.toThrow(/secret-link-token/);
   });
 });
 
@@ -98,7 +103,7 @@ describe("launch flags from browser settings", () => {
 
 describe("the node process with a bad environment", () => {
   it("prints one line naming the variable and exits 2", async () => {
-    const node = startNode({ edgeUrl: "http://127.0.0.1:1", env: { [NodeEnv.expiresAt]: "not-a-date" } });
+    const node = startNode({ edgeUrl: "http://127.0.0.1:1", linkToken: "t", env: { [NodeEnv.expiresAt]: "not-a-date" } });
     expect((await node.exited).code).toBe(2);
     const lines = node.stderr().trim().split("\n");
     expect(lines).toHaveLength(1);
