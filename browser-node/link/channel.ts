@@ -57,8 +57,9 @@ export class Channel implements CdpClient {
 
   /** Chromium first (its refusal says whether the target exists), then the edge. */
   static async open(o: ChannelOptions): Promise<Channel> {
+    // Chromium answers an unknown target with 500 "No such target id" (measured on 156).
     const browser = await connect(`ws://127.0.0.1:${o.debugPort}${o.chromiumPath}`, {}, (status) =>
-      status === 404
+      status === 404 || status === 500
         ? new NodeError("error", "no such target", { status: 404 })
         : new NodeError("error", `the browser refused the connection${status ? ` (HTTP ${status})` : ""}`, { status: 502 }),
     );
