@@ -56,12 +56,13 @@ describe("browser-node/Dockerfile", () => {
     expect(cmd[1]).toBe(destination.endsWith("/") ? destination + "main.mjs" : destination);
   });
 
-  it("is bookworm-slim with Chromium and tini from Debian, a health check, port 9223 and no root", () => {
+  it("is bookworm-slim with Chromium and tini from Debian, a health check (direct mode's proxy), port 9223 and no root", () => {
     expect(named("FROM")[0]).toMatch(/bookworm-slim/);
     const install = named("RUN").join(" ");
     expect(install).toMatch(/apt-get install[^&]*\bchromium\b/);
     expect(install).toMatch(/apt-get install[^&]*\btini\b/);
     expect(named("HEALTHCHECK")[0]).toMatch(/\/health/);
+    expect(named("HEALTHCHECK")[0]).toMatch(/WC_CONNECT_MODE!=='direct'/); // edge mode has no port to ask
     expect(named("EXPOSE")[0]).toMatch(/9223/);
     expect(named("USER")[0]).not.toMatch(/root|\b0\b/);
     expect(named("ENV").join(" ")).toMatch(/WC_CHROMIUM_PATH=\/usr\/lib\/chromium\/chromium/);
