@@ -1,7 +1,7 @@
 import { Validations } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import { describe, expect, it } from "vitest";
-import { dev, newApp, prod, synth } from "./fixtures.ts";
+import { dev, direct, newApp, prod, synth } from "./fixtures.ts";
 
 /** Every cdk-nag acknowledgement in the stack as "construct path: rule id", with its reason. */
 function acknowledgements(stack: ReturnType<typeof dev>["stack"]): Map<string, string> {
@@ -34,7 +34,6 @@ describe("cdk-nag AwsSolutionsChecks", () => {
 
   it("acknowledges only these findings, where they arise, each with a reason", () => {
     const both = [
-      "wallcrawler/Network/BrowserNodes: AwsSolutions-EC23",
       "wallcrawler/BrowserNode/ExecutionRole: AwsSolutions-IAM5[Resource::*]",
       "wallcrawler/BrowserNode/TaskDefinition: AwsSolutions-ECS2",
       "wallcrawler/Edge/Policy: AwsSolutions-IAM5[Resource::*]",
@@ -47,10 +46,14 @@ describe("cdk-nag AwsSolutionsChecks", () => {
     expect([...acknowledgements(prod().stack).keys()].sort()).toEqual([...both].sort());
     expect([...acknowledgements(dev().stack).keys()].sort()).toEqual([...both, ...devOnly].sort());
     for (const reason of acknowledgements(dev().stack).values()) expect(reason.length).toBeGreaterThan(60);
+    // Direct mode's proxy, open to anywhere by default, is the one more.
+    const ec23 = "wallcrawler/Network/BrowserNodes: AwsSolutions-EC23";
+    expect([...acknowledgements(direct("prod").stack).keys()].sort()).toEqual([...both, ec23].sort());
+    expect(acknowledgements(direct().stack).get(ec23)!.length).toBeGreaterThan(60);
   });
 
-  it("needs no EC23 acknowledgement once ingress is narrowed", () => {
-    const narrowed = synth({ ingressCidrs: "203.0.113.0/24" }).stack;
+  it("needs no EC23 acknowledgement once direct mode's ingress is narrowed", () => {
+    const narrowed = synth({ connectMode: "direct", ingressCidrs: "203.0.113.0/24" }).stack;
     expect([...acknowledgements(narrowed).keys()].filter((key) => key.includes("EC23"))).toEqual([]);
   });
 });
