@@ -126,6 +126,18 @@ function json<T>(env: Env, name: string, check: Check<T>): T | undefined {
 const DAY_MS = 24 * 3600_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Just what opening the link takes, when the rest of the environment is unusable; undefined when even this is. */
+export function readLinkConfig(env: Env = process.env): { sessionId: string; edgeUrl: URL; linkToken: string } | undefined {
+  try {
+    const sessionId = required(env, NodeEnv.sessionId);
+    const edgeUrl = new URL(required(env, NodeEnv.edgeUrl));
+    if (!UUID.test(sessionId) || (edgeUrl.protocol !== "http:" && edgeUrl.protocol !== "https:")) return undefined;
+    return { sessionId, edgeUrl, linkToken: required(env, NodeEnv.linkToken) };
+  } catch {
+    return undefined;
+  }
+}
+
 export function readConfig(env: Env = process.env): NodeConfig {
   const sessionId = required(env, NodeEnv.sessionId);
   if (!UUID.test(sessionId)) fail(NodeEnv.sessionId, "must be a UUID");

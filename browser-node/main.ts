@@ -7,7 +7,7 @@
  * 2 for a configuration error (one line on stderr names the variable).
  */
 import { launchBrowser, type EarlyLaunch } from "./chromium/browser-process.ts";
-import { readConfig, type NodeConfig } from "./config.ts";
+import { readConfig, readLinkConfig, type NodeConfig } from "./config.ts";
 import { log, setLogContext } from "./log.ts";
 import { NodeError } from "./node-error.ts";
 
@@ -15,7 +15,14 @@ let config: NodeConfig;
 try {
   config = readConfig();
 } catch (err) {
-  process.stderr.write(`browser-node: ${err instanceof Error ? err.message : String(err)}\n`);
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`browser-node: ${message}\n`);
+  // The edge waits for this node: when the link can be opened, it hears why the node cannot start.
+  const link = readLinkConfig();
+  if (link) {
+    const { reportExit } = await import("./link/edge-link.ts");
+    await reportExit(link, { reason: "error", detail: message.slice(0, 2000) }).catch(() => false);
+  }
   process.exit(2);
 }
 

@@ -287,3 +287,15 @@ function sent(ws: WebSocket, message: NodeToEdge): Promise<boolean> {
   if (ws.readyState !== WebSocket.OPEN) return Promise.resolve(false);
   return new Promise((resolve) => ws.send(JSON.stringify(message), (err) => resolve(!err)));
 }
+
+/** For a node that cannot serve its session (a configuration error): opens the link only to report why. */
+export async function reportExit(options: { edgeUrl: URL; sessionId: string; linkToken: string }, body: NodeExit): Promise<boolean> {
+  const refuse = async () => {
+    throw new NodeError("error", "the node is exiting", { status: 503 });
+  };
+  const link = new EdgeLink(options, { call: refuse, end: () => {}, lost: () => {} });
+  link.start();
+  const reported = await link.exit(body);
+  await link.close();
+  return reported;
+}

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { NodeEnv } from "../../edge/node-protocol.ts";
 import { readConfig } from "../../browser-node/config.ts";
 import { launchFlags } from "../../browser-node/chromium/flags.ts";
+import { FakeEdge } from "./support/fake-edge.ts";
 import { startNode } from "./support/node-process.ts";
 
 const valid = () => ({
@@ -102,11 +103,22 @@ describe("launch flags from browser settings", () => {
 });
 
 describe("the node process with a bad environment", () => {
-  it("prints one line naming the variable and exits 2", async () => {
-    const node = startNode({ edgeUrl: "http://127.0.0.1:1", linkToken: "t", env: { [NodeEnv.expiresAt]: "not-a-date" } });
+  it("prints one line naming the variable, reports the exit over its link, and exits 2", async () => {
+    const edge = await FakeEdge.start();
+    const sessionId = randomUUID();
+    const node = startNode({ edgeUrl: edge.url, sessionId, linkToken: await edge.linkToken(sessionId), env: { [NodeEnv.expiresAt]: "not-a-date" } });
     expect((await node.exited).code).toBe(2);
     const lines = node.stderr().trim().split("\n");
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/WC_EXPIRES_AT/);
+    expect(edge.messages(sessionId)).toEqual([{ t: "exit", reason: "error", detail: expect.stringMatching(/WC_EXPIRES_AT/) }]);
+    expect(edge.linkCloses).toEqual([{ sessionId, code: 1000, reason: "node exited" }]);
+    await edge.stop();
+  });
+
+  it("exits 2 at once, unreported, when not even the link can be opened", async () => {
+    const node = startNode({ edgeUrl: "http://127.0.0.1:1", linkToken: "", env: { [NodeEnv.expiresAt]: "not-a-date" } });
+    expect((await node.exited).code).toBe(2);
+    expect(node.stderr().trim().split("\n")).toEqual([expect.stringMatching(/WC_EXPIRES_AT/)]);
   });
 });
