@@ -63,11 +63,18 @@ export class Channel implements CdpClient {
         ? new NodeError("error", "no such target", { status: 404 })
         : new NodeError("error", `the browser refused the connection${status ? ` (HTTP ${status})` : ""}`, { status: 502 }),
     );
+    // Whatever Chromium says while the edge is dialed waits (it says nothing unasked today).
+    const early: Array<[Buffer, boolean]> = [];
+    const hold = (data: Buffer, isBinary: boolean) => early.push([data, isBinary]);
+    browser.on("message", hold);
     try {
       const edge = await connect(o.edgeUrl, { headers: { authorization: `Bearer ${o.nodeToken}` } }, (status) =>
         new NodeError("error", `the edge refused the channel${status ? ` (HTTP ${status})` : ""}`, { status: 502 }),
       );
-      return new Channel(browser, edge, o.onUpstreamLost, o.tap);
+      browser.off("message", hold);
+      const channel = new Channel(browser, edge, o.onUpstreamLost, o.tap);
+      for (const [data, isBinary] of early) browser.emit("message", data, isBinary);
+      return channel;
     } catch (err) {
       browser.terminate();
       throw err;
@@ -84,6 +91,8 @@ export class Channel implements CdpClient {
     this.relay(browser, edge, tap && ((data, binary) => tap.fromBrowser(data, binary)));
     edge.once("close", () => this.finish());
     browser.once("close", (code, reason) => this.browserClosed(code, reason));
+    // Chromium's side went while the edge was dialed: the client hears why at once.
+    if (browser.readyState !== WebSocket.OPEN) this.browserClosed(1006, Buffer.alloc(0));
   }
 
   /** Forwards every message of `from` to `to` as it came; `from` pauses while `to` has too much unwritten. */

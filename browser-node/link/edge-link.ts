@@ -208,6 +208,7 @@ export class EdgeLink {
     ws.on("pong", () => (answered = true));
     clearInterval(this.pinger);
     this.pinger = setInterval(() => {
+      if (ws.readyState !== WebSocket.OPEN) return; // closing: its close event comes
       if (!answered) return ws.terminate(); // dead without TCP noticing: redial
       answered = false;
       ws.ping();
