@@ -5,7 +5,7 @@
  * browser settings follow the rules the edge checks them by (`edge/browser-settings.ts`).
  */
 import { normalizeBrowserSettings, type BrowserSettings } from "../edge/browser-settings.ts";
-import { NodeEnv } from "../edge/node-protocol.ts";
+import { CONNECT_MODES, NodeEnv, type ConnectMode } from "../edge/node-protocol.ts";
 import { NodeError } from "./node-error.ts";
 
 export type { BrowserSettings, Viewport } from "../edge/browser-settings.ts";
@@ -24,28 +24,30 @@ const checkJwks: Check<{ keys: Record<string, unknown>[] }> = (v) => {
   return { ok: { keys: v.keys as Record<string, unknown>[] } };
 };
 
-/** Where, and as which session, the node reports to the edge. */
+/** Where, and as which session, the node opens its link to the edge: all the link takes. */
 export interface EdgeContact {
   sessionId: string;
   edgeUrl: URL;
-  nodeToken: string;
+  /** Opens the link to the edge and nothing else; the node token comes over the link (`welcome`). */
+  linkToken: string;
 }
 
 export interface NodeConfig extends EdgeContact {
   projectId: string;
-  /** Parsed `{keys: [...]}`; undefined → fetch `<edge>/.well-known/jwks.json`. */
+  /** edge: no port at all, clients come through the edge; direct: the proxy listens for them. */
+  connectMode: ConnectMode;
+  /** Parsed `{keys: [...]}`; undefined → fetch `<edge>/.well-known/jwks.json` (direct mode's proxy only). */
   jwks?: { keys: Record<string, unknown>[] };
   expiresAt: Date;
   keepAlive: boolean;
   browserSettings: BrowserSettings;
-  /** 0 asks the OS for a free port (the node reports the one it got). */
+  /** Direct mode: 0 asks the OS for a free port (the node reports the one it got). */
   proxyPort: number;
   advertiseHost?: string;
   chromiumPath: string;
   idleGraceMs: number;
   connectDeadlineMs: number;
   readyDeadlineMs: number;
-  heartbeatIntervalMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -98,12 +100,12 @@ function edgeContact(env: Env): EdgeContact {
     fail(NodeEnv.edgeUrl, "is not a URL");
   }
   if (edgeUrl.protocol !== "http:" && edgeUrl.protocol !== "https:") fail(NodeEnv.edgeUrl, "must be http(s)");
-  return { sessionId, edgeUrl, nodeToken: required(env, NodeEnv.nodeToken) };
+  return { sessionId, edgeUrl, linkToken: required(env, NodeEnv.linkToken) };
 }
 
 /**
- * Enough of the environment to tell the edge why the node cannot start, when the rest of it is
- * refused; undefined when even this part is missing or malformed.
+ * Enough of the environment to open the link and tell the edge why the node cannot start, when
+ * the rest of it is refused; undefined when even this part is missing or malformed.
  */
 export function readEdgeContact(env: Env = process.env): EdgeContact | undefined {
   try {
@@ -125,12 +127,16 @@ export function readConfig(env: Env = process.env): NodeConfig {
   const keepAliveRaw = (env[NodeEnv.keepAlive] ?? "false").trim() || "false";
   if (keepAliveRaw !== "true" && keepAliveRaw !== "false") fail(NodeEnv.keepAlive, 'must be "true" or "false"');
 
+  const connectMode = (env[NodeEnv.connectMode]?.trim() || "edge") as ConnectMode;
+  if (!CONNECT_MODES.includes(connectMode)) fail(NodeEnv.connectMode, `must be one of ${CONNECT_MODES.map((m) => `"${m}"`).join(", ")}`);
+
   const advertiseHost = env[NodeEnv.advertiseHost]?.trim() || undefined;
   if (advertiseHost && !/^[A-Za-z0-9.\-:[\]]+$/.test(advertiseHost)) fail(NodeEnv.advertiseHost, "is not a host name");
 
   return {
     ...contact,
     projectId: required(env, NodeEnv.projectId),
+    connectMode,
     jwks: json(env, NodeEnv.jwks, checkJwks),
     expiresAt,
     keepAlive: keepAliveRaw === "true",
@@ -141,6 +147,5 @@ export function readConfig(env: Env = process.env): NodeConfig {
     idleGraceMs: integer(env, NodeEnv.idleGraceMs, 10_000, 0, DAY_MS),
     connectDeadlineMs: integer(env, NodeEnv.connectDeadlineMs, 300_000, 1, DAY_MS),
     readyDeadlineMs: integer(env, NodeEnv.readyDeadlineMs, 60_000, 1, DAY_MS),
-    heartbeatIntervalMs: integer(env, NodeEnv.heartbeatIntervalMs, 15_000, 100, DAY_MS),
   };
 }

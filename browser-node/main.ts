@@ -12,7 +12,7 @@ import { log, setLogContext } from "./log.ts";
 import { NodeError } from "./node-error.ts";
 
 /**
- * A node that cannot start says why, and to the edge too when it knows where the edge is: the
+ * A node that cannot start says why, and to the edge too when its link can be opened: the
  * create waiting there then fails at once with the reason, not when the task's stop is noticed.
  */
 async function readConfigOrExit(): Promise<NodeConfig> {
@@ -24,8 +24,8 @@ async function readConfigOrExit(): Promise<NodeConfig> {
     const contact = readEdgeContact();
     if (contact) {
       setLogContext({ sessionId: contact.sessionId });
-      const { createEdgeClient } = await import("./edge-client.ts");
-      const told = await createEdgeClient(contact).exit({ reason: "error", detail: message.slice(0, 2000) });
+      const { reportExit } = await import("./link/edge-link.ts");
+      const told = await reportExit(contact, { reason: "error", detail: message.slice(0, 2000) }).catch(() => false);
       if (!told) log("exit-report-failed", { reason: "error" }, "warn");
     }
     process.exit(2);
@@ -57,8 +57,8 @@ const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
   process.once("SIGTERM", () => resolve("SIGTERM"));
   process.once("SIGINT", () => resolve("SIGINT"));
 });
-const [{ Session }, { createEdgeClient }] = await Promise.all([import("./session/session.ts"), import("./edge-client.ts")]);
-const session = new Session(config, createEdgeClient(config), early);
+const { Session } = await import("./session/session.ts");
+const session = new Session(config, early);
 void session.ended.then((code) => process.exit(code));
 void stopSignal.then((signal) => session.end("terminated", signal));
 process.on("uncaughtException", (err) => {
@@ -70,7 +70,8 @@ log("starting", {
   projectId: config.projectId,
   expiresAt: config.expiresAt.toISOString(),
   keepAlive: config.keepAlive,
-  proxyPort: config.proxyPort,
+  connectMode: config.connectMode,
+  proxyPort: config.connectMode === "direct" ? config.proxyPort : undefined,
   viewport: config.browserSettings.viewport,
 });
 

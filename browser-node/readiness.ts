@@ -1,17 +1,19 @@
 /**
- * The node is ready only when a CDP round trip works through its own proxy: `/json/version` over
- * HTTP and `Browser.getVersion` over a browser-level WebSocket, both via the proxy port.
+ * The node is ready only when a CDP round trip works the way clients will come: `/json/version`
+ * over HTTP and `Browser.getVersion` over a browser-level WebSocket, both at once. In direct mode
+ * both go through the node's own proxy; in edge mode (no proxy) straight to Chromium, which is
+ * what the node's channels connect to.
  */
 import WebSocket from "ws";
 import { requestJson } from "./http-json.ts";
 import { READINESS_HEADER } from "./proxy/authenticate.ts";
 
-async function roundTrip(port: number, secret: string): Promise<void> {
-  const socket = new WebSocket(`ws://127.0.0.1:${port}/`, { headers: { [READINESS_HEADER]: secret }, perMessageDeflate: false });
+async function roundTrip(url: string, headers: Record<string, string>): Promise<void> {
+  const socket = new WebSocket(url, { headers, perMessageDeflate: false });
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once("error", reject);
-      socket.once("unexpected-response", (_req, res) => reject(new Error(`proxy answered ${res.statusCode}`)));
+      socket.once("unexpected-response", (_req, res) => reject(new Error(`${url.split("/")[2]} answered ${res.statusCode}`)));
       socket.once("open", () => socket.send(JSON.stringify({ id: 1, method: "Browser.getVersion" })));
       socket.on("message", (data) => {
         const message = JSON.parse(String(data)) as { id?: number; result?: { product?: string } };
@@ -24,14 +26,11 @@ async function roundTrip(port: number, secret: string): Promise<void> {
   }
 }
 
-/**
- * Returns Chromium's version string (e.g. "Chrome/156.0.8078.108") once the proxy path works,
- * trying again until `deadline` (epoch ms); the last failure is thrown.
- */
-export async function probeThroughProxy(port: number, secret: string, deadline: number): Promise<string> {
+/** Tries `once` until it works, or throws its last failure at `deadline` (epoch ms). */
+async function retrying(once: () => Promise<string>, deadline: number): Promise<string> {
   for (;;) {
     try {
-      return await probeOnce(port, secret);
+      return await once();
     } catch (err) {
       if (Date.now() + 250 >= deadline) throw err;
       await new Promise((r) => setTimeout(r, 250));
@@ -39,14 +38,23 @@ export async function probeThroughProxy(port: number, secret: string, deadline: 
   }
 }
 
-/** Both paths clients take, at once: each waits for Chromium to finish starting, neither for the other. */
-async function probeOnce(port: number, secret: string): Promise<string> {
-  const [res] = await Promise.all([
-    requestJson(new URL(`http://127.0.0.1:${port}/json/version`), { headers: { [READINESS_HEADER]: secret }, timeoutMs: 5000 }),
-    roundTrip(port, secret),
-  ]);
-  if (res.status !== 200) throw new Error(`/json/version through the proxy answered ${res.status}`);
+/** Both paths at once: each waits for Chromium to finish starting, neither for the other. */
+async function probeOnce(httpBase: string, wsUrl: string, headers: Record<string, string>): Promise<string> {
+  const [res] = await Promise.all([requestJson(new URL(`${httpBase}/json/version`), { headers, timeoutMs: 5000 }), roundTrip(wsUrl, headers)]);
+  if (res.status !== 200) throw new Error(`/json/version answered ${res.status}`);
   const version = res.body as { Browser?: string } | undefined;
   if (!version?.Browser) throw new Error("/json/version has no Browser");
   return version.Browser;
+}
+
+/** Direct mode: Chromium's version string (e.g. "Chrome/156.0.8078.108") once the proxy path works. */
+export function probeThroughProxy(port: number, secret: string, deadline: number): Promise<string> {
+  const base = `127.0.0.1:${port}`;
+  return retrying(() => probeOnce(`http://${base}`, `ws://${base}/`, { [READINESS_HEADER]: secret }), deadline);
+}
+
+/** Edge mode: the same, straight to Chromium's debugging port. */
+export function probeChromium(browser: { debugPort: number; browserPath: string }, deadline: number): Promise<string> {
+  const base = `127.0.0.1:${browser.debugPort}`;
+  return retrying(() => probeOnce(`http://${base}`, `ws://${base}${browser.browserPath}`, {}), deadline);
 }

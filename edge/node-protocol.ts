@@ -50,8 +50,15 @@ export const NodeEnv = {
   projectId: "WC_PROJECT_ID",
   /** Base URL of the edge, for callbacks (`/internal/nodes/<session>/...`). */
   edgeUrl: "WC_EDGE_URL",
-  /** Bearer token for the callbacks. */
+  /** Bearer token for the callbacks. No longer read by the node, which gets its node token in the link's `welcome`. */
   nodeToken: "WC_NODE_TOKEN",
+  /**
+   * The bootstrap credential (a JWT, aud LINK_TOKEN_AUDIENCE, sub = the session): it opens the
+   * node's link (`nodeLinkPath`) and nothing else; the node token arrives in the link's `welcome`.
+   */
+  linkToken: "WC_LINK_TOKEN",
+  /** A ConnectMode: "edge" (default: clients reach CDP through the edge, the node listens on no port) or "direct" (through the node's proxy). */
+  connectMode: "WC_CONNECT_MODE",
   /** JSON `{"keys": [...]}`: the edge's public keys; when absent the node fetches `<edge>/.well-known/jwks.json`. */
   jwks: "WC_JWKS",
   /** ISO-8601; the node ends the session itself at this instant. */
@@ -60,7 +67,7 @@ export const NodeEnv = {
   keepAlive: "WC_KEEP_ALIVE",
   /** JSON of the session's `browserSettings` (viewport, extension, context, ...). */
   browserSettings: "WC_BROWSER_SETTINGS",
-  /** Port of the CDP proxy (default 9223). */
+  /** Port of the CDP proxy (default 9223); CONNECT_MODE=direct only. */
   proxyPort: "WC_PROXY_PORT",
   /** Host the node advertises in `ready`; set locally (127.0.0.1). In AWS it is left unset and the edge resolves the task's public IP. */
   advertiseHost: "WC_ADVERTISE_HOST",
@@ -72,7 +79,7 @@ export const NodeEnv = {
   connectDeadlineMs: "WC_CONNECT_DEADLINE_MS",
   /** Milliseconds the node may take to become ready (default 60000). */
   readyDeadlineMs: "WC_READY_DEADLINE_MS",
-  /** Milliseconds between heartbeats (default 15000). */
+  /** Milliseconds between heartbeats. No longer read by the node: the link replaced heartbeats. */
   heartbeatIntervalMs: "WC_HEARTBEAT_INTERVAL_MS",
 } as const;
 

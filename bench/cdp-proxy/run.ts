@@ -95,10 +95,11 @@ export default async function run(): Promise<BenchRow[]> {
 
   const ready = await startReadyNode({
     bundle: true,
+    connectMode: "direct", // the proxy, measured against Chromium and a raw splice
     nodeFlags: process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean),
     // BENCH_BROWSER_SETTINGS: the session's browserSettings, e.g. '{"logSession":false}' to
     // measure the relay without the CDP log's tap (the default logs, as sessions do).
-    env: { WC_HEARTBEAT_INTERVAL_MS: "15000", WC_BROWSER_SETTINGS: process.env.BENCH_BROWSER_SETTINGS },
+    env: { WC_BROWSER_SETTINGS: process.env.BENCH_BROWSER_SETTINGS },
   });
   const { node, token } = ready;
   const { debugPort } = ready.started;

@@ -29,7 +29,7 @@ export class ByteLimit extends Transform {
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback) {
     this.bytes += chunk.length;
-    if (this.bytes > this.max) return done(new NodeError("error", `${this.what} is larger than ${this.max} bytes`));
+    if (this.bytes > this.max) return done(new NodeError("error", `${this.what} is larger than ${this.max} bytes`, { status: 413 }));
     done(null, chunk);
   }
 }

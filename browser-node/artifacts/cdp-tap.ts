@@ -1,5 +1,6 @@
 /**
- * The logging tap on the relay's hot path. It never delays a byte: it follows WebSocket frame
+ * The logging taps on the hot path: `FrameCapture` for the proxy's byte relay, `captureMessage`
+ * for a channel, which sees whole messages. It never delays a byte: it follows WebSocket frame
  * headers in the bytes as they pass (as the relay's own FrameBoundaries does), copies at most the
  * first `HEAD_BYTES` and the last `TAIL_BYTES` of each text message's payload (unmasking a client's
  * copy), and hands that copy on; decoding and JSON parsing happen later, off the hot path
@@ -22,6 +23,13 @@ export interface CapturedMessage {
 }
 
 const OPCODE_TEXT = 0x1;
+
+/** A whole text message as a channel relays it: the same head and tail a frame capture keeps, copied (the message itself is not held). */
+export function captureMessage(data: Buffer): CapturedMessage {
+  const head = Buffer.from(data.subarray(0, HEAD_BYTES));
+  const tailLen = data.length > HEAD_BYTES ? Math.min(TAIL_BYTES, data.length - HEAD_BYTES) : 0;
+  return { head, tail: tailLen > 0 ? Buffer.from(data.subarray(data.length - tailLen)) : undefined, length: data.length };
+}
 
 export class FrameCapture {
   private readonly header = Buffer.alloc(14);

@@ -1,14 +1,16 @@
 /**
- * The node's artifact calls to the edge (`/internal/nodes/<session>/<kind>`, node token as
- * Bearer): files stream from and to disk, never whole in memory (a profile or a downloads zip may
- * be 100 MiB); batches of logs and recording events go as JSON through http-json.
+ * The node's artifact calls to the edge (`/internal/nodes/<session>/<kind>`, and the uploads the
+ * edge staged), with the node token as Bearer: the one the link's `welcome` brought, so each call
+ * waits for the link to have opened once. Files stream from and to disk, never whole in memory (a
+ * profile or a downloads zip may be 100 MiB); batches of logs and recording events go as JSON
+ * through http-json.
  */
 import { createReadStream, createWriteStream } from "node:fs";
 import { stat, rm } from "node:fs/promises";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { pipeline } from "node:stream/promises";
-import { nodeArtifactPath, type ArtifactKind } from "../../edge/node-protocol.ts";
+import { nodeArtifactPath, nodeStagedUploadPath, type ArtifactKind } from "../../edge/node-protocol.ts";
 import { requestJson, type JsonResponse } from "../http-json.ts";
 import { log } from "../log.ts";
 import { NodeError } from "../node-error.ts";
@@ -17,6 +19,8 @@ import { ByteLimit } from "./archive.ts";
 export interface EdgeArtifacts {
   /** GETs `kind` into `file`; false when the edge has none (404). Throws NodeError on anything else. */
   fetchFile(kind: "extension" | "context", file: string, maxBytes: number): Promise<boolean>;
+  /** GETs the upload the edge staged as `name` into `file`, as fetchFile does (false: none staged). */
+  fetchUpload(name: string, file: string, maxBytes: number): Promise<boolean>;
   /** PUTs `file` as `kind`; throws NodeError when the edge did not take it. */
   putFile(kind: "context" | "downloads", file: string, contentType: string): Promise<void>;
   /** POSTs a batch (its JSON text); the edge's answer (its status decides what the caller does next). */
@@ -39,15 +43,15 @@ async function refusal(res: IncomingMessage): Promise<string> {
   }
 }
 
-export function createEdgeArtifacts(options: { edgeUrl: URL; sessionId: string; nodeToken: string }): EdgeArtifacts {
+export function createEdgeArtifacts(options: { edgeUrl: URL; sessionId: string; nodeToken: () => Promise<string> }): EdgeArtifacts {
   const url = (kind: ArtifactKind) => new URL(nodeArtifactPath(options.sessionId, kind), options.edgeUrl);
-  const auth = { authorization: `Bearer ${options.nodeToken}` };
+  const auth = async () => ({ authorization: `Bearer ${await options.nodeToken()}` });
 
-  function send(kind: ArtifactKind, method: string, headers: Record<string, string | number>, body?: () => NodeJS.ReadableStream) {
-    const target = url(kind);
+  async function send(target: URL, method: string, headers: Record<string, string | number>, body?: () => NodeJS.ReadableStream) {
     const request = target.protocol === "https:" ? httpsRequest : httpRequest;
+    const authorization = await auth();
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = request(target, { method, headers: { ...auth, ...headers }, timeout: ATTEMPT_TIMEOUT_MS }, resolve);
+      const req = request(target, { method, headers: { ...authorization, ...headers }, timeout: ATTEMPT_TIMEOUT_MS }, resolve);
       req.on("timeout", () => req.destroy(new Error(`no answer from the edge within ${ATTEMPT_TIMEOUT_MS} ms`)));
       req.on("error", reject);
       if (body) body().on("error", (err) => req.destroy(err)).pipe(req);
@@ -70,36 +74,45 @@ export function createEdgeArtifacts(options: { edgeUrl: URL; sessionId: string; 
       log("artifact-retry", { what, attempt: i, problem }, "warn");
       if (i < ATTEMPTS) await sleep(300 * 2 ** i);
     }
-    throw new NodeError("error", `${what}: ${problem}`);
+    throw new NodeError("error", `${what}: ${problem}`, { status: 502 });
+  }
+
+  /** GETs `target` into `file` (at most `maxBytes`); false on 404. A cut transfer leaves no file and is retried. */
+  function fetchInto(target: URL, what: string, file: string, maxBytes: number) {
+    return withRetries(`GET ${what}`, async () => {
+      const res = await send(target, "GET", {});
+      if (res.statusCode === 404) {
+        res.resume();
+        return false;
+      }
+      if (res.statusCode !== 200) {
+        const why = await refusal(res);
+        if (retryable(res.statusCode ?? 0)) return "retry";
+        throw new NodeError("not-ready", `the edge refused ${what}: ${why}`, { status: 502 });
+      }
+      try {
+        await pipeline(res, new ByteLimit(maxBytes, what), createWriteStream(file));
+      } catch (err) {
+        await rm(file, { force: true });
+        throw err; // over the bound (a NodeError): final; a cut transfer: retried
+      }
+      return true;
+    });
   }
 
   return {
     fetchFile(kind, file, maxBytes) {
-      return withRetries(`GET ${kind}`, async () => {
-        const res = await send(kind, "GET", {});
-        if (res.statusCode === 404) {
-          res.resume();
-          return false;
-        }
-        if (res.statusCode !== 200) {
-          const why = await refusal(res);
-          if (retryable(res.statusCode ?? 0)) return "retry";
-          throw new NodeError("not-ready", `the edge refused the session's ${kind}: ${why}`);
-        }
-        try {
-          await pipeline(res, new ByteLimit(maxBytes, `the session's ${kind}`), createWriteStream(file));
-        } catch (err) {
-          await rm(file, { force: true });
-          throw err; // over the bound (a NodeError): final; a cut transfer: retried
-        }
-        return true;
-      });
+      return fetchInto(url(kind), `the session's ${kind}`, file, maxBytes);
+    },
+
+    fetchUpload(name, file, maxBytes) {
+      return fetchInto(new URL(nodeStagedUploadPath(options.sessionId, name), options.edgeUrl), `the upload ${JSON.stringify(name)}`, file, maxBytes);
     },
 
     async putFile(kind, file, contentType) {
       const { size } = await stat(file);
       await withRetries(`PUT ${kind}`, async () => {
-        const res = await send(kind, "PUT", { "content-type": contentType, "content-length": size }, () => createReadStream(file));
+        const res = await send(url(kind), "PUT", { "content-type": contentType, "content-length": size }, () => createReadStream(file));
         if (res.statusCode === 200 || res.statusCode === 201 || res.statusCode === 204) {
           res.resume();
           return undefined;
@@ -112,7 +125,7 @@ export function createEdgeArtifacts(options: { edgeUrl: URL; sessionId: string; 
 
     async postBatch(kind, json) {
       return withRetries(`POST ${kind}`, async () => {
-        const res = await requestJson(url(kind), { headers: auth, json, timeoutMs: ATTEMPT_TIMEOUT_MS });
+        const res = await requestJson(url(kind), { headers: await auth(), json, timeoutMs: ATTEMPT_TIMEOUT_MS });
         return retryable(res.status) ? "retry" : res;
       });
     },

@@ -6,21 +6,21 @@
  * profile save at its end, before the node reports `exit`.
  */
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ARTIFACT_FLUSH_INTERVAL_MS, type RecordingBatch, type RecordingEvent } from "../../edge/node-protocol.ts";
+import { ARTIFACT_FLUSH_INTERVAL_MS, type NodeUploadReply, type RecordingBatch, type RecordingEvent } from "../../edge/node-protocol.ts";
 import type { BrowserSettings } from "../config.ts";
 import { log } from "../log.ts";
+import { NodeError } from "../node-error.ts";
 import { BatchShipper } from "./batch-shipper.ts";
 import { restoreProfile, saveProfile } from "./context-profile.ts";
 import { Downloads } from "./downloads.ts";
 import type { EdgeArtifacts } from "./edge-artifacts.ts";
 import { fetchExtension } from "./extension.ts";
 import { Recorder } from "./recorder.ts";
-import { SessionLog, type RelayTap } from "./session-log.ts";
+import { SessionLog, type MessageTap, type RelayTap } from "./session-log.ts";
 import { SideCdp } from "./side-cdp.ts";
-import { receiveUpload } from "./uploads.ts";
+import { receiveStagedUpload } from "./uploads.ts";
 
 /** The last flush at exit gets this long; the edge takes late writes for minutes, the task's stop timeout is shorter. */
 const FINAL_FLUSH_MS = 15_000;
@@ -96,16 +96,19 @@ export class SessionArtifacts {
     return this.sessionLog?.tap(path);
   }
 
-  async upload(req: IncomingMessage, res: ServerResponse, encodedName: string) {
-    if (!this.workDir) {
-      // Before the folder exists (the edge sends uploads only to RUNNING sessions, so never in practice).
-      res.writeHead(503, { "content-type": "application/json", connection: "close" }).end('{"message":"the session is starting"}');
-      return;
-    }
-    return receiveUpload(req, res, this.uploadsDir, encodedName);
+  /** A channel's logging tap; undefined when `logSession` is false. */
+  messageTap(path: string): MessageTap | undefined {
+    return this.sessionLog?.messageTap(path);
   }
 
-  /** The edge's `POST /downloads/flush`: resolves once the edge took the zip (at once if nothing changed). */
+  /** The edge's `upload` call: fetches the file it staged into the uploads folder. */
+  async upload(name: string): Promise<NodeUploadReply> {
+    // Before the folder exists (the edge sends uploads only to RUNNING sessions, so never in practice).
+    if (!this.workDir) throw new NodeError("error", "the session is starting", { status: 503 });
+    return receiveStagedUpload(this.edge, this.uploadsDir, name);
+  }
+
+  /** The edge's `flush-downloads` call: resolves once the edge took the zip (at once if nothing changed). */
   flushDownloads(): Promise<void> {
     return this.downloads?.flush() ?? Promise.resolve();
   }

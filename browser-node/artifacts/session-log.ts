@@ -18,12 +18,19 @@
 import { ArtifactLimits, type SessionLogEntry } from "../../edge/node-protocol.ts";
 import { log } from "../log.ts";
 import { HeldItems } from "./batch-shipper.ts";
-import { FrameCapture, HEAD_BYTES, type CapturedMessage } from "./cdp-tap.ts";
+import { captureMessage, FrameCapture, HEAD_BYTES, type CapturedMessage } from "./cdp-tap.ts";
 
-/** What a relay calls, on its hot path, when logging is on. */
+/** What the proxy's byte relay calls, on its hot path, when logging is on: raw frame bytes. */
 export interface RelayTap {
   fromClient(chunk: Buffer): void;
   fromBrowser(chunk: Buffer): void;
+  end(): void;
+}
+
+/** What a channel calls, on its hot path, when logging is on: whole messages (binary ones are not logged). */
+export interface MessageTap {
+  fromClient(data: Buffer, isBinary: boolean): void;
+  fromBrowser(data: Buffer, isBinary: boolean): void;
   end(): void;
 }
 
@@ -76,12 +83,9 @@ export class SessionLog {
   /** @param onFullBatch called (soon, never from inside `take`) when a full batch of entries waits. */
   constructor(private readonly onFullBatch: () => void = () => {}) {}
 
-  /** A tap for one relay; `path` is the client's socket path (a page socket names its target). */
+  /** A tap for one proxied relay; `path` is the client's socket path (a page socket names its target). */
   tap(path: string): RelayTap {
-    const page = /^\/devtools\/page\/([A-Za-z0-9-]+)/.exec(path);
-    const client: Client = { pending: new Map(), targetId: page?.[1] };
-    this.clients.add(client);
-    if (client.targetId) this.pageNumber(client.targetId);
+    const client = this.client(path);
     const up = new FrameCapture((message) => this.enqueue(client, true, message));
     const down = new FrameCapture((message) => this.enqueue(client, false, message));
     return {
@@ -89,6 +93,24 @@ export class SessionLog {
       fromBrowser: (chunk) => down.feed(chunk),
       end: () => this.enqueue(client, false, { head: Buffer.alloc(0), tail: undefined, length: 0 }, true),
     };
+  }
+
+  /** A tap for one channel (link/channel.ts), which hands over whole messages. */
+  messageTap(path: string): MessageTap {
+    const client = this.client(path);
+    return {
+      fromClient: (data, isBinary) => isBinary || this.enqueue(client, true, captureMessage(data)),
+      fromBrowser: (data, isBinary) => isBinary || this.enqueue(client, false, captureMessage(data)),
+      end: () => this.enqueue(client, false, { head: Buffer.alloc(0), tail: undefined, length: 0 }, true),
+    };
+  }
+
+  private client(path: string): Client {
+    const page = /^\/devtools\/page\/([A-Za-z0-9-]+)/.exec(path);
+    const client: Client = { pending: new Map(), targetId: page?.[1] };
+    this.clients.add(client);
+    if (client.targetId) this.pageNumber(client.targetId);
+    return client;
   }
 
   private enqueue(client: Client, fromClient: boolean, message: CapturedMessage, end = false) {

@@ -7,8 +7,8 @@ import type { Task } from "./tasks.ts";
 
 /**
  * The environment variables whose values the stand-in may serve: the session's identity and
- * settings and the edge's public keys. Any other value (the node token, whatever is added later)
- * is served as REDACTED, so nothing new leaks by default.
+ * settings and the edge's public keys. Any other value (the link token, the node token, whatever
+ * is added later) is served as REDACTED, so nothing new leaks by default.
  */
 const SERVED_ENV: ReadonlySet<string> = new Set([
   NodeEnv.sessionId,
@@ -25,7 +25,7 @@ export const REDACTED = "[redacted]";
  * A task as ECS's DescribeTasks renders it (the fields the edge and the AWS SDKs read). Its
  * overrides keep their names, but only SERVED_ENV keep their values. AWS answers with the values;
  * the stand-in's API needs a signature too, but it sits on the loopback every local session's
- * browser shares, so it does not rest the node tokens on that one check. Nobody reads them back.
+ * browser shares, so it does not rest the nodes' tokens on that one check. Nobody reads them back.
  */
 export function describeTask(task: Task) {
   return {

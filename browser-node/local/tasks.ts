@@ -104,9 +104,10 @@ export function startTaskProcess(
     env: {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       HOME: process.env.HOME ?? "/tmp",
+      // Direct mode only (an edge-mode node listens on no port and reads neither): each node
+      // takes a free port of its own on loopback and reports it in `ready`, as each Fargate task
+      // has its own address; a task's override still wins.
       [NodeEnv.advertiseHost]: "127.0.0.1",
-      // Each node takes a free port of its own (it reports the one it got in `ready`), as each
-      // Fargate task has its own address; a task's override still wins.
       [NodeEnv.proxyPort]: "0",
       ...options.nodeEnv,
       ...task.environment,

@@ -1,16 +1,25 @@
 /**
- * The open client sockets of the session: counted for idle detection and heartbeats, each closed
- * when its token expires, all closed together when the session ends.
+ * The open client sockets of the session, whichever way they came (a byte client through the
+ * proxy, or a channel through the edge): counted for idle detection, each closed when its token
+ * expires, all closed together when the session ends.
  */
 import { CloseCode } from "../../edge/node-protocol.ts";
 import { log } from "../log.ts";
-import type { CloseReason, Relay } from "./relay.ts";
+import type { CloseReason } from "./relay.ts";
+
+/** One client's conversation with Chromium, as the session sees it. */
+export interface CdpClient {
+  /** Ends the conversation with a close frame carrying `why`'s code and reason. */
+  close(why: CloseReason): Promise<void>;
+  /** Settles once the client's socket is closed, however it closed. */
+  readonly closed: Promise<void>;
+}
 
 /** setTimeout's ceiling (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class ClientRegistry {
-  private readonly open = new Set<Relay>();
+  private readonly open = new Set<CdpClient>();
   private readonly listeners: Array<(count: number) => void> = [];
   private nextId = 1;
   /** How many clients ever connected (the readiness probe does not count). */
@@ -31,31 +40,31 @@ export class ClientRegistry {
   }
 
   /** `expiresAt` (ms) closes this socket with 4002 when its token runs out; undefined for the probe. */
-  add(relay: Relay, expiresAt: number | undefined, info: { path: string }) {
+  add(client: CdpClient, expiresAt: number | undefined, info: { path: string }) {
     const id = this.nextId++;
     const counted = expiresAt !== undefined;
     let timer: NodeJS.Timeout | undefined;
     if (counted) {
-      this.open.add(relay);
+      this.open.add(client);
       this.connectedEver++;
       if (expiresAt < this.sessionExpiresAt - 1000) {
-        timer = setTimeout(() => void relay.close(CloseCode.tokenExpired), Math.min(MAX_TIMER_MS, Math.max(0, expiresAt - Date.now())));
+        timer = setTimeout(() => void client.close(CloseCode.tokenExpired), Math.min(MAX_TIMER_MS, Math.max(0, expiresAt - Date.now())));
         timer.unref();
       }
       log("client-connected", { client: id, path: info.path, clients: this.count });
       this.notify();
     }
-    void relay.closed.then(() => {
+    void client.closed.then(() => {
       clearTimeout(timer);
       if (!counted) return;
-      this.open.delete(relay);
+      this.open.delete(client);
       log("client-disconnected", { client: id, clients: this.count });
       this.notify();
     });
   }
 
   closeAll(why: CloseReason): Promise<void> {
-    return Promise.all([...this.open].map((relay) => relay.close(why))).then(() => {});
+    return Promise.all([...this.open].map((client) => client.close(why))).then(() => {});
   }
 
   private notify() {

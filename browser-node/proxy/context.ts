@@ -1,5 +1,4 @@
 /** What the proxy's handlers need from the rest of the node, as one small interface. */
-import type { IncomingMessage, ServerResponse } from "node:http";
 import type { RelayTap } from "../artifacts/session-log.ts";
 import type { TokenVerifier } from "../auth.ts";
 import type { ClientRegistry } from "./clients.ts";
@@ -23,15 +22,11 @@ export interface ProxyContext {
   clients: ClientRegistry;
   /** host:port to put in rewritten URLs when the request's Host header is unusable. */
   fallbackHost(): string;
-  /** The session's artifacts: uploads, the downloads flush, and the CDP log's taps. */
+  /** The session's artifacts, as far as the proxy is concerned: the CDP log's taps. */
   artifacts: ProxyArtifacts;
 }
 
 export interface ProxyArtifacts {
-  /** `PUT /uploads/<name>`: answers the request itself. */
-  upload(req: IncomingMessage, res: ServerResponse, encodedName: string): Promise<void>;
-  /** `POST /downloads/flush`: settles once the edge took the downloads zip. */
-  flushDownloads(): Promise<void>;
   /** A logging tap for a new client socket, or undefined when the session is not logged. */
   tap(path: string): RelayTap | undefined;
 }

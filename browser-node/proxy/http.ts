@@ -7,23 +7,20 @@
  *   carry the caller's token.
  * - `GET /devtools/...`: Chromium's own DevTools frontend (public static files; subresources
  *   cannot carry a token, and everything they connect to does need one).
- * - `PUT /uploads/<name>`, `POST /downloads/flush`: token required; the edge's artifact calls
- *   (artifacts/uploads.ts, artifacts/downloads.ts).
  *
  * Debug URL form (the edge builds its debug links the same way, from `/json/list`):
  *   http://<host:port>/devtools/inspector.html?ws=<host:port>/devtools/page/<targetId>%3FsigningKey%3D<JWT>
  * The frontend URL-decodes `ws` and opens `ws://` + that value, query included, so the page
  * socket arrives here with its token (checked by test/browser-node/devtools-frontend.test.ts).
  */
-import { request, type IncomingMessage, type ServerResponse } from "node:http";
-import { NODE_DOWNLOADS_FLUSH_PATH } from "../../edge/node-protocol.ts";
-import { log } from "../log.ts";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { getFromChromium } from "../chromium/debug-http.ts";
 import type { ProxyContext } from "./context.ts";
 import { authenticate } from "./authenticate.ts";
 
 const JSON_PATHS = new Set(["/json", "/json/list", "/json/version", "/json/protocol"]);
 /** Frontend files only: the sockets under /devtools/page|browser are upgrades, never files. */
-const FRONTEND_FILE = /^\/devtools\/(?!page\/|browser\/)[A-Za-z0-9_\-./]+$/;
+export const FRONTEND_FILE = /^\/devtools\/(?!page\/|browser\/)[A-Za-z0-9_\-./]+$/;
 const HOST_HEADER = /^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 
 function reply(res: ServerResponse, status: number, body: string, type = "text/plain; charset=utf-8") {
@@ -66,19 +63,7 @@ export function rewriteTarget(target: Target, host: string, token: string | unde
 function fetchUpstream(ctx: ProxyContext, path: string, method: string): Promise<IncomingMessage> {
   const browser = ctx.browser();
   if (!browser) return Promise.reject(new Error("browser not running"));
-  return new Promise((resolve, reject) => {
-    const req = request({
-      host: "127.0.0.1",
-      port: browser.debugPort,
-      path,
-      method,
-      agent: false,
-      headers: { Host: `127.0.0.1:${browser.debugPort}` }, // Chromium refuses other hosts
-    });
-    req.on("response", resolve);
-    req.on("error", reject);
-    req.end();
-  });
+  return getFromChromium(browser.debugPort, path, method);
 }
 
 async function readBody(res: IncomingMessage): Promise<string> {
@@ -112,27 +97,6 @@ async function serveFrontend(ctx: ProxyContext, res: ServerResponse, path: strin
   upstream.pipe(res);
 }
 
-const UPLOAD_PATH = /^\/uploads\/([^/]+)$/;
-
-/** The edge's artifact calls; the token is checked before any body is read. */
-async function serveArtifacts(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, url: URL, upload: string | undefined) {
-  const auth = await authenticate(ctx, req, url);
-  if (!auth.ok) {
-    res.setHeader("connection", "close");
-    return reply(res, 401, JSON.stringify({ message: auth.reason }), "application/json");
-  }
-  if (!ctx.accepting()) return reply(res, 503, JSON.stringify({ message: "the session is ending" }), "application/json");
-  if (upload !== undefined) return ctx.artifacts.upload(req, res, upload);
-  try {
-    await ctx.artifacts.flushDownloads();
-    res.writeHead(204).end();
-  } catch (err) {
-    const message = `downloads not flushed: ${err instanceof Error ? err.message : String(err)}`;
-    log("downloads-flush-failed", { message }, "warn");
-    reply(res, 502, JSON.stringify({ message }), "application/json");
-  }
-}
-
 export async function handleHttp(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse) {
   const url = new URL(req.url ?? "/", "http://proxy.invalid");
   const pathname = url.pathname.length > 1 ? url.pathname.replace(/\/$/, "") : url.pathname;
@@ -146,10 +110,6 @@ export async function handleHttp(ctx: ProxyContext, req: IncomingMessage, res: S
     }
     if (req.method === "GET" && FRONTEND_FILE.test(url.pathname) && !url.pathname.includes("..")) {
       return await serveFrontend(ctx, res, url.pathname + url.search);
-    }
-    const upload = UPLOAD_PATH.exec(url.pathname);
-    if ((req.method === "PUT" && upload) || (req.method === "POST" && pathname === NODE_DOWNLOADS_FLUSH_PATH)) {
-      return await serveArtifacts(ctx, req, res, url, upload?.[1]);
     }
     reply(res, 404, "not found\n");
   } catch {

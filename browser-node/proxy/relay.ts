@@ -5,6 +5,7 @@
  */
 import type { Socket } from "node:net";
 import type { RelayTap } from "../artifacts/session-log.ts";
+import type { CdpClient } from "./clients.ts";
 import { closeFrame, FrameBoundaries } from "./frames.ts";
 import type { UpstreamConnection } from "./upstream.ts";
 
@@ -16,7 +17,7 @@ export interface CloseReason {
 /** How long a client may take to answer our close frame before its socket is destroyed. */
 const CLOSE_ANSWER_MS = 1000;
 
-export class Relay {
+export class Relay implements CdpClient {
   private readonly frames = new FrameBoundaries();
   private closing: CloseReason | undefined;
   private finished = false;

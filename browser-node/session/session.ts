@@ -1,7 +1,8 @@
 /**
- * One session's node, start to end: Chromium, the proxy, readiness, heartbeats, the timers, and
- * the single way out (`end`), which every ending takes: close clients with the reason's close
- * frame, report `exit`, stop Chromium, and hand back the process exit code.
+ * One session's node, start to end: the link to the edge, Chromium, the proxy (direct mode only),
+ * readiness, the timers, the edge's calls, and the single way out (`end`), which every ending
+ * takes: close clients with the reason's close frame, stop Chromium, ship the artifacts, report
+ * `exit` over the link, and hand back the process exit code.
  */
 import { randomBytes } from "node:crypto";
 import type { Server } from "node:http";
@@ -11,14 +12,15 @@ import { SessionArtifacts } from "../artifacts/session-artifacts.ts";
 import { createTokenVerifier } from "../auth.ts";
 import { launchBrowser, type BrowserProcess, type EarlyLaunch } from "../chromium/browser-process.ts";
 import type { NodeConfig } from "../config.ts";
-import type { EdgeClient } from "../edge-client.ts";
+import { handleCall, type CallContext } from "../link/calls.ts";
+import { EdgeLink } from "../link/edge-link.ts";
 import { log } from "../log.ts";
 import { NodeError } from "../node-error.ts";
 import { ClientRegistry } from "../proxy/clients.ts";
 import type { ProxyContext } from "../proxy/context.ts";
 import type { CloseReason } from "../proxy/relay.ts";
 import { createProxyServer, listen } from "../proxy/server.ts";
-import { probeThroughProxy } from "../readiness.ts";
+import { probeChromium, probeThroughProxy } from "../readiness.ts";
 import { armSessionTimers } from "./timers.ts";
 
 const CLOSE_FOR: Record<ExitReason, CloseReason> = {
@@ -48,25 +50,45 @@ export class Session {
   private port = 0;
   private ending: Promise<number> | undefined;
   private disarmTimers = () => {};
-  private heartbeat: NodeJS.Timeout | undefined;
   private settle!: (code: number) => void;
   private readonly artifacts: SessionArtifacts;
+  private readonly link: EdgeLink;
   /** Resolves with the process exit code once the session has ended, however it ended. */
   readonly ended = new Promise<number>((resolve) => (this.settle = resolve));
 
   /** @param early a launch main.ts started before this module loaded (see `EarlyLaunch`). */
   constructor(
     private readonly config: NodeConfig,
-    private readonly edge: EdgeClient,
     early?: EarlyLaunch,
   ) {
     this.launching = early?.browser;
     this.launchAbort = early?.abort ?? new AbortController();
-    this.artifacts = new SessionArtifacts(config.browserSettings, createEdgeArtifacts(config));
     this.clients = new ClientRegistry(config.expiresAt.getTime());
+    const calls: CallContext = {
+      sessionId: config.sessionId,
+      edgeUrl: config.edgeUrl,
+      browser: () => this.runningBrowser(),
+      accepting: () => this.ending === undefined,
+      nodeToken: () => this.link.nodeToken(),
+      upstreamLost: () => this.upstreamLost(),
+      clients: this.clients,
+      artifacts: this.artifacts = new SessionArtifacts(
+        config.browserSettings,
+        createEdgeArtifacts({ edgeUrl: config.edgeUrl, sessionId: config.sessionId, nodeToken: () => this.link.nodeToken() }),
+      ),
+    };
+    this.link = new EdgeLink(config, {
+      call: (call) => handleCall(calls, call),
+      end: (reason, detail) => void this.end(reason, detail ?? "the edge ended the session"),
+      lost: (detail) => void this.end("error", detail),
+    });
   }
 
-  /** Starts everything and posts `ready`; throws NodeError("not-ready") past the ready deadline. */
+  private runningBrowser() {
+    return this.browser?.isRunning() ? this.browser : undefined;
+  }
+
+  /** Starts everything and sends `ready`; throws NodeError("not-ready") past the ready deadline. */
   async start(): Promise<void> {
     const deadline = Date.now() + this.config.readyDeadlineMs;
     let timer: NodeJS.Timeout | undefined;
@@ -82,17 +104,9 @@ export class Session {
 
   private async startParts(deadline: number) {
     const { config } = this;
-    const readinessSecret = randomBytes(32).toString("hex");
-    const ctx: ProxyContext = {
-      verifier: createTokenVerifier(config),
-      readinessSecret,
-      browser: () => (this.browser?.isRunning() ? this.browser : undefined),
-      accepting: () => this.ending === undefined,
-      upstreamLost: () => this.upstreamLost(),
-      clients: this.clients,
-      fallbackHost: () => `${config.advertiseHost ?? "127.0.0.1"}:${this.port}`,
-      artifacts: this.artifacts,
-    };
+    const direct = config.connectMode === "direct";
+    // The link first: the node token it brings is what the extension and context are fetched with.
+    this.link.start();
     // The session's folder, and its extension before Chromium starts (a session with neither an
     // extension nor a context had Chromium launched by main.ts already: `launching` is set).
     await this.artifacts.prepare();
@@ -105,30 +119,29 @@ export class Session {
       seedProfile: (dir) => this.artifacts.seedProfile(dir),
       signal: this.launchAbort.signal,
     });
-    // The proxy gets ready while Chromium starts.
-    this.server = createProxyServer(ctx);
-    // Locally the node advertises loopback and need not listen anywhere else; in a task it must.
-    const bindHost = config.advertiseHost && /^(127\.|localhost$|::1$)/.test(config.advertiseHost) ? "127.0.0.1" : "0.0.0.0";
-    this.port = await listen(this.server, config.proxyPort, bindHost);
+    // Direct mode: the proxy gets ready while Chromium starts. Edge mode listens on no port at all.
+    const readinessSecret = randomBytes(32).toString("hex");
+    if (direct) await this.listen(readinessSecret);
     const browser = (this.browser = await this.launching);
     void browser.exited.then(({ code, signal }) => {
       if (!this.ending) void this.end("browser-crashed", `Chromium exited (code ${code}, signal ${signal})`);
     });
     const launched = performance.now();
-    log("browser-started", { pid: browser.pid, debugPort: browser.debugPort, proxyPort: this.port, profileDir: browser.profileDir });
-    // Downloads must be in place before any client; the probe through the proxy does not need
-    // them, so both go at once (each is a few CDP round trips on a cold browser).
+    log("browser-started", { pid: browser.pid, debugPort: browser.debugPort, proxyPort: direct ? this.port : undefined, profileDir: browser.profileDir });
+    // Downloads must be in place before any client; the probe does not need them, so both go at
+    // once (each is a few CDP round trips on a cold browser).
     const [browserVersion] = await Promise.all([
-      probeThroughProxy(this.port, readinessSecret, deadline),
+      direct ? probeThroughProxy(this.port, readinessSecret, deadline) : probeChromium(browser, deadline),
       this.artifacts.attach(browser),
     ]);
     if (this.ending) return;
     const probed = performance.now();
-    await this.edge.ready({ host: config.advertiseHost, port: this.port, browserVersion }, deadline);
+    await this.link.ready({ t: "ready", browserVersion, ...(direct ? { direct: { host: config.advertiseHost, port: this.port } } : {}) }, deadline);
     if (this.ending) return;
     this.artifacts.sessionReady(); // the recorder, which must not slow the start (recorder.ts)
     log("ready", {
-      port: this.port,
+      connectMode: config.connectMode,
+      port: direct ? this.port : undefined,
       host: config.advertiseHost,
       browserVersion,
       // Milliseconds since the process started: Chromium listening, the probe done, the edge told.
@@ -136,12 +149,25 @@ export class Session {
     });
 
     this.disarmTimers = armSessionTimers({ ...config, clients: this.clients, end: (reason) => void this.end(reason) });
-    this.heartbeat = setInterval(() => void this.beat(), config.heartbeatIntervalMs);
   }
 
-  private async beat() {
-    const reply = await this.edge.heartbeat();
-    if (reply?.end) void this.end("released", "the edge considers the session over");
+  /** Direct mode's JWT-checked proxy, for clients that come straight to the node. */
+  private async listen(readinessSecret: string) {
+    const { config } = this;
+    const ctx: ProxyContext = {
+      verifier: createTokenVerifier(config),
+      readinessSecret,
+      browser: () => this.runningBrowser(),
+      accepting: () => this.ending === undefined,
+      upstreamLost: () => this.upstreamLost(),
+      clients: this.clients,
+      fallbackHost: () => `${config.advertiseHost ?? "127.0.0.1"}:${this.port}`,
+      artifacts: this.artifacts,
+    };
+    this.server = createProxyServer(ctx);
+    // Locally the node advertises loopback and need not listen anywhere else; in a task it must.
+    const bindHost = config.advertiseHost && /^(127\.|localhost$|::1$)/.test(config.advertiseHost) ? "127.0.0.1" : "0.0.0.0";
+    this.port = await listen(this.server, config.proxyPort, bindHost);
   }
 
   /** A client's Chromium socket dropped without a close frame: a crash if the browser is dying. */
@@ -164,7 +190,6 @@ export class Session {
   private async shutdown(reason: ExitReason, detail?: string): Promise<number> {
     log("session-ending", { reason, detail, clients: this.clients.count });
     this.disarmTimers();
-    clearInterval(this.heartbeat);
     this.server?.close();
     await Promise.race([this.clients.closeAll(CLOSE_FOR[reason]), new Promise((r) => setTimeout(r, CLIENT_CLOSE_MS))]);
     this.server?.closeAllConnections();
@@ -174,7 +199,8 @@ export class Session {
     // cleanly (before its profile is removed), then the last downloads, log and recording.
     await browser?.stop((profileDir) => this.artifacts.beforeProfileRemoved(profileDir));
     await this.artifacts.finish();
-    const reported = await this.edge.exit({ reason, detail: detail?.slice(0, 2000) });
+    const reported = await this.link.exit({ reason, detail: detail?.slice(0, 2000) });
+    await this.link.close();
     const code = exitCodeFor(reason);
     log("exit", { reason, detail, code, reported }, code === 0 ? "info" : "error");
     return code;

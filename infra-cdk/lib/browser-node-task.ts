@@ -87,6 +87,7 @@ export class BrowserNodeTask extends Construct {
     });
 
     const logGroup = new logs.LogGroup(this, "Logs", logSettings(config));
+    const direct = config.connectMode === "direct";
     this.taskDefinition.addContainer(CONTAINER_NAME, {
       containerName: CONTAINER_NAME,
       image: ecs.ContainerImage.fromAsset(REPO_ROOT, {
@@ -95,9 +96,13 @@ export class BrowserNodeTask extends Construct {
         exclude: IMAGE_CONTEXT_EXCLUDES,
       }),
       essential: true,
-      portMappings: [{ containerPort: CDP_PROXY_PORT, protocol: ecs.Protocol.TCP }],
+      // Edge mode maps no port: the node listens on none (it dials the edge).
+      portMappings: direct ? [{ containerPort: CDP_PROXY_PORT, protocol: ecs.Protocol.TCP }] : [],
       // Only what every session shares; the edge adds the session's env at RunTask.
-      environment: { [NodeEnv.proxyPort]: String(CDP_PROXY_PORT) },
+      environment: {
+        [NodeEnv.connectMode]: config.connectMode,
+        ...(direct ? { [NodeEnv.proxyPort]: String(CDP_PROXY_PORT) } : {}),
+      },
       // Reaps Chromium's zombie helpers and forwards SIGTERM from StopTask to the node.
       linuxParameters: new ecs.LinuxParameters(this, "LinuxParameters", { initProcessEnabled: true }),
       // After SIGTERM the node saves a persisted context (up to 100 MiB) and flushes artifacts before
@@ -113,7 +118,7 @@ export class BrowserNodeTask extends Construct {
     });
     Validations.of(this.taskDefinition).acknowledge({
       id: "AwsSolutions-ECS2",
-      reason: `The only container variable is ${NodeEnv.proxyPort}, the public port number; nothing secret is set in the task definition.`,
+      reason: `The container variables are ${NodeEnv.connectMode} and (direct mode) ${NodeEnv.proxyPort}, the public port number; nothing secret is set in the task definition.`,
     });
   }
 }

@@ -4,6 +4,8 @@
  * producing a stack that deploys and then fails at RunTask time.
  */
 
+import { CONNECT_MODES, type ConnectMode } from "../../edge/node-protocol.ts";
+
 export type Mode = "dev" | "prod";
 export type Architecture = "x86_64" | "arm64";
 
@@ -18,7 +20,13 @@ export interface WallcrawlerConfig {
   /** Fargate task size in CPU units (1024 = 1 vCPU) and MiB. */
   readonly cpu: number;
   readonly memoryMiB: number;
-  /** Who may open the CDP proxy port; the proxy itself checks a JWT before upgrading. */
+  /**
+   * `edge` (default): clients reach CDP through the edge and nodes dial it, so nodes take no
+   * inbound traffic at all. `direct`: clients connect to each node's CDP proxy on 9223.
+   * The edge's CONNECT_MODE must say the same.
+   */
+  readonly connectMode: ConnectMode;
+  /** Direct mode: who may open the CDP proxy port (the proxy itself checks a JWT before upgrading). Empty in edge mode. */
   readonly ingressCidrs: readonly string[];
   /** Explicit AZ names; empty means the first AZs of the region (1 in dev, 2 in prod). */
   readonly availabilityZones: readonly string[];
@@ -36,6 +44,7 @@ export const CONTEXT_KEYS = [
   "architecture",
   "cpu",
   "memoryMiB",
+  "connectMode",
   "ingressCidrs",
   "availabilityZones",
   "edgeKeySerial",
@@ -64,6 +73,10 @@ export class ConfigError extends Error {
 
 export function readConfig(get: ContextReader): WallcrawlerConfig {
   const mode = oneOf("mode", get("mode") ?? "dev", ["dev", "prod"] as const);
+  const connectMode = oneOf("connectMode", get("connectMode") ?? "edge", CONNECT_MODES);
+  if (connectMode === "edge" && get("ingressCidrs") !== undefined) {
+    throw new ConfigError("ingressCidrs applies to connectMode=direct only: in edge mode nodes take no inbound traffic");
+  }
   const config: WallcrawlerConfig = {
     mode,
     edgeUrl: edgeUrl(get("edgeUrl")),
@@ -71,13 +84,14 @@ export function readConfig(get: ContextReader): WallcrawlerConfig {
     architecture: oneOf("architecture", get("architecture") ?? "x86_64", ["x86_64", "arm64"] as const),
     cpu: integer("cpu", get("cpu") ?? 1024),
     memoryMiB: integer("memoryMiB", get("memoryMiB") ?? 2048),
-    ingressCidrs: list(get("ingressCidrs") ?? "0.0.0.0/0").map(cidr),
+    connectMode,
+    ingressCidrs: connectMode === "direct" ? list(get("ingressCidrs") ?? "0.0.0.0/0").map(cidr) : [],
     availabilityZones: list(get("availabilityZones") ?? ""),
     edgeKeySerial: integer("edgeKeySerial", get("edgeKeySerial") ?? 1),
     eventsSecretSerial: integer("eventsSecretSerial", get("eventsSecretSerial") ?? 1),
   };
   checkFargateSize(config.cpu, config.memoryMiB);
-  if (config.ingressCidrs.length === 0) {
+  if (connectMode === "direct" && config.ingressCidrs.length === 0) {
     throw new ConfigError("ingressCidrs is empty: no client could reach a browser node");
   }
   if (mode === "prod" && config.availabilityZones.length === 1) {

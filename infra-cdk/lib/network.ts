@@ -8,9 +8,10 @@ import { logSettings } from "./log-settings.ts";
 export const CDP_PROXY_PORT = 9223;
 
 /**
- * Public subnets only: clients connect straight to each task's public IP, and a task reaches
- * ECR, CloudWatch Logs and the edge through the internet gateway, so there is nothing a NAT
- * gateway or private subnet would carry.
+ * Public subnets only: a task reaches ECR, CloudWatch Logs and the edge through the internet
+ * gateway (and, in direct mode, clients reach its public IP), so there is nothing a NAT gateway or
+ * private subnet would carry. In edge mode (the default) the nodes' security group lets nothing
+ * in: every node dials the edge, and the edge never dials a node.
  */
 export class Network extends Construct {
   readonly vpc: ec2.Vpc;
@@ -44,10 +45,12 @@ export class Network extends Construct {
 
     this.browserSecurityGroup = new ec2.SecurityGroup(this, "BrowserNodes", {
       vpc: this.vpc,
-      // Constant: a changed description replaces the group (and changes ECS_SECURITY_GROUPS).
+      // Constant, in edge mode too: a changed description replaces the group (and changes
+      // ECS_SECURITY_GROUPS), and switching modes should change only its rules.
       description: `Wallcrawler browser nodes: CDP proxy ${CDP_PROXY_PORT} from clients`,
       allowAllOutbound: !prod,
     });
+    // Empty in edge mode: the group has no ingress rule at all.
     for (const cidr of config.ingressCidrs) {
       this.browserSecurityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(CDP_PROXY_PORT), "CDP proxy (JWT-checked)");
     }

@@ -41,7 +41,8 @@ export class WallcrawlerStack extends Stack {
         ECS_CONTAINER_NAME: CONTAINER_NAME,
         ECS_SUBNETS: Fn.join(",", this.network.vpc.publicSubnets.map((subnet) => subnet.subnetId)),
         ECS_SECURITY_GROUPS: this.network.browserSecurityGroup.securityGroupId,
-        // Clients reach each node on its own public IP.
+        // No NAT: a node's egress (to the edge, ECR, logs, sites) leaves through its public IP,
+        // where direct mode's clients also reach it. Edge mode lets nothing in (network.ts).
         ECS_ASSIGN_PUBLIC_IP: "ENABLED",
         EDGE_PUBLIC_URL: config.edgeUrl,
       },

@@ -1,5 +1,5 @@
 /**
- * Real clients through the proxy of the shared node: Playwright (ws, http and header forms),
+ * Real clients through the proxy of the shared node (direct mode): Playwright (ws, http and header forms),
  * Puppeteer, several at once, a browser extension's Origin, and the rewritten discovery URLs.
  */
 import { chromium } from "playwright-core";
@@ -99,6 +99,12 @@ describe("discovery over HTTP", () => {
     const res = await fetch(`http://${base}/health`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: "ok" });
+  });
+
+  it("serves no artifact endpoints: uploads and the downloads flush are link calls in both modes", async () => {
+    const auth = { authorization: `Bearer ${token}` };
+    expect((await fetch(`http://${base}/uploads/a.txt`, { method: "PUT", headers: auth, body: "x" })).status).toBe(404);
+    expect((await fetch(`http://${base}/downloads/flush`, { method: "POST", headers: auth })).status).toBe(404);
   });
 
   it("rewrites /json/list (with or without trailing slash) to URLs through the proxy with the token", async () => {

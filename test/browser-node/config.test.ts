@@ -5,14 +5,14 @@ import { DEFAULT_VIEWPORT } from "../../edge/browser-settings.ts";
 import { NodeEnv } from "../../edge/node-protocol.ts";
 import { readConfig } from "../../browser-node/config.ts";
 import { launchFlags } from "../../browser-node/chromium/flags.ts";
-import { EdgeRecorder } from "./support/edge-recorder.ts";
+import { FakeEdge } from "./support/fake-edge.ts";
 import { startNode } from "./support/node-process.ts";
 
 const valid = () => ({
   [NodeEnv.sessionId]: randomUUID(),
   [NodeEnv.projectId]: "project-1",
   [NodeEnv.edgeUrl]: "http://127.0.0.1:8787",
-  [NodeEnv.nodeToken]: "secret-node-token",
+  [NodeEnv.linkToken]: "secret-link-token",
   [NodeEnv.expiresAt]: new Date(Date.now() + 60_000).toISOString(),
 });
 
@@ -20,15 +20,17 @@ describe("readConfig", () => {
   it("reads a minimal environment with the documented defaults", () => {
     const config = readConfig(valid());
     expect(config).toMatchObject({
+      connectMode: "edge",
+      linkToken: "secret-link-token",
       keepAlive: false,
       proxyPort: 9223,
       chromiumPath: "/usr/lib/chromium/chromium",
       idleGraceMs: 10_000,
       connectDeadlineMs: 300_000,
       readyDeadlineMs: 60_000,
-      heartbeatIntervalMs: 15_000,
       browserSettings: {},
     });
+    expect(config).not.toHaveProperty("nodeToken"); // it comes over the link, never from the environment
     expect(config.jwks).toBeUndefined();
     expect(config.advertiseHost).toBeUndefined();
   });
@@ -37,6 +39,7 @@ describe("readConfig", () => {
     const config = readConfig({
       ...valid(),
       [NodeEnv.keepAlive]: "true",
+      [NodeEnv.connectMode]: "direct",
       [NodeEnv.proxyPort]: "0",
       [NodeEnv.advertiseHost]: "127.0.0.1",
       [NodeEnv.jwks]: JSON.stringify({ keys: [{ kty: "EC", crv: "P-256", x: "a", y: "b" }] }),
@@ -48,7 +51,7 @@ describe("readConfig", () => {
       }),
       [NodeEnv.idleGraceMs]: "250",
     });
-    expect(config).toMatchObject({ keepAlive: true, proxyPort: 0, advertiseHost: "127.0.0.1", idleGraceMs: 250 });
+    expect(config).toMatchObject({ keepAlive: true, connectMode: "direct", proxyPort: 0, advertiseHost: "127.0.0.1", idleGraceMs: 250 });
     expect(config.browserSettings).toEqual({
       viewport: { width: 1280, height: 720 },
       blockAds: true, // settings the node does not apply yet are kept
@@ -66,7 +69,9 @@ describe("readConfig", () => {
   const bad: Array<[string, Record<string, string | undefined>, RegExp]> = [
     ["missing session id", { [NodeEnv.sessionId]: undefined }, /WC_SESSION_ID is required/],
     ["session id not a UUID", { [NodeEnv.sessionId]: "abc" }, /WC_SESSION_ID must be a UUID/],
-    ["missing node token", { [NodeEnv.nodeToken]: " " }, /WC_NODE_TOKEN is required/],
+    ["missing link token", { [NodeEnv.linkToken]: " " }, /WC_LINK_TOKEN is required/],
+    ["a node token instead of a link token", { [NodeEnv.linkToken]: undefined, [NodeEnv.nodeToken]: "t" }, /WC_LINK_TOKEN is required/],
+    ["unknown connect mode", { [NodeEnv.connectMode]: "tunnel" }, /WC_CONNECT_MODE must be one of "edge", "direct"/],
     ["edge URL not a URL", { [NodeEnv.edgeUrl]: "edge" }, /WC_EDGE_URL is not a URL/],
     ["expiresAt not a date", { [NodeEnv.expiresAt]: "tomorrow" }, /WC_EXPIRES_AT must be an ISO-8601 instant/],
     ["keepAlive not a boolean", { [NodeEnv.keepAlive]: "yes" }, /WC_KEEP_ALIVE must be "true" or "false"/],
@@ -87,8 +92,8 @@ describe("readConfig", () => {
     expect(() => readConfig({ ...valid(), ...change })).toThrow(message);
   });
 
-  it("never echoes the node token in an error", () => {
-    expect(() => readConfig({ ...valid(), [NodeEnv.expiresAt]: "x" })).not.toThrow(/secret-node-token/);
+  it("never echoes the link token in an error", () => {
+    expect(() => readConfig({ ...valid(), [NodeEnv.expiresAt]: "x" })).not.toThrow(/secret-link-token/);
   });
 });
 
@@ -107,39 +112,50 @@ describe("launch flags from browser settings", () => {
 });
 
 describe("the node process with a bad environment", () => {
-  let edge: EdgeRecorder;
+  let edge: FakeEdge;
   beforeAll(async () => {
-    edge = new EdgeRecorder();
-    await edge.start();
+    edge = await FakeEdge.start();
   });
   afterAll(() => edge.stop());
 
-  it("prints one line naming the variable, tells the edge why, and exits 2", async () => {
-    const node = startNode({ edgeUrl: edge.url, env: { [NodeEnv.expiresAt]: "not-a-date" } });
+  it("prints one line naming the variable, reports the exit over its link, and exits 2", async () => {
+    const sessionId = randomUUID();
+    const node = startNode({ edgeUrl: edge.url, sessionId, linkToken: await edge.linkToken(sessionId), env: { [NodeEnv.expiresAt]: "not-a-date" } });
     expect((await node.exited).code).toBe(2);
     const lines = node.stderr().trim().split("\n");
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/WC_EXPIRES_AT/);
-    const exits = edge.of("exit", node.sessionId);
-    expect(exits).toHaveLength(1);
-    expect(exits[0].authorization).toBe("Bearer node-token-for-tests");
-    expect(exits[0].body).toEqual({ reason: "error", detail: expect.stringMatching(/^invalid configuration: WC_EXPIRES_AT must be an ISO-8601 instant/) });
-    expect(edge.of("ready", node.sessionId)).toEqual([]);
+    // The fake edge takes a link only with a valid link token for this session, so the exit
+    // below came over the link (the node has no HTTP callback for it any more).
+    expect(edge.linkAttempts.filter((a) => a.sessionId === sessionId)).toEqual([{ sessionId, status: 101 }]);
+    expect(edge.messages(sessionId)).toEqual([{ t: "exit", reason: "error", detail: expect.stringMatching(/^invalid configuration: WC_EXPIRES_AT must be an ISO-8601 instant/) }]);
+    expect(edge.linkCloses.filter((c) => c.sessionId === sessionId)).toEqual([{ sessionId, code: 1000, reason: "node exited" }]);
   });
 
-  it("reports browser settings it refuses (the bundle, as the image runs it)", async () => {
-    const node = startNode({ edgeUrl: edge.url, bundle: true, env: { [NodeEnv.browserSettings]: '{"viewport":{"width":1280,"height":50}}' } });
+  it("reports browser settings it refuses over its link (the bundle, as the image runs it)", async () => {
+    const sessionId = randomUUID();
+    const linkToken = await edge.linkToken(sessionId);
+    const node = startNode({ edgeUrl: edge.url, sessionId, linkToken, bundle: true, env: { [NodeEnv.browserSettings]: '{"viewport":{"width":1280,"height":50}}' } });
     expect((await node.exited).code).toBe(2);
-    const [exit] = edge.of("exit", node.sessionId);
-    expect(exit.body.reason).toBe("error");
-    expect(exit.body.detail).toMatch(/WC_BROWSER_SETTINGS is malformed at viewport\.height: expected a whole number from 100 to 4320/);
-    expect(exit.body.detail).not.toMatch(/node-token-for-tests/);
+    const [exit, ...more] = edge.messages(sessionId);
+    expect(more).toEqual([]);
+    expect(exit.t).toBe("exit");
+    expect(exit.reason).toBe("error");
+    expect(exit.detail).toMatch(/WC_BROWSER_SETTINGS is malformed at viewport\.height: expected a whole number from 100 to 4320/);
+    expect(exit.detail).not.toContain(linkToken);
   });
 
   it("reports nothing when it cannot tell which session it is", async () => {
-    const node = startNode({ edgeUrl: edge.url, sessionId: "not-a-uuid" });
+    const node = startNode({ edgeUrl: edge.url, sessionId: "not-a-uuid", linkToken: await edge.linkToken("not-a-uuid") });
     expect((await node.exited).code).toBe(2);
     expect(node.stderr()).toMatch(/WC_SESSION_ID must be a UUID/);
-    expect(edge.calls.filter((c) => c.sessionId === "not-a-uuid")).toEqual([]);
+    expect(edge.linkAttempts.filter((a) => a.sessionId === "not-a-uuid")).toEqual([]);
+    expect(edge.messages("not-a-uuid")).toEqual([]);
+  });
+
+  it("exits 2 at once, unreported, when not even the link can be opened", async () => {
+    const node = startNode({ edgeUrl: "http://127.0.0.1:1", linkToken: "", env: { [NodeEnv.expiresAt]: "not-a-date" } });
+    expect((await node.exited).code).toBe(2);
+    expect(node.stderr().trim().split("\n")).toEqual([expect.stringMatching(/WC_EXPIRES_AT/)]);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The debug URL from /json/list opens Chromium's DevTools frontend through the proxy in a normal
+ * Direct mode: the debug URL from /json/list opens Chromium's DevTools frontend through the proxy in a normal
  * tab, and the frontend's own page socket arrives with the token. The "tab" here is another page
  * of the same browser, driven by a bare CDP client that attaches to nothing by itself. This file
  * has a node of its own: another client (Playwright, Puppeteer) would attach to every page and
@@ -18,7 +18,7 @@ let control: RawClient;
 
 beforeAll(async () => {
   site = await serveSite();
-  node = await startReadyNode({ keepAlive: true, env: { WC_BROWSER_SETTINGS: JSON.stringify({ recordSession: false }) } });
+  node = await startReadyNode({ keepAlive: true, connectMode: "direct", env: { WC_BROWSER_SETTINGS: JSON.stringify({ recordSession: false }) } });
   ({ port, token } = node);
   control = await connectRaw(port, token);
 });

@@ -2,18 +2,22 @@
  * The image, checked without a Docker engine (none runs here): the Dockerfile is parsed into its
  * instructions, its files are laid out in a scratch root where COPY puts them (from what
  * `npm run build:node` produced, through .dockerignore), and the program is started the way
- * CMD starts it, with ENV's settings, as the image's user. HEALTHCHECK's own command then probes
- * that node. (global-setup.ts has just run the build.)
+ * CMD starts it, with ENV's settings, as the image's user, in each connect mode against a fake
+ * edge. HEALTHCHECK's own command then probes that node: direct mode's proxy answers /health;
+ * edge mode listens on no port, so the check asks none. (global-setup.ts has just run the build.)
  */
 import { execFileSync, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, posix } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { commandOf, copyOf, dockerIgnores, envPairs, parseDockerfile } from "./support/dockerfile.ts";
-import { EdgeRecorder } from "./support/edge-recorder.ts";
-import { makeSigningKey } from "./support/keys.ts";
+import { FakeEdge } from "./support/fake-edge.ts";
 import { ROOT, startNode } from "./support/node-process.ts";
+import { listeningPorts } from "./support/sockets.ts";
 
 const instructions = parseDockerfile(readFileSync(`${ROOT}browser-node/Dockerfile`, "utf8"));
 const all = (keyword: string) => instructions.filter((i) => i.keyword === keyword);
@@ -57,6 +61,27 @@ function healthCheck(env: Record<string, string>, as: { uid?: number; gid?: numb
 const scratch = mkdtempSync(join(tmpdir(), "wc-image-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
+/** The image's files laid out under `scratch` (once), and how CMD starts its program there, as whom. */
+let laidOut: { argv: string[]; as: { uid?: number; gid?: number }; home: string } | undefined;
+function image() {
+  if (laidOut) return laidOut;
+  layOut(scratch);
+  chmodSync(scratch, 0o755);
+  const home = join(scratch, "home", user);
+  mkdirSync(home, { recursive: true });
+  // As root here, become the image's user; otherwise this test already runs unprivileged.
+  const as = process.getuid?.() === 0 ? { uid: BASE_IMAGE_UIDS[user]!, gid: BASE_IMAGE_UIDS[user]! } : {};
+  if (as.uid !== undefined) chownSync(home, as.uid, as.gid!);
+
+  // tini is not on this machine: what it starts is the command after its "--".
+  const argv = [...commandOf(last("ENTRYPOINT")!).slice(2), ...commandOf(last("CMD")!)].map((arg, i) =>
+    i === 0 && arg === "node" ? process.execPath : arg.startsWith("/") && existsSync(join(scratch, arg)) ? join(scratch, arg) : arg,
+  );
+  expect(argv.filter((arg) => arg.startsWith(`${scratch}/`)), "CMD runs a file COPY put in the image").not.toEqual([]);
+  laidOut = { argv, as, home };
+  return laidOut;
+}
+
 describe("browser-node/Dockerfile", () => {
   it("copies only files the build produced and the build context lets in", () => {
     expect(copies.length).toBeGreaterThan(0);
@@ -79,7 +104,7 @@ describe("browser-node/Dockerfile", () => {
     expect(aptPackages).toContain(owner);
   });
 
-  it("serves on the port it exposes", () => {
+  it("exposes the port direct mode's proxy listens on", () => {
     expect(all("EXPOSE").map((i) => i.args)).toEqual([imageEnv.WC_PROXY_PORT]);
   });
 
@@ -88,41 +113,68 @@ describe("browser-node/Dockerfile", () => {
     expect(BASE_IMAGE_UIDS[user]).not.toBe(0);
   });
 
-  it("starts the copied bundle as CMD says, with ENV's settings, as that user, and HEALTHCHECK follows its life", async () => {
-    layOut(scratch);
-    chmodSync(scratch, 0o755);
-    const home = join(scratch, "home", user);
-    mkdirSync(home, { recursive: true });
-    // As root here, become the image's user; otherwise this test already runs unprivileged.
-    const as = process.getuid?.() === 0 ? { uid: BASE_IMAGE_UIDS[user]!, gid: BASE_IMAGE_UIDS[user]! } : {};
-    if (as.uid !== undefined) chownSync(home, as.uid, as.gid!);
+  it("leaves the connect mode to the task: edge, the node's default, unless the task says direct", () => {
+    expect(imageEnv).not.toHaveProperty("WC_CONNECT_MODE");
+  });
 
-    // tini is not on this machine: what it starts is the command after its "--".
-    const argv = [...commandOf(last("ENTRYPOINT")!).slice(2), ...commandOf(last("CMD")!)].map((arg, i) =>
-      i === 0 && arg === "node" ? process.execPath : arg.startsWith("/") && existsSync(join(scratch, arg)) ? join(scratch, arg) : arg,
-    );
-    expect(argv.filter((arg) => arg.startsWith(`${scratch}/`)), "CMD runs a file COPY put in the image").not.toEqual([]);
-
-    const edge = new EdgeRecorder();
-    await edge.start();
-    const key = await makeSigningKey();
-    // Port 0 instead of ENV's, so parallel runs never collide; the health check gets the same variable.
-    const env = { ...imageEnv, WC_PROXY_PORT: "0", HOME: home };
-    const node = startNode({ edgeUrl: edge.url, jwks: key.jwks, env, command: { argv, cwd: join(scratch, workdir), ...as } });
+  it("starts the copied bundle as CMD says, with ENV's settings, as that user, in direct mode; HEALTHCHECK follows the proxy's life", async () => {
+    const { argv, as, home } = image();
+    const edge = await FakeEdge.start();
+    const sessionId = randomUUID();
+    // Port 0 instead of ENV's, so parallel runs never collide; the health check gets the port the node got.
+    const env = { ...imageEnv, WC_CONNECT_MODE: "direct", WC_PROXY_PORT: "0", HOME: home };
+    const linkToken = await edge.linkToken(sessionId);
+    const node = startNode({ edgeUrl: edge.url, sessionId, linkToken, jwks: edge.key.jwks, env, command: { argv, cwd: join(scratch, workdir), ...as } });
     try {
-      const port = String((await edge.waitFor("ready", node.sessionId)).body.port);
+      const ready = await edge.waitFor(sessionId, "ready");
+      const port = String(ready.direct.port);
       const browser = await node.waitForLog("browser-started");
       expect(statSync(`/proc/${browser.pid}`).uid, "Chromium runs unprivileged").not.toBe(0);
-      expect(await healthCheck({ ...imageEnv, WC_PROXY_PORT: port }, as)).toBe(0);
+      const checkEnv = { ...imageEnv, WC_CONNECT_MODE: "direct", WC_PROXY_PORT: port };
+      expect(await healthCheck(checkEnv, as)).toBe(0);
 
       node.child.kill("SIGTERM");
       expect(await node.exited).toEqual({ code: 0, signal: null });
-      expect(edge.of("exit", node.sessionId).map((e) => e.body.reason)).toEqual(["terminated"]);
+      expect(edge.messages(sessionId, "exit").map((e) => e.reason)).toEqual(["terminated"]);
       // The recorder's rrweb bundle is read from beside the program: COPY must have put it there.
       expect(node.logs.filter((l) => l.event === "recording-failed")).toEqual([]);
-      expect(await healthCheck({ ...imageEnv, WC_PROXY_PORT: port }, as)).not.toBe(0);
+      expect(await healthCheck(checkEnv, as)).not.toBe(0);
     } finally {
       if (node.child.exitCode === null) node.child.kill("SIGKILL");
+      await edge.stop();
+    }
+  });
+
+  it("starts the same way in edge mode, with ENV as the image sets it: no port to ask, so HEALTHCHECK asks none", async () => {
+    const { argv, as, home } = image();
+    const edge = await FakeEdge.start();
+    const sessionId = randomUUID();
+    // Something answering /health where the port variable points, to see whether the check asks it.
+    const asked: string[] = [];
+    const probe = createServer((req, res) => {
+      asked.push(req.url ?? "");
+      res.writeHead(200).end();
+    });
+    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+    const probePort = String((probe.address() as AddressInfo).port);
+    const env = { ...imageEnv, HOME: home };
+    const node = startNode({ edgeUrl: edge.url, sessionId, linkToken: await edge.linkToken(sessionId), env, command: { argv, cwd: join(scratch, workdir), ...as } });
+    try {
+      const ready = await edge.waitFor(sessionId, "ready");
+      expect(ready.direct).toBeUndefined();
+      const browser = await node.waitForLog("browser-started");
+      expect(statSync(`/proc/${browser.pid}`).uid, "Chromium runs unprivileged").not.toBe(0);
+      expect(listeningPorts(node.child.pid!), "edge mode listens on no port").toEqual([]);
+      expect(await healthCheck({ ...imageEnv, WC_PROXY_PORT: probePort }, as)).toBe(0);
+      expect(asked).toEqual([]);
+
+      node.child.kill("SIGTERM");
+      expect(await node.exited).toEqual({ code: 0, signal: null });
+      expect(edge.messages(sessionId, "exit").map((e) => e.reason)).toEqual(["terminated"]);
+      expect(node.logs.filter((l) => l.event === "recording-failed")).toEqual([]);
+    } finally {
+      if (node.child.exitCode === null) node.child.kill("SIGKILL");
+      await new Promise<void>((r) => probe.close(() => r()));
       await edge.stop();
     }
   });

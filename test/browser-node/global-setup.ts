@@ -1,6 +1,6 @@
 /**
  * Builds the bundle (the image's program, also used by the Dockerfile and SIGTERM tests) and
- * starts one browser node that the client and token-attack tests share.
+ * starts one browser node in direct mode that the proxy's client and token-attack tests share.
  */
 import { execFileSync } from "node:child_process";
 import { exportJWK } from "jose";
@@ -27,7 +27,8 @@ declare module "vitest" {
 
 export default async function setup(project: TestProject) {
   execFileSync(process.execPath, [`${ROOT}browser-node/build.mjs`], { stdio: "inherit" });
-  const shared = await startReadyNode({ keepAlive: true });
+  // Direct mode: these files test the node's own proxy (edge mode's channels have their own files).
+  const shared = await startReadyNode({ keepAlive: true, connectMode: "direct" });
   project.provide("sharedNode", {
     port: shared.port,
     chromiumPid: shared.started.pid,

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { NodeEnv } from "../../edge/node-protocol.ts";
-import { dev, logicalIdAt, only, prod, resourcesOf, synth } from "./fixtures.ts";
+import { dev, direct, logicalIdAt, only, prod, resourcesOf, synth } from "./fixtures.ts";
 
 const taskDef = (t = dev().template) => only(t, "AWS::ECS::TaskDefinition").props;
 const container = (t = dev().template) => taskDef(t).ContainerDefinitions[0];
@@ -40,21 +40,30 @@ describe("browser node task", () => {
     });
   });
 
-  it("runs one container browser-node on 9223 with an init process, a long stop timeout and awslogs", () => {
+  it("runs one container browser-node with an init process, a long stop timeout, awslogs and, in edge mode, no port", () => {
     const c = container();
     expect(c).toMatchObject({
       Name: "browser-node",
       Essential: true,
-      PortMappings: [{ ContainerPort: 9223, Protocol: "tcp" }],
       LinuxParameters: { InitProcessEnabled: true },
       StopTimeout: 120,
       LogConfiguration: { LogDriver: "awslogs", Options: { "awslogs-stream-prefix": "browser-node" } },
     });
+    expect(c.PortMappings ?? []).toEqual([]);
+    expect(container(prod().template).PortMappings ?? []).toEqual([]);
     expect(c.Image).toEqual({ "Fn::Sub": expect.stringContaining("container-assets") });
   });
 
-  it("sets no session-specific environment: only the proxy port", () => {
-    expect(container().Environment).toEqual([{ Name: NodeEnv.proxyPort, Value: "9223" }]);
+  it("maps the CDP proxy's port 9223 in direct mode", () => {
+    expect(container(direct().template).PortMappings).toEqual([{ ContainerPort: 9223, Protocol: "tcp" }]);
+  });
+
+  it("sets no session-specific environment: the connect mode (and direct mode's proxy port)", () => {
+    expect(container().Environment).toEqual([{ Name: NodeEnv.connectMode, Value: "edge" }]);
+    expect(container(direct().template).Environment).toEqual([
+      { Name: NodeEnv.connectMode, Value: "direct" },
+      { Name: NodeEnv.proxyPort, Value: "9223" },
+    ]);
     expect(container().Secrets).toBeUndefined();
   });
 

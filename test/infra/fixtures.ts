@@ -61,6 +61,8 @@ export function newApp(context: Record<string, unknown> = {}) {
 
 export const dev = () => synth({ mode: "dev" });
 export const prod = () => synth({ mode: "prod" });
+/** CONNECT_MODE=direct: clients connect to each node's proxy on 9223. */
+export const direct = (mode: "dev" | "prod" = "dev") => synth({ mode, connectMode: "direct" });
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, any> }>;
 

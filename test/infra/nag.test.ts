@@ -1,20 +1,24 @@
 /**
- * cdk-nag's AWS Solutions rules on the synthesised stack: nothing is left unacknowledged, and each
- * acknowledgement answers a finding the rules really raise at that construct, so none is stale and
- * none hides more than it names. (The fixtures' synth already throws on an unacknowledged finding.)
+ * cdk-nag's AWS Solutions rules on the synthesised stack, in both connect modes: nothing is left
+ * unacknowledged, and each acknowledgement answers a finding the rules really raise at that
+ * construct, so none is stale and none hides more than it names. (The fixtures' synth already
+ * throws on an unacknowledged finding.)
  */
 import { Validations } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import { AwsSolutionsChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
 import { describe, expect, it } from "vitest";
-import { dev, newApp, prod, synth, type Synthesized } from "./fixtures.ts";
+import { dev, direct, newApp, prod, synth, type Synthesized } from "./fixtures.ts";
 
-const narrowed = () => synth({ ingressCidrs: "203.0.113.0/24" });
+/** Ingress is direct mode's alone: edge mode takes no ingressCidrs. */
+const narrowed = () => synth({ mode: "prod", connectMode: "direct", ingressCidrs: "203.0.113.0/24" });
 const stacks: [string, () => Synthesized][] = [
-  ["dev", dev],
-  ["prod", prod],
-  ["prod with narrowed ingress", narrowed],
+  ["dev, edge mode", dev],
+  ["prod, edge mode", prod],
+  ["dev, direct mode", () => direct("dev")],
+  ["prod, direct mode", () => direct("prod")],
+  ["prod, direct mode with narrowed ingress", narrowed],
 ];
 
 /** Every cdk-nag acknowledgement in the stack as "construct path: rule id", with its reason. */
@@ -60,9 +64,8 @@ describe("cdk-nag AwsSolutionsChecks", () => {
     expect(findings.filter((f) => !acknowledged.some((a) => covers(a, f))), "findings nobody acknowledged").toEqual([]);
   });
 
-  it("acknowledges exactly these findings, each with a reason of its own", () => {
+  it("acknowledges exactly these findings in each mode, each with a reason of its own", () => {
     const both = [
-      "wallcrawler/Network/BrowserNodes: AwsSolutions-EC23",
       "wallcrawler/BrowserNode/ExecutionRole: AwsSolutions-IAM5[Resource::*]",
       "wallcrawler/BrowserNode/TaskDefinition: AwsSolutions-ECS2",
       "wallcrawler/Edge/Policy: AwsSolutions-IAM5[Resource::*]",
@@ -72,16 +75,25 @@ describe("cdk-nag AwsSolutionsChecks", () => {
       "wallcrawler/TaskEvents/Secret: AwsSolutions-SMG4",
     ];
     const devOnly = ["wallcrawler/Network/Vpc: AwsSolutions-VPC7", "wallcrawler/BrowserNode/Cluster: AwsSolutions-ECS4"];
-    expect([...acknowledgements(prod()).keys()].sort()).toEqual([...both].sort());
-    expect([...acknowledgements(dev()).keys()].sort()).toEqual([...both, ...devOnly].sort());
-    const reasons = [...acknowledgements(dev()).values()];
+    // Direct mode's proxy port, open to anywhere by default, is the one more; edge mode has no ingress rule.
+    const openIngress = "wallcrawler/Network/BrowserNodes: AwsSolutions-EC23";
+    const keys = (stack: Synthesized) => [...acknowledgements(stack).keys()].sort();
+    expect(keys(prod())).toEqual([...both].sort());
+    expect(keys(dev())).toEqual([...both, ...devOnly].sort());
+    expect(keys(direct("prod"))).toEqual([...both, openIngress].sort());
+    expect(keys(direct("dev"))).toEqual([...both, ...devOnly, openIngress].sort());
+    expect(keys(narrowed())).toEqual([...both].sort());
+    const reasons = [...acknowledgements(direct("dev")).values()];
     for (const reason of reasons) expect(reason.length, reason).toBeGreaterThan(60);
     expect(new Set(reasons).size).toBe(reasons.length);
   });
 
-  it("raises no EC23 finding at all once ingress is narrowed", () => {
-    expect(everyFinding(narrowed().stack.node.root).filter((f) => f.endsWith("AwsSolutions-EC23"))).toEqual([]);
-    expect(everyFinding(prod().stack.node.root).filter((f) => f.endsWith("AwsSolutions-EC23"))).toEqual(["wallcrawler/Network/BrowserNodes/Resource: AwsSolutions-EC23"]);
+  it("raises an EC23 finding only for direct mode's ingress open to anywhere", () => {
+    const ec23 = (stack: Synthesized) => everyFinding(stack.stack.node.root).filter((f) => f.endsWith("AwsSolutions-EC23"));
+    expect(ec23(direct("prod"))).toEqual(["wallcrawler/Network/BrowserNodes/Resource: AwsSolutions-EC23"]);
+    expect(ec23(narrowed())).toEqual([]);
+    expect(ec23(prod())).toEqual([]); // edge mode: no ingress rule at all
+    expect(ec23(dev())).toEqual([]);
   });
 
   it("fails the synth on a finding nobody acknowledged", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dev, only, prod, resourcesOf, synth } from "./fixtures.ts";
+import { dev, direct, only, prod, resourcesOf, synth } from "./fixtures.ts";
 
 type Rule = { IpProtocol: string; FromPort?: number; ToPort?: number; CidrIp?: unknown };
 const rulesOf = (props: Record<string, any>, key: "SecurityGroupIngress" | "SecurityGroupEgress") =>
@@ -35,23 +35,31 @@ describe("network", () => {
     expect(azs.sort()).toEqual(["us-east-1b", "us-east-1c", "us-east-1d"]);
   });
 
-  it("lets in only the CDP proxy port, from anywhere by default", () => {
-    expect(rulesOf(browserSg(), "SecurityGroupIngress")).toEqual([
+  it("edge mode (the default) lets nothing in: no ingress rule at all, in dev and prod", () => {
+    expect(browserSg().SecurityGroupIngress).toBeUndefined();
+    expect(browserSg(prod().template).SecurityGroupIngress).toBeUndefined();
+    dev().template.resourceCountIs("AWS::EC2::SecurityGroupIngress", 0);
+    prod().template.resourceCountIs("AWS::EC2::SecurityGroupIngress", 0);
+  });
+
+  it("direct mode lets in only the CDP proxy port, from anywhere by default", () => {
+    expect(rulesOf(browserSg(direct().template), "SecurityGroupIngress")).toEqual([
       { IpProtocol: "tcp", FromPort: 9223, ToPort: 9223, CidrIp: "0.0.0.0/0" },
     ]);
-    expect(rulesOf(browserSg(prod().template), "SecurityGroupIngress")).toEqual([
+    expect(rulesOf(browserSg(direct("prod").template), "SecurityGroupIngress")).toEqual([
       { IpProtocol: "tcp", FromPort: 9223, ToPort: 9223, CidrIp: "0.0.0.0/0" },
     ]);
     // No separate ingress resources that would widen it.
-    dev().template.resourceCountIs("AWS::EC2::SecurityGroupIngress", 0);
+    direct().template.resourceCountIs("AWS::EC2::SecurityGroupIngress", 0);
   });
 
-  it("keeps the group across a dev → prod switch (its description is immutable)", () => {
-    expect(browserSg().GroupDescription).toBe(browserSg(prod().template).GroupDescription);
+  it("keeps the group across dev → prod and edge → direct switches (its description is immutable)", () => {
+    const descriptions = [dev(), prod(), direct(), direct("prod")].map((s) => browserSg(s.template).GroupDescription);
+    expect(new Set(descriptions).size).toBe(1);
   });
 
-  it("takes the allowed client CIDRs from context", () => {
-    const { template } = synth({ ingressCidrs: "203.0.113.0/24,198.51.100.7/32" });
+  it("takes the allowed client CIDRs from context in direct mode", () => {
+    const { template } = synth({ connectMode: "direct", ingressCidrs: "203.0.113.0/24,198.51.100.7/32" });
     expect(rulesOf(browserSg(template), "SecurityGroupIngress")).toEqual([
       { IpProtocol: "tcp", FromPort: 9223, ToPort: 9223, CidrIp: "203.0.113.0/24" },
       { IpProtocol: "tcp", FromPort: 9223, ToPort: 9223, CidrIp: "198.51.100.7/32" },

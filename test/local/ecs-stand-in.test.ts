@@ -138,10 +138,11 @@ describe("local ECS stand-in (record runner)", () => {
     expect(standIn.tasks.get(tasks[0].taskArn)!.desiredStatus).toBe("RUNNING");
   });
 
-  it("serves no task's node token, nor any variable it does not know to be public, from anything it answers", async () => {
+  it("serves no task's node or link token, nor any variable it does not know to be public, from anything it answers", async () => {
     // A page in any local session's browser can reach the stand-in on loopback: whatever it
     // answers, signed or not, must be useless for acting as another session's node.
     const nodeToken = `node-token-${crypto.randomUUID()}`;
+    const linkToken = `link-token-${crypto.randomUUID()}`;
     const unknownSecret = `later-secret-${crypto.randomUUID()}`;
     const sessionId = crypto.randomUUID();
     const served: Array<[string, string]> = [];
@@ -164,6 +165,7 @@ describe("local ECS stand-in (record runner)", () => {
             environment: [
               { name: "WC_SESSION_ID", value: sessionId },
               { name: "WC_NODE_TOKEN", value: nodeToken },
+              { name: "WC_LINK_TOKEN", value: linkToken },
               { name: "WC_SOMETHING_NEW", value: unknownSecret },
             ],
           },
@@ -178,6 +180,7 @@ describe("local ECS stand-in (record runner)", () => {
     expect(described.tasks[0].overrides.containerOverrides[0].environment).toEqual([
       { name: "WC_SESSION_ID", value: sessionId },
       { name: "WC_NODE_TOKEN", value: "[redacted]" },
+      { name: "WC_LINK_TOKEN", value: "[redacted]" },
       { name: "WC_SOMETHING_NEW", value: "[redacted]" },
     ]);
     const form = new URLSearchParams({ Action: "DescribeNetworkInterfaces", Version: "2016-11-15" }).toString();
@@ -195,9 +198,11 @@ describe("local ECS stand-in (record runner)", () => {
     expect(served.length).toBeGreaterThan(10);
     for (const [what, text] of served) {
       expect(text, what).not.toContain(nodeToken);
+      expect(text, what).not.toContain(linkToken);
       expect(text, what).not.toContain(unknownSecret);
     }
     // The token is there all the same, for the in-process test that plays the node.
     expect(standIn.tasks.get(taskArn)!.environment.WC_NODE_TOKEN).toBe(nodeToken);
+    expect(standIn.tasks.get(taskArn)!.environment.WC_LINK_TOKEN).toBe(linkToken);
   });
 });

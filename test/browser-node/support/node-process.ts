@@ -14,6 +14,10 @@ export const CHROMIUM = process.env.WC_CHROMIUM_PATH ?? "/usr/lib/chromium/chrom
 
 export interface NodeOptions {
   edgeUrl: string;
+  /** WC_LINK_TOKEN (FakeEdge.linkToken signs one for the session). */
+  linkToken: string;
+  /** WC_CONNECT_MODE; the node's own default (edge) when left out. */
+  connectMode?: "edge" | "direct";
   jwks?: unknown;
   sessionId?: string;
   projectId?: string;
@@ -47,14 +51,14 @@ export function startNode(o: NodeOptions): RunningNode {
     [NodeEnv.sessionId]: sessionId,
     [NodeEnv.projectId]: projectId,
     [NodeEnv.edgeUrl]: o.edgeUrl,
-    [NodeEnv.nodeToken]: "node-token-for-tests",
+    [NodeEnv.linkToken]: o.linkToken,
+    [NodeEnv.connectMode]: o.connectMode,
     [NodeEnv.jwks]: o.jwks === undefined ? undefined : JSON.stringify(o.jwks),
     [NodeEnv.expiresAt]: new Date(Date.now() + (o.expiresInMs ?? 600_000)).toISOString(),
     [NodeEnv.keepAlive]: String(o.keepAlive ?? false),
     [NodeEnv.proxyPort]: "0",
     [NodeEnv.advertiseHost]: "127.0.0.1",
     [NodeEnv.chromiumPath]: CHROMIUM,
-    [NodeEnv.heartbeatIntervalMs]: "1000",
     ...o.env,
   };
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];

@@ -7,8 +7,13 @@ export interface RawClient {
   call(method: string, params?: object): Promise<any>;
 }
 
-export async function connectRaw(port: number, token: string, path = "/"): Promise<RawClient> {
-  const socket = new WebSocket(`ws://127.0.0.1:${port}${path}?signingKey=${token}`);
+export function connectRaw(port: number, token: string, path = "/"): Promise<RawClient> {
+  return connectRawUrl(`ws://127.0.0.1:${port}${path}?signingKey=${token}`);
+}
+
+/** The same, to a whole URL (a node's channel through the fake edge: `ReadyNode.cdpUrl`). */
+export async function connectRawUrl(url: string): Promise<RawClient> {
+  const socket = new WebSocket(url);
   const closed = new Promise<{ code: number; reason: string }>((r) => socket.once("close", (code, reason) => r({ code, reason: String(reason) })));
   await new Promise((resolve, reject) => {
     socket.once("open", resolve);

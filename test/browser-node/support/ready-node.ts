@@ -1,38 +1,48 @@
-/** A browser node started as a child process and waited for until it posted `ready`. */
-import { EdgeRecorder } from "./edge-recorder.ts";
-import { makeSigningKey, signCdpToken, type SigningKey } from "./keys.ts";
+/** A browser node started as a child process against a fake edge, waited for until it sent `ready`. */
+import { randomUUID } from "node:crypto";
+import { FakeEdge } from "./fake-edge.ts";
+import { signCdpToken, type SigningKey } from "./keys.ts";
 import { startNode, type NodeOptions, type RunningNode } from "./node-process.ts";
 
 export interface ReadyNode {
   node: RunningNode;
-  edge: EdgeRecorder;
+  edge: FakeEdge;
   key: SigningKey;
+  /** The `ready` message the node sent over its link. */
+  ready: { t: "ready"; browserVersion: string; direct?: { host?: string; port: number } };
+  /** Direct mode: the proxy's port (0 in edge mode, where the node listens on none). */
   port: number;
   /** A valid CDP token for this node's session. */
   token: string;
+  /** Where a CDP client connects, token included: the fake edge (edge mode) or the node's proxy (direct). */
+  cdpUrl: string;
   /** The node's "browser-started" log line: Chromium's pid, debug port, profile dir. */
   started: { pid: number; debugPort: number; profileDir: string };
-  /** SIGTERM, wait for the exit, and stop the edge recorder if this call made it. */
+  /** SIGTERM, wait for the exit, and stop the fake edge if this call made it. */
   stop(): Promise<void>;
 }
 
-export async function startReadyNode(
-  options: Partial<NodeOptions> & { edge?: EdgeRecorder; key?: SigningKey } = {},
-): Promise<ReadyNode> {
-  const { edge: givenEdge, key: givenKey, ...nodeOptions } = options;
-  const edge = givenEdge ?? new EdgeRecorder();
-  if (!givenEdge) await edge.start();
-  const key = givenKey ?? (await makeSigningKey());
-  const node = startNode({ jwks: key.jwks, ...nodeOptions, edgeUrl: edge.url });
-  const ready = await edge.waitFor("ready", node.sessionId);
+export async function startReadyNode(options: Partial<Omit<NodeOptions, "linkToken">> & { edge?: FakeEdge } = {}): Promise<ReadyNode> {
+  const { edge: givenEdge, ...nodeOptions } = options;
+  const edge = givenEdge ?? (await FakeEdge.start());
+  const sessionId = nodeOptions.sessionId ?? randomUUID();
+  const node = startNode({ jwks: edge.key.jwks, ...nodeOptions, sessionId, edgeUrl: edge.url, linkToken: await edge.linkToken(sessionId) });
+  const ready = await Promise.race([
+    edge.waitFor(sessionId, "ready", 60_000),
+    node.exited.then(() => Promise.reject(new Error(`node exited before ready: ${node.stderr().slice(-2000)} ${JSON.stringify(node.logs).slice(-2000)}`))),
+  ]);
   const started = await node.waitForLog("browser-started");
-  const token = await signCdpToken(key, { sub: node.sessionId, pid: node.projectId });
+  const token = await signCdpToken(edge.key, { sub: sessionId, pid: node.projectId });
+  const port = ready.direct?.port ?? 0;
+  const cdpUrl = ready.direct ? `ws://127.0.0.1:${port}/?signingKey=${token}` : `${edge.url.replace(/^http/, "ws")}/cdp/${sessionId}?signingKey=${token}`;
   return {
     node,
     edge,
-    key,
-    port: ready.body.port,
+    key: edge.key,
+    ready,
+    port,
     token,
+    cdpUrl,
     started,
     async stop() {
       node.child.kill("SIGTERM");
