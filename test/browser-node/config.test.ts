@@ -153,9 +153,12 @@ describe("the node process with a bad environment", () => {
     expect(edge.messages("not-a-uuid")).toEqual([]);
   });
 
-  it("exits 2 at once, unreported, when not even the link can be opened", async () => {
-    const node = startNode({ edgeUrl: "http://127.0.0.1:1", linkToken: "", env: { [NodeEnv.expiresAt]: "not-a-date" } });
+  it("exits 2, unreported, when not even the link can be opened", async () => {
+    const sessionId = randomUUID();
+    const node = startNode({ edgeUrl: edge.url, sessionId, linkToken: "", env: { [NodeEnv.expiresAt]: "not-a-date" } });
     expect((await node.exited).code).toBe(2);
-    expect(node.stderr().trim().split("\n")).toEqual([expect.stringMatching(/WC_EXPIRES_AT/)]);
+    // The link's own settings are read first: the line names what keeps the node from the edge.
+    expect(node.stderr().trim().split("\n")).toEqual([expect.stringMatching(/WC_LINK_TOKEN is required/)]);
+    expect(edge.linkAttempts.filter((a) => a.sessionId === sessionId)).toEqual([]);
   });
 });
