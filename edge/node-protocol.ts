@@ -52,6 +52,10 @@ export const NodeEnv = {
   edgeUrl: "WC_EDGE_URL",
   /** Bearer token for the callbacks. */
   nodeToken: "WC_NODE_TOKEN",
+  /** The link token (LINK_TOKEN_AUDIENCE): opens the node's link, whose `welcome` carries the node token. */
+  linkToken: "WC_LINK_TOKEN",
+  /** "edge" | "direct" (ConnectMode): in direct mode the node's proxy serves clients and `ready` names its address. */
+  connectMode: "WC_CONNECT_MODE",
   /** JSON `{"keys": [...]}`: the edge's public keys; when absent the node fetches `<edge>/.well-known/jwks.json`. */
   jwks: "WC_JWKS",
   /** ISO-8601; the node ends the session itself at this instant. */

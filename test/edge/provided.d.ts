@@ -17,10 +17,6 @@ declare module "vitest" {
     };
     /** A real Chromium's debugging port, standing in for a node's proxy in debug tests. */
     chromiumPort: number;
-    /** Answers in every framing (Content-Length, chunked, until EOF) for the raw-socket GET. */
-    httpShapes: { port: number; rawPort: number; title: string };
-    /** A node's upload receiver and downloads flush (node/node-receiver.ts), for the artifact tests. */
-    nodeReceiverPort: number;
   }
 }
 export {};
