@@ -47,7 +47,7 @@ export const nextMessage = (ws: WebSocket) =>
 export class FakeNode {
   readonly received: EdgeToNode[] = [];
   readonly calls: NodeCall[] = [];
-  /** The node's side of every channel it opened, by channel id, in order. */
+  /** The node's side of every channel it opened (scripted peers), in order. */
   readonly channels: WebSocket[] = [];
   nodeToken = "";
   readonly closed: Promise<Closed>;
@@ -55,6 +55,7 @@ export class FakeNode {
 
   private constructor(
     readonly sessionId: string,
+    readonly linkToken: string,
     readonly ws: WebSocket,
     public handler: CallHandler,
   ) {
@@ -72,7 +73,7 @@ export class FakeNode {
   static async dial(sessionId: string, linkToken: string, handler: CallHandler = scriptedCalls): Promise<FakeNode> {
     const { res, ws, body } = await upgrade(nodeLinkPath(sessionId), { authorization: `Bearer ${linkToken}` });
     if (!ws) throw new Error(`link refused: ${res.status} ${body?.message}`);
-    const node = new FakeNode(sessionId, ws, handler);
+    const node = new FakeNode(sessionId, linkToken, ws, handler);
     await node.next((m) => m.t === "welcome");
     return node;
   }

@@ -134,6 +134,16 @@ export async function startSession(key: string, projectId: string, body: unknown
 
 export const sessionObject = (id: string) => env.SESSIONS.getByName(id);
 
+/** Polls `check` until it holds (the link's messages are handled after the send returns). */
+export async function until(check: () => Promise<boolean>, what = "condition") {
+  for (let i = 0; i < 400; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`${what} never held`);
+}
+
+
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const SESSION_KEYS = ["id", "createdAt", "updatedAt", "startedAt", "expiresAt", "projectId", "keepAlive", "proxyBytes", "region", "status"];
 const OPTIONAL_KEYS = ["endedAt", "contextId", "userMetadata"];
@@ -185,6 +195,3 @@ export async function newExtension(key: string, zip: Uint8Array = EXTENSION_ZIP)
   if (res.status !== 201) throw new Error(`extension: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.id as string;
 }
-
-/** The node receiver's record (node/node-receiver.ts). */
-export const receiver = async (path: string, init?: RequestInit) => (await fetch(`http://127.0.0.1:${inject("nodeReceiverPort")}${path}`, init)).json() as Promise<any>;
