@@ -117,6 +117,13 @@ export class SessionObject extends SessionArtifacts {
     return (await this.link.call(call, timeoutMs)) as Outcome<Json>; // the reply's value is JSON: it came as JSON
   }
 
+  /** Chromium's `/json/*` for a CDP client whose token (of project `pid`) the Worker verified. */
+  async clientJson(pid: string, path: Extract<NodeCall, { op: "json" }>["path"]): Promise<Outcome<Json>> {
+    const r = this.load();
+    if (r && r.projectId !== pid) return fail(401, "signing key is for another project");
+    return this.callNode(pid, { op: "json", path }, 10_000);
+  }
+
   /** A DevTools frontend file from the running session's browser (public, like Chromium's own). */
   async frontendFile(path: string): Promise<Outcome<Json>> {
     const r = this.load();

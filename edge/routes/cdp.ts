@@ -36,7 +36,6 @@ const JSON_PATHS: Record<string, "/json/version" | "/json/list" | "/json/protoco
 };
 /** Frontend files only: the sockets under /devtools/page|browser are upgrades, never files. */
 const FRONTEND_FILE = /^\/devtools\/(?!page\/|browser\/)[A-Za-z0-9_\-./]+$/;
-const JSON_CALL_TIMEOUT_MS = 10_000;
 
 cdp.get("/cdp/:sessionId/*", (c) => serve(c));
 cdp.get("/cdp/:sessionId", (c) => serve(c));
@@ -57,7 +56,7 @@ async function serve(c: Context<AppEnv>): Promise<Response> {
   if (jsonPath) {
     const claims = await verified(c, sessionId);
     const token = cdpTokenFromRequest(c.req.raw)!;
-    const value = unwrap(await c.env.SESSIONS.getByName(sessionId).callNode(claims.pid, { op: "json", path: jsonPath }, JSON_CALL_TIMEOUT_MS));
+    const value = unwrap(await c.env.SESSIONS.getByName(sessionId).clientJson(claims.pid, jsonPath));
     if (jsonPath === "/json/protocol") return c.json(value as object, 200);
     const endpoint = edgeEndpoint(edgeOrigin(readConfig(c.env).edgePublicUrl, c.req.url), sessionId);
     const rewritten = Array.isArray(value) ? value.map((t) => rewriteTarget(t, endpoint, token)) : rewriteTarget(value, endpoint, token);
