@@ -56,6 +56,33 @@ describe("debug URLs through the edge", () => {
     ws!.close(1000);
   });
 
+  it("answers /json/* with every URL pointing back to the edge with the caller's token, as Playwright's http form needs", async () => {
+    const token = (await api(project.key, "GET", `/v1/sessions/${session.id}`)).body.signingKey as string;
+    const base = `edge.test/cdp/${session.id}`;
+    // connectOverCDP("http://<edge>/cdp/<id>?signingKey=T") fetches <path>/json/version/ keeping the query ...
+    const version = await raw(`/cdp/${session.id}/json/version/?signingKey=${token}`);
+    expect(version.status).toBe(200);
+    const body = (await version.json()) as { Browser: string; webSocketDebuggerUrl: string };
+    expect(body.Browser).toMatch(/Chrome/);
+    const browserPath = /\/devtools\/browser\/[\w-]+/.exec(body.webSocketDebuggerUrl)![0];
+    expect(body.webSocketDebuggerUrl).toBe(`ws://${base}${browserPath}?signingKey=${token}`);
+    // ... and opens the webSocketDebuggerUrl verbatim.
+    const { ws } = await upgrade(body.webSocketDebuggerUrl.slice("ws://edge.test".length));
+    const reply = nextMessage(ws!);
+    ws!.send(JSON.stringify({ id: 7, method: "Browser.getVersion" }));
+    expect(JSON.parse(String(await reply))).toMatchObject({ id: 7, result: { product: body.Browser } });
+    ws!.close(1000);
+
+    for (const path of ["/json/list", "/json", "/json/list/"]) {
+      const list = (await (await raw(`/cdp/${session.id}${path}`, { headers: { "x-bb-signing-key": token } })).json()) as Record<string, string>[];
+      const page = list.find((t) => t.type === "page")!;
+      expect(page.webSocketDebuggerUrl).toBe(`ws://${base}/devtools/page/${page.id}?signingKey=${token}`);
+      expect(page.devtoolsFrontendUrl).toBe(`http://${base}/devtools/inspector.html?ws=${base}/devtools/page/${page.id}%3FsigningKey%3D${token}`);
+    }
+    const protocol = (await (await raw(`/cdp/${session.id}/json/protocol`, { headers: { authorization: `Bearer ${token}` } })).json()) as { domains: unknown[] };
+    expect(protocol.domains.length).toBeGreaterThan(10);
+  });
+
   it("limits the URLs' token to expiresIn", async () => {
     const debug = await api(project.key, "GET", `/v1/sessions/${session.id}/debug?expiresIn=120`);
     const token = new URL(debug.body.wsUrl.replace(/^ws/, "http")).searchParams.get("signingKey")!;
