@@ -79,6 +79,9 @@ const sign = (key: SigningKey, audience: string, sessionId: string, expiresAtMs:
 export const signCdpToken = (key: SigningKey, c: { sessionId: string; projectId: string; expiresAtMs: number }) =>
   sign(key, CDP_TOKEN_AUDIENCE, c.sessionId, c.expiresAtMs, { pid: c.projectId });
 
+/** A node's tokens outlive its session's expiresAt a little: the node still ships its artifacts after it. */
+export const nodeTokenExpiry = (sessionExpiresAt: number) => sessionExpiresAt + 15 * 60_000;
+
 /** Authenticates one node's artifact requests for its own session; the link hands it over. */
 export const signNodeToken = (key: SigningKey, c: { sessionId: string; expiresAtMs: number }) =>
   sign(key, NODE_TOKEN_AUDIENCE, c.sessionId, c.expiresAtMs);

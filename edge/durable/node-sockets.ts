@@ -7,6 +7,8 @@ import { CloseCode, LinkClose, type ExitReason, type NodeToEdge } from "../node-
 import { describeZodError, type Outcome } from "../errors.ts";
 import { log } from "../log.ts";
 import { NodeToEdge as NodeMessage } from "../schemas/node-messages.ts";
+import type { EdgeEnv } from "../env.ts";
+import { nodeTokenExpiry, signingKey, signNodeToken } from "../tokens.ts";
 import { isFinal, type SessionRecord } from "../sessions/session-record.ts";
 import { closeQuietly, type NodeLink } from "./node-link.ts";
 import type { CdpRelay } from "./cdp-relay.ts";
@@ -34,7 +36,6 @@ export interface SessionHooks {
   refuseReady(message: string): Promise<void>;
   linkOpened(): Promise<void>;
   linkLost(): Promise<void>;
-  nodeToken(r: SessionRecord): Promise<string>;
 }
 
 const answer = (status: number, message: string) => Response.json({ message }, { status });
@@ -42,6 +43,7 @@ const upgraded = (webSocket: WebSocket) => new Response(null, { status: 101, web
 
 export class NodeSockets {
   constructor(
+    private readonly env: EdgeEnv,
     private readonly session: SessionHooks,
     private readonly link: NodeLink,
     private readonly relay: CdpRelay,
@@ -82,7 +84,8 @@ export class NodeSockets {
     const r = this.session.record();
     if (!r) return answer(404, "Session not found");
     const [node, server] = Object.values(new WebSocketPair());
-    const welcome = isFinal(r.status) ? undefined : await this.session.nodeToken(r);
+    // Signed before the link is taken, so `welcome` is the first message on it.
+    const welcome = isFinal(r.status) ? undefined : await signNodeToken(await signingKey(this.env), { sessionId: r.id, expiresAtMs: nodeTokenExpiry(r.expiresAt) });
     this.link.open(server);
     if (!welcome) this.link.close(LinkClose.sessionOver.code, LinkClose.sessionOver.reason);
     else {

@@ -9,11 +9,12 @@
 import { STARTED_BY_PREFIX, type EcsTaskStateChange, type NodeCall, type NodeExit } from "../node-protocol.ts";
 import { ApiError, fail, ok, type Outcome } from "../errors.ts";
 import { log } from "../log.ts";
-import { jwks, signCdpToken, signingKey, signLinkToken, signNodeToken } from "../tokens.ts";
+import { jwks, nodeTokenExpiry, signCdpToken, signingKey, signLinkToken } from "../tokens.ts";
 import { AwsError } from "../aws/aws-call.ts";
 import type { EcsClient } from "../aws/ecs-client.ts";
 import { linkGraceEnd, retentionOver } from "../sessions/alarm-plan.ts";
 import { closeForExit, closeForStatus, describeStoppedTask, endReasonFor, statusForExit, statusForStoppedTask } from "../sessions/endings.ts";
+import { judgeLinkLoss } from "./link-loss.ts";
 import { nodeEnvironment, type LaunchSettings } from "../sessions/node-env.ts";
 import {
   indexEntry,
@@ -34,14 +35,12 @@ import { NodeLink } from "./node-link.ts";
 import { CdpRelay } from "./cdp-relay.ts";
 import { NodeSockets, type ReadyReport } from "./node-sockets.ts";
 
-/** The node's tokens outlive expiresAt a little: the node still ships its artifacts after it. */
-const NODE_TOKEN_GRACE_MS = 15 * 60_000;
-
 export class SessionObject extends SessionArtifacts {
   private launching?: Promise<void>;
   private readonly link = new NodeLink(this.ctx);
   private readonly relay = new CdpRelay();
   private readonly sockets = new NodeSockets(
+    this.env,
     {
       record: () => this.load(),
       ready: (report) => this.ready(report),
@@ -53,7 +52,6 @@ export class SessionObject extends SessionArtifacts {
         }),
       linkOpened: () => this.linkOpened(),
       linkLost: () => this.linkLost(),
-      nodeToken: (r) => this.nodeToken(r),
     },
     this.link,
     this.relay,
@@ -127,8 +125,7 @@ export class SessionObject extends SessionArtifacts {
   /** A DevTools frontend file from the running session's browser (public, like Chromium's own). */
   async frontendFile(path: string): Promise<Outcome<Json>> {
     const r = this.load();
-    if (!r) return fail(404, NOT_FOUND);
-    if (r.status !== "RUNNING") return fail(409, `Session ${r.id} is not running (status ${r.status})`, false);
+    if (r?.status !== "RUNNING") return r ? fail(409, `Session ${r.id} is not running (status ${r.status})`, false) : fail(404, NOT_FOUND);
     return (await this.link.call({ op: "frontend", path }, 10_000)) as Outcome<Json>;
   }
 
@@ -199,20 +196,13 @@ export class SessionObject extends SessionArtifacts {
     const r = this.load();
     if (!r || isFinal(r.status)) return;
     log("warn", "session.link_lost", { sessionId: r.id, status: r.status });
-    let task: Awaited<ReturnType<EcsClient["describeTask"]>> | "unknown" = "unknown";
-    try {
-      if (r.taskArn) task = await this.ecs().describeTask(r.taskArn);
-    } catch (error) {
-      log("warn", "session.task_check_failed", { sessionId: r.id, error: String(error) });
-    }
-    if (task !== "unknown" && (!task || task.lastStatus === "STOPPED" || task.desiredStatus === "STOPPED")) {
-      const why = task ? describeStoppedTask(task) : "ECS no longer knows the task";
-      return this.finish(statusForStoppedTask(r, task ?? {}, Date.now()), `link lost; ${why}`, {
-        stop: task?.lastStatus !== "STOPPED",
-        failure: { status: 502, message: `The browser node stopped before it was ready: ${why}`, retry: false },
+    const verdict = await judgeLinkLoss(r, () => this.ecs());
+    if (verdict.settled)
+      return this.finish(verdict.status, `link lost; ${verdict.why}`, {
+        stop: verdict.stop,
+        failure: { status: 502, message: `The browser node stopped before it was ready: ${verdict.why}`, retry: false },
         close: this.taskStopClose(r),
       });
-    }
     const now = this.load()!;
     if (this.link.socket() || isFinal(now.status) || now.linkLostAt !== undefined) return; // redialed, or ended, meanwhile
     this.save({ ...now, linkLostAt: Date.now() });
@@ -289,11 +279,6 @@ export class SessionObject extends SessionArtifacts {
     if (!ending.fromNode) this.link.send({ t: "end", reason: endReasonFor(status), detail: reason });
   }
 
-  /** A fresh node token for a (re)opened link, with its session's grace. */
-  private async nodeToken(r: SessionRecord): Promise<string> {
-    return signNodeToken(await signingKey(this.env), { sessionId: r.id, expiresAtMs: r.expiresAt + NODE_TOKEN_GRACE_MS });
-  }
-
   /** What a client sees when the task stops under its session. */
   private taskStopClose(r: SessionRecord) {
     return closeForStatus(Date.now() >= r.expiresAt ? "TIMED_OUT" : "ERROR");
@@ -319,7 +304,7 @@ export class SessionObject extends SessionArtifacts {
     try {
       ecs = this.ecs();
       const key = await signingKey(this.env);
-      const linkToken = await signLinkToken(key, { sessionId: r.id, expiresAtMs: r.expiresAt + NODE_TOKEN_GRACE_MS });
+      const linkToken = await signLinkToken(key, { sessionId: r.id, expiresAtMs: nodeTokenExpiry(r.expiresAt) });
       environment = nodeEnvironment(r, launch, { linkToken, jwks: jwks(key) });
     } catch (error) {
       const failure = error instanceof ApiError ? error.toShape() : { status: 500 as const, message: "Internal error", retry: false };

@@ -63,7 +63,8 @@ async function serve(c: Context<AppEnv>): Promise<Response> {
     return c.json(rewritten as object, 200, { "cache-control": "no-store" });
   }
   if (FRONTEND_FILE.test(rest) && !rest.includes("..")) {
-    const answer = unwrap(await c.env.SESSIONS.getByName(sessionId).frontendFile(rest + new URL(c.req.url).search));
+    // The query is left behind: it is the frontend's own (`ws=...signingKey=...`), not Chromium's.
+    const answer = unwrap(await c.env.SESSIONS.getByName(sessionId).frontendFile(rest));
     const file = FrontendFile.safeParse(answer);
     if (!file.success) throw new ApiError(502, "The session's browser node sent no file");
     const body = Uint8Array.from(atob(file.data.body), (ch) => ch.charCodeAt(0));

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { CDP_TOKEN_AUDIENCE, TOKEN_ISSUER } from "../../edge/node-protocol.ts";
-import { chromiumCalls, nextMessage, upgrade } from "./fake-node.ts";
+import { chromiumCalls, nextMessage, upgrade, type FakeNode } from "./fake-node.ts";
 import { api, call, newProject, raw, startSession } from "./helpers.ts";
 
 // The node plays itself in front of a real Chromium (fake-node.ts): it answers the edge's `json`
@@ -9,10 +9,13 @@ import { api, call, newProject, raw, startSession } from "./helpers.ts";
 describe("debug URLs through the edge", () => {
   let project: Awaited<ReturnType<typeof newProject>>;
   let session: { id: string; expiresAt: string };
+  let node: FakeNode;
   const port = inject("chromiumPort");
   beforeAll(async () => {
     project = await newProject({ name: "debug" });
-    session = (await startSession(project.key, project.projectId, {}, undefined, { handler: chromiumCalls(port) })).created.body;
+    const started = await startSession(project.key, project.projectId, {}, undefined, { handler: chromiumCalls(port) });
+    session = started.created.body;
+    node = started.node.link;
   });
 
   it("names the browser's real targets, and DevTools opens on them through the edge", async () => {
@@ -47,6 +50,8 @@ describe("debug URLs through the edge", () => {
     const sub = await raw(`/cdp/${session.id}/devtools/${script!.replace(/^\.\//, "")}`);
     expect(sub.status).toBe(200);
     expect((await sub.arrayBuffer()).byteLength).toBeGreaterThan(0);
+    // The frontend page's own query (which holds the token) never goes to the node.
+    expect(node.calls.filter((c) => c.op === "frontend")[0]).toEqual({ op: "frontend", path: "/devtools/inspector.html" });
 
     // The socket the frontend opens (`ws://` + the ws parameter, query included) reaches the page.
     const { ws } = await upgrade(url.searchParams.get("ws")!.slice("edge.test".length));
