@@ -15,7 +15,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { cdpPathPrefix } from "../node-protocol.ts";
 import type { AppEnv } from "../env.ts";
-import { ApiError, unwrap, validationHook } from "../errors.ts";
+import { ApiError, validationHook, type Outcome } from "../errors.ts";
 import { readConfig } from "../config.ts";
 import { cdpTokenFromRequest, signingKey, verifyCdpToken } from "../tokens.ts";
 import { FrontendFile } from "../schemas/node-messages.ts";
@@ -56,7 +56,7 @@ async function serve(c: Context<AppEnv>): Promise<Response> {
   if (jsonPath) {
     const claims = await verified(c, sessionId);
     const token = cdpTokenFromRequest(c.req.raw)!;
-    const value = unwrap(await c.env.SESSIONS.getByName(sessionId).clientJson(claims.pid, jsonPath));
+    const value = fromNode(await c.env.SESSIONS.getByName(sessionId).clientJson(claims.pid, jsonPath));
     if (jsonPath === "/json/protocol") return c.json(value as object, 200);
     const endpoint = edgeEndpoint(edgeOrigin(readConfig(c.env).edgePublicUrl, c.req.url), sessionId);
     const rewritten = Array.isArray(value) ? value.map((t) => rewriteTarget(t, endpoint, token)) : rewriteTarget(value, endpoint, token);
@@ -64,7 +64,7 @@ async function serve(c: Context<AppEnv>): Promise<Response> {
   }
   if (FRONTEND_FILE.test(rest) && !rest.includes("..")) {
     // The query is left behind: it is the frontend's own (`ws=...signingKey=...`), not Chromium's.
-    const answer = unwrap(await c.env.SESSIONS.getByName(sessionId).frontendFile(rest));
+    const answer = fromNode(await c.env.SESSIONS.getByName(sessionId).frontendFile(rest));
     const file = FrontendFile.safeParse(answer);
     if (!file.success) throw new ApiError(502, "The session's browser node sent no file");
     const body = Uint8Array.from(atob(file.data.body), (ch) => ch.charCodeAt(0));
@@ -74,6 +74,13 @@ async function serve(c: Context<AppEnv>): Promise<Response> {
     });
   }
   throw new ApiError(404, `Not found: GET ${c.req.path}`);
+}
+
+/** A call's answer; the node's own failures (5xx, no answer) are a 502 for the client. */
+function fromNode<T>(outcome: Outcome<T>): T {
+  if (outcome.ok) return outcome.value;
+  const { status, message, retry } = outcome.error;
+  throw new ApiError(status < 500 ? status : 502, message, { retry });
 }
 
 /** The caller's CDP token for this session, or a 401 naming why not (the node proxy's words). */

@@ -101,6 +101,8 @@ describe("debug URLs through the edge", () => {
     const gone = (await startSession(project.key, project.projectId, {}, undefined, failing)).created.body;
     const unanswered = await api(project.key, "GET", `/v1/sessions/${gone.id}/debug`);
     expect(unanswered).toMatchObject({ status: 502, body: { message: "The session's browser node did not answer" } });
+    const json = await raw(`/cdp/${gone.id}/json/list?signingKey=${(gone as unknown as { signingKey: string }).signingKey}`);
+    expect([json.status, await json.json()]).toEqual([502, { message: "browser gone" }]);
     await api(project.key, "POST", `/v1/sessions/${gone.id}`, { status: "REQUEST_RELEASE" });
     const over = await api(project.key, "GET", `/v1/sessions/${gone.id}/debug`);
     expect(over).toMatchObject({ status: 409, body: { message: `Session ${gone.id} is not running (status COMPLETED)` } });
