@@ -120,6 +120,7 @@ export class NodeSockets {
     const opened = await this.link.call({ op: "open", channel: expected.channel, path, expiresAt }, OPEN_TIMEOUT_MS);
     if (!opened.ok) {
       expected.cancel();
+      (await expected.arrived)?.close(CloseCode.nodeError); // a channel that came before the failure
       const status = opened.error.status === 404 || opened.error.status === 503 ? opened.error.status : 502;
       return answer(status, opened.error.message);
     }

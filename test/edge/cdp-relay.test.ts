@@ -105,6 +105,16 @@ describe("the relay", () => {
       expect(ws).toBeUndefined();
       expect([res.status, body?.message]).toEqual([answer.status, answer.message]);
     }
+    // A node that opened the channel and then failed: the client is refused, the channel closed.
+    const halfway = await running(async (call, n) => {
+      if (call.op !== "open") return scriptedCalls(call, n);
+      await scriptedCalls(call, n);
+      return { ok: false, status: 503, message: "session is ending" };
+    });
+    const refused = await upgrade(`/cdp/${halfway.id}?signingKey=${halfway.token}`);
+    expect([refused.res.status, refused.body?.message]).toEqual([503, "session is ending"]);
+    expect(await halfway.node.channelCloses[0]).toEqual(CloseCode.nodeError);
+
     node.ws.close(1001, "network blip"); // the link is down (its grace runs): nobody to open a channel
     await node.closed;
     const { res, body } = await upgrade(`/cdp/${id}?signingKey=${token}`);

@@ -49,6 +49,8 @@ export class FakeNode {
   readonly calls: NodeCall[] = [];
   /** The node's side of every channel it opened (scripted peers), in order. */
   readonly channels: WebSocket[] = [];
+  /** Each channel's close frame, in the same order (listened for from the start). */
+  readonly channelCloses: Promise<Closed>[] = [];
   nodeToken = "";
   readonly closed: Promise<Closed>;
   private listeners: (() => void)[] = [];
@@ -123,6 +125,7 @@ export const scriptedCalls: CallHandler = async (call, node) => {
       const { ws, res } = await node.openChannel(call.channel);
       if (!ws) return { ok: false, status: 502, message: `channel refused: ${res.status}` };
       node.channels.push(ws);
+      node.channelCloses.push(closeOf(ws));
       return { ok: true, value: null };
     }
     case "json":
