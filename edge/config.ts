@@ -4,6 +4,7 @@
  * reported by name instead of being silently replaced by a default.
  */
 import { z } from "zod";
+import { CONNECT_MODES, type ConnectMode } from "./node-protocol.ts";
 import { ApiError } from "./errors.ts";
 import type { EdgeEnv } from "./env.ts";
 
@@ -22,10 +23,10 @@ const Vars = z.object({
   ECS_ASSIGN_PUBLIC_IP: z.enum(["ENABLED", "DISABLED"]),
   ECS_ENDPOINT: url,
   EC2_ENDPOINT: url,
+  CONNECT_MODE: z.enum(CONNECT_MODES),
   CONNECT_SCHEME: z.enum(["ws", "wss"]),
   EDGE_PUBLIC_URL: url,
   SESSION_START_TIMEOUT_SECONDS: seconds("SESSION_START_TIMEOUT_SECONDS", 5, 900),
-  HEARTBEAT_TIMEOUT_SECONDS: seconds("HEARTBEAT_TIMEOUT_SECONDS", 5, 3600),
   SESSION_RETENTION_DAYS: z.coerce.number().min(0).max(3650),
 });
 
@@ -41,10 +42,12 @@ export interface EdgeConfig {
     ecsEndpoint: string;
     ec2Endpoint: string;
   };
+  /** How clients reach CDP: through the edge, or straight to the node's proxy. */
+  connectMode: ConnectMode;
+  /** Scheme of the node's proxy in direct mode. */
   connectScheme: "ws" | "wss";
   edgePublicUrl?: string;
   startTimeoutMs: number;
-  heartbeatTimeoutMs: number;
   retentionMs: number;
 }
 
@@ -71,10 +74,10 @@ export function readConfig(env: EdgeEnv): EdgeConfig {
       ecsEndpoint: v.ECS_ENDPOINT ?? `https://ecs.${v.ECS_REGION}.amazonaws.com/`,
       ec2Endpoint: v.EC2_ENDPOINT ?? `https://ec2.${v.ECS_REGION}.amazonaws.com/`,
     },
+    connectMode: v.CONNECT_MODE,
     connectScheme: v.CONNECT_SCHEME,
     edgePublicUrl: v.EDGE_PUBLIC_URL?.replace(/\/+$/, ""),
     startTimeoutMs: v.SESSION_START_TIMEOUT_SECONDS * 1000,
-    heartbeatTimeoutMs: v.HEARTBEAT_TIMEOUT_SECONDS * 1000,
     retentionMs: v.SESSION_RETENTION_DAYS * 86_400_000,
   };
   cache.set(env, config);

@@ -1,6 +1,6 @@
 /**
  * The contract between the edge and a browser node: the environment a node is started with,
- * the callbacks it posts, the claims of the tokens the edge signs, and the close codes clients see.
+ * its link and the artifact requests it makes, the claims of the tokens the edge signs, and the close codes clients see.
  *
  * Both sides import this module, so it holds no Workers or Node APIs and no libraries: plain
  * constants and types. The edge checks what nodes send with zod schemas held to these types
@@ -10,9 +10,9 @@
 
 /** JWT issuer for every token the edge signs. */
 export const TOKEN_ISSUER = "wallcrawler-edge";
-/** Audience of the CDP token (the session's `signingKey`), checked by the node's proxy. */
+/** Audience of the CDP token (the session's `signingKey`), checked by the edge before a client's upgrade (edge mode) or by the node's proxy (direct mode). */
 export const CDP_TOKEN_AUDIENCE = "wallcrawler-cdp";
-/** Audience of the node token, checked by the edge on `/internal/nodes/...` callbacks. */
+/** Audience of the node token (it arrives in the link's `welcome`), checked by the edge on the node's artifact requests and channels. */
 export const NODE_TOKEN_AUDIENCE = "wallcrawler-node";
 /** The only algorithm either side accepts; pinned so `alg: none` and HS256 confusion fail. */
 export const TOKEN_ALGORITHM = "ES256";
@@ -30,7 +30,7 @@ export interface CdpTokenClaims {
   exp: number;
 }
 
-/** Claims of the node token: it authenticates one node's callbacks for its own session only. */
+/** Claims of the node token: it authenticates one node's artifact requests and channels for its own session only. */
 export interface NodeTokenClaims {
   iss: typeof TOKEN_ISSUER;
   aud: typeof NODE_TOKEN_AUDIENCE;
@@ -48,16 +48,11 @@ export const NodeEnv = {
   /** The session this node serves; the proxy accepts only tokens whose `sub` equals it. */
   sessionId: "WC_SESSION_ID",
   projectId: "WC_PROJECT_ID",
-  /** Base URL of the edge, for callbacks (`/internal/nodes/<session>/...`). */
+  /** Base URL of the edge, for the link, the channels and the artifact requests (`/internal/nodes/<session>/...`). */
   edgeUrl: "WC_EDGE_URL",
-  /** Bearer token for the callbacks. No longer read by the node, which gets its node token in the link's `welcome`. */
-  nodeToken: "WC_NODE_TOKEN",
-  /**
-   * The bootstrap credential (a JWT, aud LINK_TOKEN_AUDIENCE, sub = the session): it opens the
-   * node's link (`nodeLinkPath`) and nothing else; the node token arrives in the link's `welcome`.
-   */
+  /** The link token (LINK_TOKEN_AUDIENCE): opens the node's link, whose `welcome` carries the node token. */
   linkToken: "WC_LINK_TOKEN",
-  /** A ConnectMode: "edge" (default: clients reach CDP through the edge, the node listens on no port) or "direct" (through the node's proxy). */
+  /** "edge" | "direct" (ConnectMode): in direct mode the node's proxy serves clients and `ready` names its address. */
   connectMode: "WC_CONNECT_MODE",
   /** JSON `{"keys": [...]}`: the edge's public keys; when absent the node fetches `<edge>/.well-known/jwks.json`. */
   jwks: "WC_JWKS",
@@ -79,35 +74,11 @@ export const NodeEnv = {
   connectDeadlineMs: "WC_CONNECT_DEADLINE_MS",
   /** Milliseconds the node may take to become ready (default 60000). */
   readyDeadlineMs: "WC_READY_DEADLINE_MS",
-  /** Milliseconds between heartbeats. No longer read by the node: the link replaced heartbeats. */
-  heartbeatIntervalMs: "WC_HEARTBEAT_INTERVAL_MS",
 } as const;
-
-/** Callback paths on the edge, relative to `WC_EDGE_URL`. All take `Authorization: Bearer <node token>`. */
-export const nodeCallbackPath = (sessionId: string, kind: "ready" | "heartbeat" | "exit") =>
-  `/internal/nodes/${sessionId}/${kind}`;
-
-/** `POST /internal/nodes/<session>/ready`: sent only after a CDP round trip through the proxy worked. */
-export interface NodeReady {
-  /** The node's reachable host, when it knows it (locally); otherwise the edge looks it up in ECS/EC2. */
-  host?: string;
-  /** 1–65535. */
-  port: number;
-  /** e.g. "Chrome/156.0.8078.73", from `/json/version`'s `Browser`. */
-  browserVersion: string;
-}
-
-/** `POST /internal/nodes/<session>/heartbeat`: the call itself is the sign of life; its body is `{}`. */
-export type NodeHeartbeat = Record<string, never>;
-
-/** Answer to a heartbeat: when the edge already considers the session over, the node ends it. */
-export interface HeartbeatReply {
-  end: boolean;
-}
 
 /** Why a node ended. The edge maps each to the session's final status. */
 export const EXIT_REASONS = [
-  "released", // a heartbeat's reply said the edge considers the session over
+  "released", // the edge ended the session (`end` on the link: a release)
   "timed-out", // expiresAt passed
   "idle", // non-keepAlive: the last client left and the grace period passed
   "never-connected", // no client came within the connect deadline
@@ -118,7 +89,7 @@ export const EXIT_REASONS = [
 ] as const;
 export type ExitReason = (typeof EXIT_REASONS)[number];
 
-/** `POST /internal/nodes/<session>/exit`. */
+/** The `exit` a node sends on its link (`NodeToEdge`), as the edge checks it. */
 export interface NodeExit {
   reason: ExitReason;
   /** Human-readable detail, at most 2000 characters; never contains a token. */
@@ -163,7 +134,7 @@ export const sessionIdFromStartedBy = (startedBy: string | undefined) =>
 // ---------------------------------------------------------------------------------------------
 // Session artifacts (extensions, contexts, downloads, uploads, logs, recording).
 // Blobs live in R2 behind the edge; nodes hold no cloud credentials and move them through these
-// routes with their node token (`Authorization: Bearer <WC_NODE_TOKEN>`).
+// routes with their node token (`Authorization: Bearer <node token>`, from the link's `welcome`).
 
 /**
  * Artifact routes on the edge, relative to `WC_EDGE_URL`:
@@ -238,30 +209,12 @@ export interface RecordingBatch {
 }
 
 /**
- * Uploads go the other way: the edge puts the file on the node (`PUT <node>/uploads/<file name>`,
- * authenticated with a CDP token of the session, like any client of the proxy). The node keeps it
- * in its uploads folder, where a page's `<input type=file>` can take it.
- */
-export const nodeUploadPath = (fileName: string) => `/uploads/${encodeURIComponent(fileName)}`;
-
-/**
- * The node's answer to `PUT /uploads/<file name>`: 201 (or 200) with where the file now is on the
- * node's disk, the path a page's file input takes (`DOM.setFileInputFiles`). The edge sends the
- * body with `Transfer-Encoding: chunked` and may cut it off (client gone, over `uploadBytes`): the
- * node keeps a file only once its body arrived whole. 401 for a bad token, 413 over the bound.
+ * The node's reply to an `upload` call: where the staged file now is on the node's disk, the path
+ * a page's file input takes (`DOM.setFileInputFiles`).
  */
 export interface NodeUploadReply {
   path: string;
 }
-
-/**
- * `POST <node>/downloads/flush` (CDP token as `Authorization: Bearer`, empty body): the node PUTs
- * its downloads zip to the edge now and answers 204 once the edge accepted it (also 204 when
- * nothing changed since its last PUT). The edge asks this before it answers a client's
- * `GET /v1/sessions/{id}/downloads` for a running session, and serves the last zip it holds when
- * the node does not answer in time.
- */
-export const NODE_DOWNLOADS_FLUSH_PATH = "/downloads/flush";
 
 // ---------------------------------------------------------------------------------------------
 // The node link (docs/node-link.md): nodes dial the edge; the edge never dials a node.

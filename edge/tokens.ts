@@ -1,10 +1,18 @@
 /**
  * The tokens the edge signs with its private key (the `SIGNING_KEY` secret, an ES256 JWK with a
- * `kid`): the CDP token a client presents to a node (the session's `signingKey`) and the node
- * token a node presents on its callbacks. Only the public half leaves the edge, as the JWKS.
+ * `kid`): the CDP token a client presents (the session's `signingKey`), the link token a node
+ * starts with (it opens the node's link and nothing else) and the node token the link hands it
+ * (its artifact requests). Only the public half leaves the edge, as the JWKS.
  */
-import { importJWK, jwtVerify, SignJWT, type JWK } from "jose";
-import { CDP_TOKEN_AUDIENCE, NODE_TOKEN_AUDIENCE, TOKEN_ALGORITHM, TOKEN_ISSUER } from "./node-protocol.ts";
+import { createLocalJWKSet, errors, importJWK, jwtVerify, SignJWT, type JWK, type JWTVerifyGetKey } from "jose";
+import {
+  CDP_TOKEN_AUDIENCE,
+  LINK_TOKEN_AUDIENCE,
+  NODE_TOKEN_AUDIENCE,
+  TOKEN_ALGORITHM,
+  TOKEN_ISSUER,
+  type CdpTokenClaims,
+} from "./node-protocol.ts";
 import { NodeTokenClaims } from "./schemas/node-messages.ts";
 import { ApiError } from "./errors.ts";
 import { secret, type EdgeEnv } from "./env.ts";
@@ -14,6 +22,8 @@ export interface SigningKey {
   privateKey: CryptoKey;
   publicKey: CryptoKey;
   publicJwk: JWK;
+  /** The JWKS as the node's proxy holds it, so a token of another key fails the same way on both. */
+  keySet: JWTVerifyGetKey;
 }
 
 // Importing a JWK costs more than signing with it; keep the imported key per secret value.
@@ -47,6 +57,7 @@ async function importSigningKey(raw: string): Promise<SigningKey> {
     privateKey: (await importJWK({ ...jwk, alg: TOKEN_ALGORITHM }, TOKEN_ALGORITHM)) as CryptoKey,
     publicKey: (await importJWK(withAlg, TOKEN_ALGORITHM)) as CryptoKey,
     publicJwk: withAlg,
+    keySet: createLocalJWKSet({ keys: [withAlg] }),
   };
 }
 
@@ -68,22 +79,82 @@ const sign = (key: SigningKey, audience: string, sessionId: string, expiresAtMs:
 export const signCdpToken = (key: SigningKey, c: { sessionId: string; projectId: string; expiresAtMs: number }) =>
   sign(key, CDP_TOKEN_AUDIENCE, c.sessionId, c.expiresAtMs, { pid: c.projectId });
 
-/** Authenticates one node's callbacks for its own session. */
+/** A node's tokens outlive its session's expiresAt a little: the node still ships its artifacts after it. */
+export const nodeTokenExpiry = (sessionExpiresAt: number) => sessionExpiresAt + 15 * 60_000;
+
+/** Authenticates one node's artifact requests for its own session; the link hands it over. */
 export const signNodeToken = (key: SigningKey, c: { sessionId: string; expiresAtMs: number }) =>
   sign(key, NODE_TOKEN_AUDIENCE, c.sessionId, c.expiresAtMs);
 
+/** The node's bootstrap credential (its environment): opens its session's link, nothing else. */
+export const signLinkToken = (key: SigningKey, c: { sessionId: string; expiresAtMs: number }) =>
+  sign(key, LINK_TOKEN_AUDIENCE, c.sessionId, c.expiresAtMs);
+
+/** Whether `token` is a token of `audience` (node or link) for exactly `sessionId`. */
+async function isSessionToken(key: SigningKey, token: string, sessionId: string, audience: string): Promise<boolean> {
+  try {
+    const { payload } = await jwtVerify(token, key.publicKey, { algorithms: [TOKEN_ALGORITHM], issuer: TOKEN_ISSUER, audience });
+    return NodeTokenClaims.omit({ aud: true }).parse(payload).sub === sessionId;
+  } catch {
+    return false; // every failure is the same 401
+  }
+}
+
 /** Throws 401 unless `token` is a valid node token for exactly `sessionId`. */
 export async function verifyNodeToken(key: SigningKey, token: string, sessionId: string): Promise<void> {
+  if (!(await isSessionToken(key, token, sessionId, NODE_TOKEN_AUDIENCE))) throw new ApiError(401, "Invalid node token for this session");
+}
+
+/** Throws 401 unless `token` is a valid link token for exactly `sessionId`. */
+export async function verifyLinkToken(key: SigningKey, token: string, sessionId: string): Promise<void> {
+  if (!(await isSessionToken(key, token, sessionId, LINK_TOKEN_AUDIENCE))) throw new ApiError(401, "Invalid link token for this session");
+}
+
+// ---- the CDP token, checked by the Worker before a client's upgrade --------------------------
+// The rules and the refusal reasons are the node proxy's (browser-node/auth.ts), so a client sees
+// the same answer whichever way it connects.
+
+export type CdpTokenCheck = { ok: true; claims: CdpTokenClaims } | { ok: false; reason: string };
+
+const CLOCK_TOLERANCE_S = 5;
+
+/** The token from, in order: `signingKey` query, `Authorization: Bearer`, `x-bb-signing-key`. */
+export function cdpTokenFromRequest(request: Request): string | undefined {
+  const fromQuery = new URL(request.url).searchParams.get("signingKey");
+  if (fromQuery) return fromQuery;
+  const auth = request.headers.get("authorization");
+  if (auth && /^Bearer\s+/i.test(auth)) return auth.replace(/^Bearer\s+/i, "").trim();
+  return request.headers.get("x-bb-signing-key") || undefined;
+}
+
+export async function verifyCdpToken(key: SigningKey, token: string | undefined, sessionId: string): Promise<CdpTokenCheck> {
+  if (!token) return { ok: false, reason: "missing signing key" };
   try {
-    const { payload } = await jwtVerify(token, key.publicKey, {
+    const { payload } = await jwtVerify(token, key.keySet, {
       algorithms: [TOKEN_ALGORITHM],
       issuer: TOKEN_ISSUER,
-      audience: NODE_TOKEN_AUDIENCE,
+      audience: CDP_TOKEN_AUDIENCE,
+      subject: sessionId,
+      requiredClaims: ["exp", "sub", "iat"],
+      clockTolerance: CLOCK_TOLERANCE_S,
     });
-    const claims = NodeTokenClaims.parse(payload);
-    if (claims.sub === sessionId) return;
-  } catch {
-    // fall through: every failure is the same 401
+    if (typeof payload.pid !== "string" || !Number.isInteger(payload.iat) || !Number.isInteger(payload.exp))
+      return { ok: false, reason: "signing key has malformed claims" };
+    return { ok: true, claims: payload as unknown as CdpTokenClaims };
+  } catch (error) {
+    return { ok: false, reason: refusal(error) };
   }
-  throw new ApiError(401, "Invalid node token for this session");
+}
+
+function refusal(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return "signing key expired";
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === "sub") return "signing key is for another session";
+    if (error.claim === "nbf") return "signing key not yet valid";
+    return `signing key ${error.claim} claim rejected`;
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed) return "signing key signature invalid";
+  if (error instanceof errors.JOSEAlgNotAllowed) return "signing key algorithm not allowed";
+  if (error instanceof errors.JWKSNoMatchingKey) return "signing key not signed by the edge";
+  return "signing key invalid";
 }

@@ -4,7 +4,8 @@
  * small batches so both see the same machine. Goal: the edge's p50 and p99 within 1.5× the bare route's.
  */
 import { unstable_startWorker } from "wrangler";
-import { NodeEnv, nodeCallbackPath } from "../../edge/node-protocol.ts";
+import WebSocket from "ws";
+import { NodeEnv, nodeLinkPath } from "../../edge/node-protocol.ts";
 import { generateSecrets } from "../../browser-node/local/dev-secrets.ts";
 import { startEcsStandIn } from "../../browser-node/local/ecs-stand-in.ts";
 import { freePort } from "../../browser-node/local/tasks.ts";
@@ -36,7 +37,7 @@ export default async function run(): Promise<BenchRow[]> {
   });
   try {
     await worker.ready;
-    const { key, sessionId } = await runningSession(edge, secrets.ADMIN_TOKEN, standIn.calls);
+    const { key, sessionId, link } = await runningSession(edge, secrets.ADMIN_TOKEN, standIn.calls);
     const routes = {
       bare: { url: `${edge}/bare/sessions/${sessionId}`, headers: {} },
       edge: { url: `${edge}/v1/sessions/${sessionId}`, headers: { "X-BB-API-Key": key } },
@@ -53,6 +54,7 @@ export default async function run(): Promise<BenchRow[]> {
       { bench: "edge", metric: `GET /v1/sessions/{id} p50 (n=${ours.n})`, unit: "ms", baseline: bare.p50, subject: ours.p50, goal },
       { bench: "edge", metric: `GET /v1/sessions/{id} p99 (n=${ours.n})`, unit: "ms", baseline: bare.p99, subject: ours.p99, goal },
     ];
+    link.close(1000);
   } finally {
     await worker.dispose();
     await standIn.close();
@@ -72,7 +74,7 @@ async function timed(url: string, headers: Record<string, string>, n: number): P
   return times;
 }
 
-/** A project, its key, and one RUNNING session (the bench plays the node's ready callback). */
+/** A project, its key, and one RUNNING session (the bench plays the node: its link and `ready`). */
 async function runningSession(edge: string, adminToken: string, calls: { action: string; clientToken?: string; body: unknown }[]) {
   const admin = (path: string, body: unknown) =>
     fetch(`${edge}${path}`, { method: "POST", headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" }, body: JSON.stringify(body) }).then(
@@ -86,11 +88,15 @@ async function runningSession(edge: string, adminToken: string, calls: { action:
   const env = Object.fromEntries(
     ((run.body as any).overrides.containerOverrides[0].environment as { name: string; value: string }[]).map((e) => [e.name, e.value]),
   );
-  await fetch(`${edge}${nodeCallbackPath(run.clientToken!, "ready")}`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${env[NodeEnv.nodeToken]}`, "content-type": "application/json" },
-    body: JSON.stringify({ host: "127.0.0.1", port: 9223, browserVersion: "Chrome/156" }),
+  const link = new WebSocket(`${edge.replace(/^http/, "ws")}${nodeLinkPath(run.clientToken!)}`, {
+    headers: { authorization: `Bearer ${env[NodeEnv.linkToken]}` },
+    perMessageDeflate: false,
   });
+  await new Promise<void>((resolve, reject) => {
+    link.once("message", () => resolve()); // the welcome
+    link.once("error", reject);
+  });
+  link.send(JSON.stringify({ t: "ready", browserVersion: "Chrome/156" }));
   if ((await creating).status !== 201) throw new Error("bench session did not start");
-  return { key, sessionId: run.clientToken! };
+  return { key, sessionId: run.clientToken!, link };
 }

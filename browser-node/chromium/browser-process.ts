@@ -47,7 +47,6 @@ export interface BrowserProcess {
 function browserEnv(configHome: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: configHome };
   delete env[NodeEnv.linkToken];
-  delete env[NodeEnv.nodeToken];
   return env;
 }
 

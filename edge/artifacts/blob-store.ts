@@ -5,6 +5,7 @@
  *   projects/<project>/contexts/<context>/<upload>.tar.gz   (the saved profile; the project's record names the current one)
  *   sessions/<session>/downloads/<upload>.zip               (the latest one; the session's record names it)
  *   sessions/<session>/recording/<n>.json                   (one batch of events each, JSON array items without brackets)
+ *   sessions/<session>/uploads/<file name>                  (a client's upload, until its node has fetched it)
  *
  * Replaced blobs get a fresh key and are committed by their Durable Object before the old one is
  * deleted, so a reader never sees half of a new one and a refused one never replaces a good one.
@@ -19,6 +20,7 @@ export const blobKey = {
   sessionDir: (sessionId: string) => `sessions/${sessionId}/`,
   downloads: (sessionId: string) => `sessions/${sessionId}/downloads/${crypto.randomUUID()}.zip`,
   recording: (sessionId: string, n: number) => `sessions/${sessionId}/recording/${String(n).padStart(8, "0")}.json`,
+  stagedUpload: (sessionId: string, fileName: string) => `sessions/${sessionId}/uploads/${fileName}`,
 };
 
 /**

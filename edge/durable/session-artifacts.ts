@@ -9,7 +9,7 @@ import { ARTIFACT_LATE_WRITE_GRACE_MS, ArtifactLimits } from "../node-protocol.t
 import { fail, ok, type Outcome } from "../errors.ts";
 import { log } from "../log.ts";
 import { blobKey } from "../artifacts/blob-store.ts";
-import { isFinal, type NodeAddress, type SessionRecord } from "../sessions/session-record.ts";
+import { isFinal, type SessionRecord } from "../sessions/session-record.ts";
 import { NOT_FOUND, SessionCore } from "./session-core.ts";
 
 interface Downloads {
@@ -44,12 +44,12 @@ export abstract class SessionArtifacts extends SessionCore {
     return ok(Array.from({ length: next }, (_, n) => blobKey.recording(r.id, n)));
   }
 
-  /** The latest downloads zip, and the node to ask for a fresher one while the session runs. */
-  downloads(projectId: string): Outcome<{ blob?: string; live?: { node: NodeAddress; expiresAt: number } }> {
+  /** The latest downloads zip, and whether the session runs (then its node is asked for a fresher one). */
+  downloads(projectId: string): Outcome<{ blob?: string; live: boolean }> {
     const r = this.owned(projectId);
     if (!r) return fail(404, NOT_FOUND);
     const blob = this.ctx.storage.kv.get<Downloads>("downloads")?.blob;
-    return ok({ blob, live: r.status === "RUNNING" && r.node ? { node: r.node, expiresAt: r.expiresAt } : undefined });
+    return ok({ blob, live: r.status === "RUNNING" });
   }
 
   // ---- the node's reads and writes (the route checked its node token) ------------------------

@@ -13,6 +13,7 @@ import { EcsClient } from "../aws/ecs-client.ts";
 import { nextAlarmAt, RETRY_DELAY_MS } from "../sessions/alarm-plan.ts";
 import { blobKey, deletePrefix } from "../artifacts/blob-store.ts";
 import { indexEntry, isFinal, type FinalStatus, type SessionRecord } from "../sessions/session-record.ts";
+import type { CloseReason } from "./cdp-relay.ts";
 
 const RECORD = "session";
 /** What a session of another project, or none, answers: the same 404 either way. */
@@ -23,6 +24,10 @@ export interface Ending {
   stop: boolean;
   /** What a create still waiting for this session answers. */
   failure?: ErrorShape;
+  /** The close frame the session's CDP clients get (default: the one for the final status). */
+  close?: CloseReason;
+  /** The node reported this end itself (its exit), so it is not told `end` over its link. */
+  fromNode?: boolean;
 }
 
 export abstract class SessionCore extends DurableObject<EdgeEnv> {
@@ -67,6 +72,7 @@ export abstract class SessionCore extends DurableObject<EdgeEnv> {
     if (ending.failure) this.createFailure = ending.failure;
     log("info", "session.ended", { sessionId: r.id, projectId: r.projectId, status, reason });
     this.wake();
+    this.ended(status, reason, ending);
     await this.settleStop();
     await this.syncIndex();
     if (!ending.stop) await this.releaseContext();
@@ -87,6 +93,9 @@ export abstract class SessionCore extends DurableObject<EdgeEnv> {
       log("warn", "session.context_release_failed", { sessionId: r.id, error: String(error) });
     }
   }
+
+  /** What else an end closes: the node's link and the session's CDP clients (the SessionObject's). */
+  protected ended(_status: FinalStatus, _reason: string, _ending: Ending): void {}
 
   protected async settleStop(): Promise<void> {
     const r = this.load();

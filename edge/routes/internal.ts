@@ -1,48 +1,74 @@
 /**
- * Callbacks under /internal: the browser node's reports (bearer node token, bound to its own
- * session) and ECS task-state events as EventBridge's API destination posts them (shared-secret
- * header). Neither takes an API key.
+ * Under /internal: what browser nodes open and fetch (each behind a token bound to its own
+ * session), and ECS task-state events as EventBridge's API destination posts them (shared-secret
+ * header). None takes an API key.
+ * - `GET nodes/{session}/link`: the node's link, a WebSocket upgrade with its link token.
+ * - `GET nodes/{session}/cdp/{channel}`: one CDP client's channel, a WebSocket upgrade with its node token.
+ * - `GET nodes/{session}/uploads/{name}`: a client's upload the edge staged for the node (node token).
+ * Tokens are checked before an upgrade is handed to the session's Durable Object.
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { sessionIdFromStartedBy, TASK_EVENTS_PATH, TASK_EVENTS_SECRET_HEADER } from "../node-protocol.ts";
-import { EcsTaskStateChange, HeartbeatReply, NodeExit, NodeHeartbeat, NodeReady } from "../schemas/node-messages.ts";
+import { EcsTaskStateChange } from "../schemas/node-messages.ts";
 import { secret, type AppEnv } from "../env.ts";
-import { ApiError, describeZodError, unwrap, validationHook } from "../errors.ts";
-import { sameSecret } from "../auth/secrets-compare.ts";
+import { ApiError, describeZodError, validationHook } from "../errors.ts";
+import { bearerToken, sameSecret } from "../auth/secrets-compare.ts";
 import { nodeAuth } from "../middleware/node-token.ts";
-import { error, errors, json, jsonBody } from "../schemas/common.ts";
+import { errors, json } from "../schemas/common.ts";
+import { binaryAnswer } from "../schemas/artifacts.ts";
+import { blobKey, blobResponse } from "../artifacts/blob-store.ts";
 import { log } from "../log.ts";
+import { signingKey, verifyLinkToken } from "../tokens.ts";
 import { SESSION_ID } from "../sessions/session-record.ts";
-import { sessionStub } from "./scope.ts";
 
 export const internal = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 const tags = ["internal"];
 export const NodeSessionParam = z.object({
   sessionId: z.string().regex(SESSION_ID, "not a session id").openapi({ param: { name: "sessionId", in: "path" } }),
 });
-const Status = z.object({ status: z.string() });
 
-const nodeRoute = <S extends z.ZodType, R extends z.ZodType>(kind: string, body: S, reply: R) =>
+/** A WebSocket upgrade, or a 426 that says so. */
+export function requireUpgrade(c: Context<AppEnv>) {
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") throw new ApiError(426, "Expected a WebSocket upgrade", { headers: { upgrade: "websocket" } });
+}
+
+const sessionIdOf = (c: Context<AppEnv>) => {
+  const id = c.req.param("sessionId") ?? "";
+  if (!SESSION_ID.test(id)) throw new ApiError(404, "Session not found");
+  return id;
+};
+
+internal.get("/internal/nodes/:sessionId/link", async (c) => {
+  const sessionId = sessionIdOf(c);
+  const token = bearerToken(c.req.header("authorization"));
+  if (!token) throw new ApiError(401, "Missing link token");
+  await verifyLinkToken(await signingKey(c.env), token, sessionId);
+  requireUpgrade(c);
+  return c.env.SESSIONS.getByName(sessionId).fetch(c.req.raw);
+});
+
+internal.get("/internal/nodes/:sessionId/cdp/:channel", nodeAuth, async (c) => {
+  const sessionId = sessionIdOf(c);
+  requireUpgrade(c);
+  return c.env.SESSIONS.getByName(sessionId).fetch(c.req.raw);
+});
+
+internal.openapi(
   createRoute({
-    method: "post",
-    path: `/internal/nodes/{sessionId}/${kind}`,
+    method: "get",
+    path: "/internal/nodes/{sessionId}/uploads/{name}",
     tags,
     middleware: [nodeAuth] as const,
-    request: { params: NodeSessionParam, body: { ...jsonBody(body), required: true } },
-    responses: { 200: json(reply, "Accepted"), ...errors, 409: error("The session is over: the node should exit") },
-  });
-
-
-internal.openapi(nodeRoute("ready", NodeReady, Status), async (c) =>
-  c.json(unwrap(await sessionStub(c.env, c.req.valid("param").sessionId).ready(c.req.valid("json"))), 200),
-);
-
-internal.openapi(nodeRoute("heartbeat", NodeHeartbeat, HeartbeatReply), async (c) =>
-  c.json(await sessionStub(c.env, c.req.valid("param").sessionId).heartbeat(), 200),
-);
-
-internal.openapi(nodeRoute("exit", NodeExit, Status), async (c) =>
-  c.json(unwrap(await sessionStub(c.env, c.req.valid("param").sessionId).exit(c.req.valid("json"))), 200),
+    request: { params: NodeSessionParam.extend({ name: z.string().min(1).openapi({ param: { name: "name", in: "path" } }) }) },
+    responses: { 200: binaryAnswer("application/octet-stream", "The staged file, as the client sent it"), ...errors },
+  }),
+  async (c) => {
+    const { sessionId, name } = c.req.valid("param");
+    const staged = await blobResponse(c.env.BLOBS, blobKey.stagedUpload(sessionId, name), "application/octet-stream");
+    if (!staged) throw new ApiError(404, `No upload ${name} is staged for this session`);
+    return staged;
+  },
 );
 
 internal.openapi(

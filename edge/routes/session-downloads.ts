@@ -1,23 +1,18 @@
 /**
  * `GET /v1/sessions/{id}/downloads`: a zip of the files the session's browser downloaded. The node
  * PUTs that zip every ARTIFACT_FLUSH_INTERVAL_MS while something changed, and at its exit; for a
- * running session the edge first asks the node to flush (NODE_DOWNLOADS_FLUSH_PATH), so the answer
- * holds what was downloaded up to the request. No downloads: an empty zip (clients unzip it).
+ * running session the edge first asks the node over its link to flush (`flush-downloads`), so the
+ * answer holds what was downloaded up to the request. No downloads: an empty zip (clients unzip it).
  */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import { NODE_DOWNLOADS_FLUSH_PATH } from "../node-protocol.ts";
 import type { AppEnv } from "../env.ts";
 import { unwrap, validationHook } from "../errors.ts";
-import { readConfig } from "../config.ts";
 import { log } from "../log.ts";
-import { signCdpToken, signingKey } from "../tokens.ts";
 import { errors } from "../schemas/common.ts";
 import { SessionIdParam } from "../schemas/session.ts";
 import { binaryAnswer } from "../schemas/artifacts.ts";
 import { blobResponse } from "../artifacts/blob-store.ts";
 import { EMPTY_ZIP } from "../artifacts/zip.ts";
-import { requestNode } from "../sessions/node-http.ts";
-import type { NodeAddress } from "../sessions/session-record.ts";
 import { sessionStub } from "./scope.ts";
 
 export const sessionDownloads = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -39,7 +34,9 @@ sessionDownloads.openapi(
     const session = sessionStub(c.env, id);
     let downloads = unwrap(await session.downloads(projectId));
     if (downloads.live) {
-      await askForFlush(c.env, { sessionId: id.toLowerCase(), projectId, ...downloads.live });
+      // Best effort: a node that does not answer leaves the last stored zip to be served.
+      const flushed = await session.callNode(projectId, { op: "flush-downloads" }, FLUSH_TIMEOUT_MS);
+      if (!flushed.ok) log("warn", "session.downloads_flush_failed", { sessionId: id.toLowerCase(), status: flushed.error.status, error: flushed.error.message });
       downloads = unwrap(await session.downloads(projectId));
     }
     const headers = { "content-disposition": `attachment; filename="${id.toLowerCase()}-downloads.zip"` };
@@ -49,19 +46,3 @@ sessionDownloads.openapi(
     return stored;
   },
 );
-
-/** Best effort: a node that does not answer leaves the last stored zip to be served. */
-async function askForFlush(env: AppEnv["Bindings"], s: { sessionId: string; projectId: string; node: NodeAddress; expiresAt: number }) {
-  const scheme = readConfig(env).connectScheme;
-  try {
-    const token = await signCdpToken(await signingKey(env), { sessionId: s.sessionId, projectId: s.projectId, expiresAtMs: Math.min(s.expiresAt, Date.now() + 60_000) });
-    const answer = await requestNode(
-      s.node,
-      { method: "POST", path: NODE_DOWNLOADS_FLUSH_PATH, headers: { Authorization: `Bearer ${token}` } },
-      { tls: scheme === "wss", timeoutMs: FLUSH_TIMEOUT_MS },
-    );
-    if (answer.status >= 300) log("warn", "session.downloads_flush_refused", { sessionId: s.sessionId, status: answer.status });
-  } catch (error) {
-    log("warn", "session.downloads_flush_failed", { sessionId: s.sessionId, error: String(error) });
-  }
-}

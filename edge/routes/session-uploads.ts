@@ -1,26 +1,27 @@
 /**
  * `POST /v1/sessions/{id}/uploads`: a file (multipart `file`) put on the running session's node,
- * streamed through (`PUT <node>/uploads/<name>` with a short CDP token), where a page's
- * `<input type=file>` can take it. The answer's message names the path on the node.
+ * where a page's `<input type=file>` can take it. The edge stages it in R2 under the session's
+ * folder, asks the node over its link to fetch it (`upload`; the node GETs `nodeStagedUploadPath`
+ * with its node token), and deletes the staged blob once the node answered. The answer's message
+ * names the path on the node.
  */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import { ArtifactLimits, nodeUploadPath } from "../node-protocol.ts";
+import { ArtifactLimits } from "../node-protocol.ts";
 import { NodeUploadReply } from "../schemas/node-messages.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError, unwrap, validationHook } from "../errors.ts";
-import { readConfig } from "../config.ts";
-import { signCdpToken, signingKey } from "../tokens.ts";
+import { log } from "../log.ts";
 import { error, errors, json } from "../schemas/common.ts";
 import { SessionIdParam } from "../schemas/session.ts";
 import { multipartFile, UploadCreateResponse } from "../schemas/artifacts.ts";
 import { openFilePart, safeFileName } from "../artifacts/request-body.ts";
-import { answerJson, requestNode, type NodeAnswer } from "../sessions/node-http.ts";
+import { blobKey, putStream } from "../artifacts/blob-store.ts";
 import { sessionStub } from "./scope.ts";
 
 export const sessionUploads = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
-/** An upload of the largest allowed file over a slow link still fits; a stalled one does not hang forever. */
-const UPLOAD_TIMEOUT_MS = 10 * 60_000;
+/** The node fetches the largest allowed file from the edge within this. */
+const UPLOAD_CALL_TIMEOUT_MS = 5 * 60_000;
 
 sessionUploads.openapi(
   createRoute({
@@ -39,39 +40,35 @@ sessionUploads.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
+    const sessionId = id.toLowerCase();
     const projectId = c.get("projectId");
-    const { node, expiresAt } = unwrap(await sessionStub(c.env, id).liveNode(projectId));
+    const session = sessionStub(c.env, id);
+    unwrap(await session.liveNode(projectId));
     const part = await openFilePart(c.req.raw, { maxBytes: ArtifactLimits.uploadBytes });
     const name = safeFileName(part.fileName);
     if (!name) throw new ApiError(400, "file: the part needs a filename (a plain file name)");
-    const token = await signCdpToken(await signingKey(c.env), {
-      sessionId: id.toLowerCase(),
-      projectId,
-      expiresAtMs: Math.min(expiresAt, Date.now() + UPLOAD_TIMEOUT_MS),
-    });
-    let answer: NodeAnswer;
+    const key = blobKey.stagedUpload(sessionId, name);
     try {
-      answer = await requestNode(
-        node,
-        {
-          method: "PUT",
-          path: nodeUploadPath(name),
-          headers: { Authorization: `Bearer ${token}`, "Content-Type": part.contentType ?? "application/octet-stream" },
-          body: part.chunks,
-        },
-        { tls: readConfig(c.env).connectScheme === "wss", timeoutMs: UPLOAD_TIMEOUT_MS },
+      await putStream(c.env.BLOBS, key, part.chunks, {
+        maxBytes: ArtifactLimits.uploadBytes,
+        contentType: part.contentType ?? "application/octet-stream",
+        what: "file",
+      });
+      const taken = await session.callNode(projectId, { op: "upload", name }, UPLOAD_CALL_TIMEOUT_MS);
+      if (!taken.ok) {
+        if (taken.error.status === 413) throw new ApiError(413, `file: the browser node refused ${name} as too large`);
+        if (taken.error.status === 409) throw ApiError.from(taken.error);
+        log("warn", "session.upload_refused", { sessionId, status: taken.error.status, error: taken.error.message });
+        throw new ApiError(502, "The session's browser node did not take the upload");
+      }
+      const reply = NodeUploadReply.safeParse(taken.value);
+      if (!reply.success) throw new ApiError(502, "The session's browser node did not take the upload");
+      return c.json(
+        { message: `Uploaded ${name} to the session's browser at ${reply.data.path}: set that path on a file input (CDP DOM.setFileInputFiles, Puppeteer uploadFile).` },
+        200,
       );
-    } catch (failure) {
-      if (failure instanceof ApiError) throw failure;
-      throw new ApiError(502, "The session's browser node did not take the upload");
+    } finally {
+      await c.env.BLOBS.delete(key).catch((failure) => log("warn", "session.blob_delete_failed", { error: String(failure) }));
     }
-    if (answer.status === 413) throw new ApiError(413, `file: the browser node refused ${name} as too large`);
-    const reply = answer.status < 300 ? NodeUploadReply.safeParse(answerJson(answer)) : undefined;
-    if (!reply?.success) throw new ApiError(502, `The session's browser node answered ${answer.status} to the upload`);
-    return c.json(
-      { message: `Uploaded ${name} to the session's browser at ${reply.data.path}: set that path on a file input (CDP DOM.setFileInputFiles, Puppeteer uploadFile).` },
-      200,
-    );
   },
 );
-

@@ -21,8 +21,11 @@ import { parseMetadataQuery } from "../sessions/metadata-query.ts";
 import { MAX_LISTED_SESSIONS } from "../sessions/input-bounds.ts";
 import { REGIONS, type Json, type Region, type SessionArtifactSettings, type SessionRecord } from "../sessions/session-record.ts";
 import { edgeOrigin, sameProject, sessionStub } from "./scope.ts";
-import { liveUrls } from "../sessions/debug-urls.ts";
-import { fetchTargets } from "../sessions/node-targets.ts";
+import { liveUrls, targetsOf } from "../sessions/debug-urls.ts";
+import { directEndpoint, edgeEndpoint } from "../sessions/cdp-urls.ts";
+
+/** The node lists its browser's targets within this, or the debug answer is a 502. */
+const DEBUG_TARGETS_TIMEOUT_MS = 5_000;
 
 export const sessions = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -75,7 +78,8 @@ sessions.openapi(
     const abandon = () => c.executionCtx.waitUntil(session.abandon());
     signal.addEventListener("abort", abandon, { once: true });
     try {
-      const created = unwrap(await session.start(record, { browserSettings, edgeUrl: edgeOrigin(config.edgePublicUrl, c.req.url) }));
+      const launch = { browserSettings, edgeUrl: edgeOrigin(config.edgePublicUrl, c.req.url), connectMode: config.connectMode };
+      const created = unwrap(await session.start(record, launch));
       return c.json(created, 201);
     } finally {
       signal.removeEventListener("abort", abandon);
@@ -154,10 +158,18 @@ sessions.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { expiresIn } = c.req.valid("query");
-    const { node, expiresAt } = unwrap(await sessionStub(c.env, id).liveNode(c.get("projectId")));
-    const scheme = readConfig(c.env).connectScheme;
+    const projectId = c.get("projectId");
+    const session = sessionStub(c.env, id);
+    const { expiresAt, direct } = unwrap(await session.liveNode(projectId));
+    const config = readConfig(c.env);
+    const endpoint = direct ? directEndpoint(direct, config.connectScheme) : edgeEndpoint(edgeOrigin(config.edgePublicUrl, c.req.url), id.toLowerCase());
     const until = expiresIn === undefined ? expiresAt : Math.min(expiresAt, Date.now() + expiresIn * 1000);
-    const token = await signCdpToken(await signingKey(c.env), { sessionId: id.toLowerCase(), projectId: c.get("projectId"), expiresAtMs: until });
-    return c.json(liveUrls(node, scheme, token, await fetchTargets(node, scheme, token)), 200);
+    const token = await signCdpToken(await signingKey(c.env), { sessionId: id.toLowerCase(), projectId, expiresAtMs: until });
+    const list = await session.callNode(projectId, { op: "json", path: "/json/list" }, DEBUG_TARGETS_TIMEOUT_MS);
+    if (!list.ok) {
+      if (list.error.status === 409) throw ApiError.from(list.error);
+      throw new ApiError(502, "The session's browser node did not answer", { retry: true });
+    }
+    return c.json(liveUrls(endpoint, token, targetsOf(list.value)), 200);
   },
 );

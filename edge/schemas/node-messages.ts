@@ -24,19 +24,23 @@ export const NodeTokenClaims = z.object({
   exp: z.number().int(),
 });
 
-export const NodeReady = z.object({
-  host: z.string().min(1).optional(),
-  port: z.number().int().min(1).max(65535),
-  browserVersion: z.string().min(1),
-});
-
-export const NodeHeartbeat = z.object({});
-
-export const HeartbeatReply = z.object({ end: z.boolean() });
-
 export const ExitReason = z.enum(EXIT_REASONS);
 
 export const NodeExit = z.object({ reason: ExitReason, detail: z.string().max(2000).optional() });
+
+/** Everything a node sends on its link (JSON text frames). */
+export const NodeToEdge = z.union([
+  z.object({
+    t: z.literal("ready"),
+    browserVersion: z.string().min(1),
+    direct: z.object({ host: z.string().min(1).optional(), port: z.number().int().min(1).max(65535) }).optional(),
+  }),
+  z.object({ t: z.literal("exit"), ...NodeExit.shape }),
+  z.object({ t: z.literal("reply"), id: z.number().int(), ok: z.literal(true), value: z.unknown() }),
+  z.object({ t: z.literal("reply"), id: z.number().int(), ok: z.literal(false), status: z.number().int(), message: z.string() }),
+]);
+
+export const FrontendFile = z.object({ status: z.number().int().min(200).max(599), contentType: z.string().optional(), body: z.string() });
 
 export const EcsTaskStateChange = z.object({
   "detail-type": z.literal("ECS Task State Change"),
@@ -88,16 +92,15 @@ type Parsed<S extends z.ZodType> = z.infer<S>;
 const schemasMatchTheProtocol: [
   Exactly<Parsed<typeof CdpTokenClaims>, Protocol.CdpTokenClaims>,
   Exactly<Parsed<typeof NodeTokenClaims>, Protocol.NodeTokenClaims>,
-  Exactly<Parsed<typeof NodeReady>, Protocol.NodeReady>,
-  Exactly<Parsed<typeof NodeHeartbeat>, Protocol.NodeHeartbeat>,
-  Exactly<Parsed<typeof HeartbeatReply>, Protocol.HeartbeatReply>,
   Exactly<Parsed<typeof ExitReason>, Protocol.ExitReason>,
   Exactly<Parsed<typeof NodeExit>, Protocol.NodeExit>,
+  Exactly<Parsed<typeof NodeToEdge>, Protocol.NodeToEdge>,
+  Exactly<Parsed<typeof FrontendFile>, Protocol.FrontendFile>,
   Exactly<Parsed<typeof EcsTaskStateChange>, Protocol.EcsTaskStateChange>,
   Exactly<Parsed<typeof SessionLogEntry>, Protocol.SessionLogEntry>,
   Exactly<Parsed<typeof LogBatch>, Protocol.LogBatch>,
   Exactly<Parsed<typeof RecordingEvent>, Protocol.RecordingEvent>,
   Exactly<Parsed<typeof RecordingBatch>, Protocol.RecordingBatch>,
   Exactly<Parsed<typeof NodeUploadReply>, Protocol.NodeUploadReply>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true, true, true];
 void schemasMatchTheProtocol;

@@ -1,12 +1,13 @@
 /**
  * When a session's alarm should next fire, given its record: the start deadline while PENDING;
- * `expiresAt` or the heartbeat check while RUNNING; once over, a retry of anything still owed
- * to ECS or the project index, and finally the removal of the record after the retention period.
+ * `expiresAt` while RUNNING; the end of the link's reconnect grace while the node's link is down;
+ * once over, a retry of anything still owed to ECS or the project index, and finally the removal
+ * of the record after the retention period.
  */
+import { LINK_RECONNECT_GRACE_MS } from "../node-protocol.ts";
 import { isFinal, type SessionRecord } from "./session-record.ts";
 
 export interface AlarmTimings {
-  heartbeatTimeoutMs: number;
   retentionMs: number;
 }
 
@@ -15,16 +16,18 @@ export const RETRY_DELAY_MS = 30_000;
 export const MAX_STOP_ATTEMPTS = 20;
 
 export function nextAlarmAt(r: SessionRecord, t: AlarmTimings, now: number): number {
-  if (r.status === "PENDING") return r.startDeadline;
-  if (r.status === "RUNNING") {
-    const lastSign = Math.max(r.lastHeartbeatAt ?? r.updatedAt, r.taskCheckedAt ?? 0);
-    return Math.min(r.expiresAt, lastSign + t.heartbeatTimeoutMs);
+  if (!isFinal(r.status)) {
+    const deadline = r.status === "PENDING" ? r.startDeadline : r.expiresAt;
+    return r.linkLostAt === undefined ? deadline : Math.min(deadline, linkGraceEnd(r));
   }
   const times = [(r.endedAt ?? now) + t.retentionMs];
   if (r.stopOwed && r.taskArn && (r.stopAttempts ?? 0) < MAX_STOP_ATTEMPTS) times.push(now + RETRY_DELAY_MS);
   if ((r.indexedVersion ?? 0) < r.version) times.push(now + RETRY_DELAY_MS);
   return Math.min(...times);
 }
+
+/** When a node whose link dropped (and whose task still ran) must have reopened it. */
+export const linkGraceEnd = (r: SessionRecord) => (r.linkLostAt ?? Infinity) + LINK_RECONNECT_GRACE_MS;
 
 /** Whether the record's retention period is over (only finished sessions have one). */
 export const retentionOver = (r: SessionRecord, t: AlarmTimings, now: number) =>

@@ -1,15 +1,9 @@
 /**
- * The live-view answer of `GET /v1/sessions/{id}/debug`, built from the node's own target list
- * (real CDP target ids). Every URL goes through the node's proxy and carries a CDP token in the
- * `signingKey` query, which is how the proxy authenticates both plain requests and upgrades:
- *
- *   page DevTools: http(s)://<node>/devtools/inspector.html?ws(s)=<node>/devtools/page/<targetId>%3FsigningKey%3D<T>
- *   wsUrl:         ws(s)://<node>?signingKey=<T>   (the browser-level CDP endpoint)
- * The frontend's files are public; the page socket it opens carries the token (the same form the
- * node's proxy writes into its own /json/list answers). The target list comes from node-targets.ts;
- * this module only builds URLs, so it has no I/O.
+ * The live-view answer of `GET /v1/sessions/{id}/debug`, built from the browser's own target list
+ * (real CDP target ids, asked of the node over its link) and the session's CDP endpoint
+ * (cdp-urls.ts): through the edge, or to the node's proxy in direct mode.
  */
-import { hostPort, type NodeAddress } from "./session-record.ts";
+import { frontendUrl, webSocketUrl, type CdpEndpoint } from "./cdp-urls.ts";
 
 export interface CdpTarget {
   id: string;
@@ -26,16 +20,14 @@ export interface LiveUrls {
   pages: { id: string; url: string; title: string; faviconUrl: string; debuggerUrl: string; debuggerFullscreenUrl: string }[];
 }
 
-const httpScheme = (scheme: "ws" | "wss") => (scheme === "wss" ? "https" : "http");
+/** The entries of a `/json/list` answer that look like targets; anything else is left out. */
+export function targetsOf(list: unknown): CdpTarget[] {
+  if (!Array.isArray(list)) return [];
+  return list.filter((t): t is CdpTarget => typeof t === "object" && t !== null && typeof t.id === "string" && typeof t.type === "string");
+}
 
-export function liveUrls(node: NodeAddress, scheme: "ws" | "wss", token: string, targets: CdpTarget[]): LiveUrls {
-  const address = hostPort(node);
-  const query = `signingKey=${encodeURIComponent(token)}`;
-  const inspector = (targetId?: string) => {
-    const base = `${httpScheme(scheme)}://${address}/devtools/inspector.html`;
-    if (!targetId) return base;
-    return `${base}?${scheme}=${address}/devtools/page/${encodeURIComponent(targetId)}%3F${query.replace("=", "%3D")}`;
-  };
+export function liveUrls(endpoint: CdpEndpoint, token: string, targets: CdpTarget[]): LiveUrls {
+  const inspector = (targetId?: string) => frontendUrl(endpoint, targetId === undefined ? undefined : `/devtools/page/${targetId}`, token);
   const pages = targets
     .filter((t) => t.type === "page")
     .map((t) => ({
@@ -49,7 +41,7 @@ export function liveUrls(node: NodeAddress, scheme: "ws" | "wss", token: string,
   return {
     debuggerUrl: inspector(pages[0]?.id),
     debuggerFullscreenUrl: inspector(pages[0]?.id),
-    wsUrl: `${scheme}://${address}?${query}`,
+    wsUrl: webSocketUrl(endpoint, "", token),
     pages,
   };
 }

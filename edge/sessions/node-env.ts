@@ -1,10 +1,11 @@
 /**
- * The environment a session's browser node starts with (RunTask container overrides). ECS caps
- * all overrides of one RunTask at 8 KiB of JSON; the rest of them (tokens, JWKS) take about
- * 1.1 KiB, so the create route refuses `browserSettings` that take more than
- * MAX_BROWSER_SETTINGS_BYTES there.
+ * The environment a session's browser node starts with (RunTask container overrides, which
+ * DescribeTasks and CloudTrail show): the link token opens the node's link and nothing else; the
+ * node token it works with arrives over that link. ECS caps all overrides of one RunTask at
+ * 8 KiB of JSON; the token and JWKS take about 1.5 KiB, so the create route refuses
+ * `browserSettings` that take more than MAX_BROWSER_SETTINGS_BYTES there.
  */
-import { NodeEnv } from "../node-protocol.ts";
+import { NodeEnv, type ConnectMode } from "../node-protocol.ts";
 import { utf8Bytes } from "./input-bounds.ts";
 import type { Json, SessionRecord } from "./session-record.ts";
 
@@ -13,8 +14,10 @@ export const MAX_BROWSER_SETTINGS_BYTES = 6144;
 export interface LaunchSettings {
   /** `browserSettings` as the client sent it, with the top-level extensionId folded in. */
   browserSettings: Record<string, Json>;
-  /** Base URL of the edge for the node's callbacks. */
+  /** Base URL of the edge: the node's link and artifact requests. */
   edgeUrl: string;
+  /** CONNECT_MODE when the session was created: it stays the session's for its life. */
+  connectMode: ConnectMode;
 }
 
 const settingsValue = (browserSettings: Record<string, Json>) => JSON.stringify(browserSettings);
@@ -28,14 +31,15 @@ export const browserSettingsBytes = (browserSettings: Record<string, Json>) => u
 export function nodeEnvironment(
   record: SessionRecord,
   launch: LaunchSettings,
-  secrets: { nodeToken: string; jwks: object },
+  link: { linkToken: string; jwks: object },
 ): Record<string, string> {
   return {
     [NodeEnv.sessionId]: record.id,
     [NodeEnv.projectId]: record.projectId,
     [NodeEnv.edgeUrl]: launch.edgeUrl,
-    [NodeEnv.nodeToken]: secrets.nodeToken,
-    [NodeEnv.jwks]: JSON.stringify(secrets.jwks),
+    [NodeEnv.linkToken]: link.linkToken,
+    [NodeEnv.connectMode]: launch.connectMode,
+    [NodeEnv.jwks]: JSON.stringify(link.jwks),
     [NodeEnv.expiresAt]: new Date(record.expiresAt).toISOString(),
     [NodeEnv.keepAlive]: String(record.keepAlive),
     [NodeEnv.browserSettings]: settingsValue(launch.browserSettings),

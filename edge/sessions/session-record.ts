@@ -1,3 +1,6 @@
+import type { ConnectMode } from "../node-protocol.ts";
+import { cdpEndpoint, webSocketUrl } from "./cdp-urls.ts";
+
 /**
  * A session as its SessionObject keeps it, and the Browserbase shape clients see. Timestamps are
  * epoch milliseconds inside, ISO-8601 outside; absent optional fields stay absent (never null).
@@ -20,10 +23,11 @@ export const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9
 
 export const isFinal = (status: SessionStatus): status is FinalStatus => status !== "PENDING" && status !== "RUNNING";
 
+/** What the node reported ready with; `host`/`port` (its proxy) only in CONNECT_MODE=direct. */
 export interface NodeAddress {
-  host: string;
-  port: number;
   browserVersion: string;
+  host?: string;
+  port?: number;
 }
 
 /** What a session's artifacts depend on, from its create's `browserSettings`. */
@@ -58,12 +62,15 @@ export interface SessionRecord {
   /** PENDING past this instant ends in ERROR. */
   startDeadline: number;
   taskArn?: string;
+  /** How this session's clients reach CDP, fixed at its create (absent in older records: direct). */
+  connectMode?: ConnectMode;
+  /** The edge's public base URL at the create (the node's WC_EDGE_URL, and connectUrl's in edge mode). */
+  edgeUrl?: string;
   node?: NodeAddress;
   /** The CDP token, issued when the node is ready; valid until expiresAt. */
   signingKey?: string;
-  lastHeartbeatAt?: number;
-  /** When the edge last found the task running with DescribeTasks (heartbeats were missing). */
-  taskCheckedAt?: number;
+  /** The node's link dropped at this instant while its task still ran; cleared when it reopens. */
+  linkLostAt?: number;
   /** Why the session ended, for logs and for the create's error message. */
   endReason?: string;
   /** The edge still owes ECS a StopTask for this session's task. */
@@ -124,25 +131,21 @@ export function toApiSession(r: SessionRecord): ApiSession {
   return s;
 }
 
-/** `host:port`, with IPv6 hosts bracketed. */
-export const hostPort = (node: { host: string; port: number }) =>
-  `${node.host.includes(":") ? `[${node.host}]` : node.host}:${node.port}`;
-
 /**
  * The session as create and retrieve answer it: with the settings it was created with, and its
  * connection fields while it runs.
  */
-export function toLiveApiSession(r: SessionRecord, scheme: "ws" | "wss"): (ApiSession & SentSettings) | ApiSessionWithConnect {
+export function toLiveApiSession(r: SessionRecord, directScheme: "ws" | "wss"): (ApiSession & SentSettings) | ApiSessionWithConnect {
   const s: ApiSession & SentSettings = toApiSession(r);
   if (r.browserSettings !== undefined) s.browserSettings = r.browserSettings;
   if (r.proxies !== undefined) s.proxies = maskProxies(r.proxies);
-  if (r.status !== "RUNNING" || !r.node || !r.signingKey) return s;
-  const address = hostPort(r.node);
+  const endpoint = r.status === "RUNNING" && r.signingKey ? cdpEndpoint(r, directScheme) : undefined;
+  if (!endpoint || !r.signingKey) return s;
   return {
     ...s,
-    connectUrl: `${scheme}://${address}?signingKey=${encodeURIComponent(r.signingKey)}`,
+    connectUrl: webSocketUrl(endpoint, "", r.signingKey),
     // Selenium is not served yet; the URL names where it will be.
-    seleniumRemoteUrl: `${scheme === "wss" ? "https" : "http"}://${address}/webdriver`,
+    seleniumRemoteUrl: `${endpoint.http}/webdriver`,
     signingKey: r.signingKey,
   };
 }

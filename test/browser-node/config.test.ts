@@ -70,7 +70,7 @@ describe("readConfig", () => {
     ["missing session id", { [NodeEnv.sessionId]: undefined }, /WC_SESSION_ID is required/],
     ["session id not a UUID", { [NodeEnv.sessionId]: "abc" }, /WC_SESSION_ID must be a UUID/],
     ["missing link token", { [NodeEnv.linkToken]: " " }, /WC_LINK_TOKEN is required/],
-    ["a node token instead of a link token", { [NodeEnv.linkToken]: undefined, [NodeEnv.nodeToken]: "t" }, /WC_LINK_TOKEN is required/],
+    ["an old edge's node token instead of a link token", { [NodeEnv.linkToken]: undefined, WC_NODE_TOKEN: "t" }, /WC_LINK_TOKEN is required/],
     ["unknown connect mode", { [NodeEnv.connectMode]: "tunnel" }, /WC_CONNECT_MODE must be one of "edge", "direct"/],
     ["edge URL not a URL", { [NodeEnv.edgeUrl]: "edge" }, /WC_EDGE_URL is not a URL/],
     ["expiresAt not a date", { [NodeEnv.expiresAt]: "tomorrow" }, /WC_EXPIRES_AT must be an ISO-8601 instant/],

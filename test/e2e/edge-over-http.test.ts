@@ -1,7 +1,9 @@
 /**
  * The edge in wrangler's dev server (real workerd, real HTTP), with the local ECS stand-in
- * recording what it is asked; the test plays the browser node over HTTP: create → ready
- * callback → retrieve → release, with the stand-in's task events posted back over HTTP.
+ * recording what it is asked; the test plays the browser node over real WebSockets (`ws`):
+ * create → link + ready → a CDP client through the edge, relayed to the node's channel →
+ * release (the client's close frame, the node's `end`), with the stand-in's task events posted
+ * back over HTTP.
  * (A client that gives up on a create is tested in test/edge: local workerd does not turn a
  * client disconnect into `request.signal`'s abort, Cloudflare does.)
  */
@@ -9,7 +11,8 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unstable_startWorker } from "wrangler";
-import { NodeEnv, nodeCallbackPath, TASK_EVENTS_PATH } from "../../edge/node-protocol.ts";
+import WebSocket from "ws";
+import { CloseCode, NodeEnv, nodeChannelPath, nodeLinkPath, TASK_EVENTS_PATH, type EdgeToNode } from "../../edge/node-protocol.ts";
 import { generateSecrets } from "../../browser-node/local/dev-secrets.ts";
 import { startEcsStandIn, type EcsStandIn, type RecordedCall } from "../../browser-node/local/ecs-stand-in.ts";
 import { freePort } from "../../browser-node/local/tasks.ts";
@@ -69,28 +72,68 @@ describe("the edge over real HTTP (wrangler unstable_startWorker)", () => {
   }
   const seen = new Set<string>();
 
-  it("create → ready callback → retrieve → release", async () => {
+  /** A `ws` socket, open, with every message it got (as the `ws` package hands them over). */
+  async function open(url: string, authorization?: string) {
+    const ws = new WebSocket(url, { headers: authorization ? { authorization } : {}, perMessageDeflate: false });
+    const got: { data: Buffer; binary: boolean }[] = [];
+    ws.on("message", (data: Buffer, binary: boolean) => got.push({ data, binary }));
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on("close", (code, reason) => resolve({ code, reason: String(reason) })));
+    await new Promise<void>((resolve, reject) => {
+      ws.once("open", () => resolve());
+      ws.once("error", reject);
+    });
+    return { ws, got, closed };
+  }
+
+  it("create → link and ready → CDP through the edge → retrieve → release", async () => {
     const creating = fetch(`${edge}/v1/sessions`, { method: "POST", headers: headers(), body: JSON.stringify({ keepAlive: true }) });
     const { sessionId, env } = await nextRunTask(seen);
     expect(env[NodeEnv.edgeUrl]).toBe(edge);
-    const ready = await fetch(`${edge}${nodeCallbackPath(sessionId, "ready")}`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${env[NodeEnv.nodeToken]}`, "content-type": "application/json" },
-      body: JSON.stringify({ host: "127.0.0.1", port: 9555, browserVersion: "Chrome/156.0.0.0" }),
+    expect(env[NodeEnv.connectMode]).toBe("edge");
+    const wsEdge = edge.replace(/^http/, "ws");
+    const link = await open(`${wsEdge}${nodeLinkPath(sessionId)}`, `Bearer ${env[NodeEnv.linkToken]}`);
+    const messages = () => link.got.map((m) => JSON.parse(String(m.data)) as EdgeToNode);
+    await expect.poll(() => messages()[0]?.t).toBe("welcome");
+    const { nodeToken } = messages()[0] as { nodeToken: string };
+    // The node: answers `open` by dialing the channel, and keeps it to play Chromium.
+    const channels: Awaited<ReturnType<typeof open>>[] = [];
+    link.ws.on("message", async (data: Buffer) => {
+      const m = JSON.parse(String(data)) as EdgeToNode;
+      if (m.t !== "call" || m.call.op !== "open") return;
+      channels.push(await open(`${wsEdge}${nodeChannelPath(sessionId, m.call.channel)}`, `Bearer ${nodeToken}`));
+      link.ws.send(JSON.stringify({ t: "reply", id: m.id, ok: true, value: null }));
     });
-    expect(ready.status).toBe(200);
+    link.ws.send(JSON.stringify({ t: "ready", browserVersion: "Chrome/156.0.0.0" }));
     const created = await creating;
     expect(created.status).toBe(201);
     const session = (await created.json()) as { signingKey: string; connectUrl: string };
     expect(session).toMatchObject({ id: sessionId, status: "RUNNING", keepAlive: true });
-    expect(session.connectUrl).toBe(`ws://127.0.0.1:9555?signingKey=${session.signingKey}`);
+    expect(session.connectUrl).toBe(`${wsEdge}/cdp/${sessionId}?signingKey=${session.signingKey}`);
 
+    // A client with a bad token never gets an upgrade; the session's own one is relayed.
+    await expect(open(`${wsEdge}/cdp/${sessionId}?signingKey=${session.signingKey.slice(0, -4)}AAAA`)).rejects.toThrow(/401/);
+    const client = await open(session.connectUrl);
+    expect(channels).toHaveLength(1);
+    client.ws.send('{"id":1,"method":"Browser.getVersion"}');
+    client.ws.send(Buffer.from([0, 1, 2, 255]));
+    await expect.poll(() => channels[0].got.length).toBe(2);
+    expect(channels[0].got.map((m) => [String(m.data), m.binary])).toEqual([
+      ['{"id":1,"method":"Browser.getVersion"}', false],
+      [Buffer.from([0, 1, 2, 255]).toString(), true],
+    ]);
+    channels[0].ws.send('{"id":1,"result":{}}');
+    await expect.poll(() => client.got.length).toBe(1);
+    expect([String(client.got[0].data), client.got[0].binary]).toEqual(['{"id":1,"result":{}}', false]);
     const retrieved = await (await fetch(`${edge}/v1/sessions/${sessionId}`, { headers: headers() })).json();
     expect(retrieved).toEqual(session);
 
     const released = await fetch(`${edge}/v1/sessions/${sessionId}`, { method: "POST", headers: headers(), body: JSON.stringify({ status: "REQUEST_RELEASE" }) });
     expect(released.status).toBe(200);
     expect(((await released.json()) as { status: string }).status).toBe("COMPLETED");
+    expect(await client.closed).toEqual(CloseCode.released);
+    expect(await channels[0].closed).toEqual(CloseCode.released);
+    await expect.poll(() => messages().some((m) => m.t === "end")).toBe(true);
+    link.ws.close(1000);
     const task = [...standIn.tasks.values()].find((t) => t.startedBy === `wc-${sessionId}`)!;
     expect(task.desiredStatus).toBe("STOPPED");
     // The stand-in's STOPPED event reaches the edge over HTTP, and moves nothing.

@@ -16,7 +16,7 @@ export function startPlatform(options: LocalPlatformOptions = {}): Promise<Local
   return startLocalPlatform({
     concurrency: 20,
     ...options,
-    nodeEnv: { WC_IDLE_GRACE_MS: "1500", WC_HEARTBEAT_INTERVAL_MS: "2000", ...options.nodeEnv },
+    nodeEnv: { WC_IDLE_GRACE_MS: "1500", ...options.nodeEnv },
     onNodeOutput: process.env.WC_TEST_VERBOSE ? (line) => console.error(`[node] ${line}`) : undefined,
   });
 }

@@ -9,7 +9,7 @@ import { ARTIFACT_LATE_WRITE_GRACE_MS } from "../../edge/node-protocol.ts";
 import { PROFILE_SAVE_WAIT_MS, type ContextWriters } from "../../edge/projects/context-writers.ts";
 import type { ProjectObject } from "../../edge/durable/project-object.ts";
 import { storeProfile } from "../../edge/artifacts/stored-blobs.ts";
-import { api, call, env, nextLaunch, newProject, nodeArtifact, nodeCall, sha256, startSession, taskEvent, taskOf, type LaunchedNode } from "./helpers.ts";
+import { api, call, env, nextLaunch, newProject, nodeArtifact, readyNode, sha256, startSession, taskEvent, taskOf } from "./helpers.ts";
 
 type Project = Awaited<ReturnType<typeof newProject>>;
 const jsonOf = async (res: Response) => ({ status: res.status, body: (await res.json()) as any });
@@ -29,13 +29,8 @@ const endedAgo = (p: Project, sessionId: string, ago: number) =>
     state.storage.sql.exec("UPDATE sessions SET ended_at = ? WHERE id = ?", Date.now() - ago, sessionId);
   });
 
-/** Plays the node of a create that was admitted: its RunTask, then `ready`. */
-async function launched(p: Project): Promise<LaunchedNode> {
-  const node = await nextLaunch(p.projectId);
-  const ready = await nodeCall(node.sessionId, node.nodeToken, "ready", { host: "127.0.0.1", port: 9223, browserVersion: "Chrome/156.0.0.0" });
-  if (ready.status !== 200) throw new Error(`ready: ${ready.status} ${JSON.stringify(ready.body)}`);
-  return node;
-}
+/** Plays the node of a create that was admitted: its RunTask, then its link and `ready`. */
+const launched = async (p: Project) => readyNode(await nextLaunch(p.projectId));
 
 describe("a context's writer", () => {
   let a: Project;
@@ -89,7 +84,7 @@ describe("a context's writer", () => {
     const { contextId, writer } = await endedWriter();
     const next = startSession(a.key, a.projectId, writing(contextId));
     await expect.poll(() => waitingFor(a, contextId)).toBe(1);
-    expect((await nodeCall(writer.sessionId, writer.nodeToken, "exit", { reason: "released" })).status).toBe(200);
+    writer.link.exit("released");
     const second = await next;
     expect(second.created.status).toBe(201);
     expect(await nodeArtifact(second.node.sessionId, second.node.nodeToken, "GET", "context").then(jsonOf)).toEqual({

@@ -2,7 +2,8 @@
 import { env as bindings, exports } from "cloudflare:workers";
 import { inject } from "vitest";
 import { strToU8, zipSync } from "fflate";
-import { NodeEnv, nodeArtifactPath, nodeCallbackPath, TASK_EVENTS_PATH, TASK_EVENTS_SECRET_HEADER, type ArtifactKind } from "../../edge/node-protocol.ts";
+import { NodeEnv, nodeArtifactPath, TASK_EVENTS_PATH, TASK_EVENTS_SECRET_HEADER, type ArtifactKind } from "../../edge/node-protocol.ts";
+import { FakeNode, scriptedCalls, type CallHandler } from "./fake-node.ts";
 
 import type { EdgeEnv } from "../../edge/env.ts";
 
@@ -78,7 +79,7 @@ const envOf = (call: RecordedCall): Record<string, string> =>
 
 export interface LaunchedNode {
   sessionId: string;
-  nodeToken: string;
+  linkToken: string;
   env: Record<string, string>;
   runTask: RecordedCall;
 }
@@ -94,7 +95,7 @@ export async function nextLaunch(projectId: string, known: Set<string> = claimed
       const e = envOf(run);
       known.add(e[NodeEnv.sessionId]);
       claimed.add(e[NodeEnv.sessionId]);
-      return { sessionId: e[NodeEnv.sessionId], nodeToken: e[NodeEnv.nodeToken], env: e, runTask: run };
+      return { sessionId: e[NodeEnv.sessionId], linkToken: e[NodeEnv.linkToken], env: e, runTask: run };
     }
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
@@ -116,25 +117,38 @@ export async function callsFor(sessionId: string): Promise<RecordedCall[]> {
 
 // ---- playing the node --------------------------------------------------------------------------
 
-export const nodeCall = (sessionId: string, token: string, kind: "ready" | "heartbeat" | "exit", body: unknown) =>
-  call(nodeCallbackPath(sessionId, kind), jsonInit("POST", body, { authorization: `Bearer ${token}` }));
-
 export const taskEvent = (detail: Record<string, unknown>, secret: string = env.TASK_EVENTS_SECRET!) =>
   call(
     TASK_EVENTS_PATH,
     jsonInit("POST", { version: "0", "detail-type": "ECS Task State Change", source: "aws.ecs", detail }, { [TASK_EVENTS_SECRET_HEADER]: secret }),
   );
 
+/** Dials the launched node's link and reports it ready (in direct mode naming `direct`). */
+export async function readyNode(launched: LaunchedNode, options: { handler?: CallHandler; direct?: { host?: string; port: number } } = {}) {
+  const link = await FakeNode.dial(launched.sessionId, launched.linkToken, options.handler ?? scriptedCalls);
+  link.ready({ direct: options.direct });
+  return { ...launched, link, nodeToken: link.nodeToken };
+}
+
 /** Creates a session and plays its node through `ready`; resolves with the create's answer and the node. */
-export async function startSession(key: string, projectId: string, body: unknown = {}, known?: Set<string>, port = 9223) {
+export async function startSession(key: string, projectId: string, body: unknown = {}, known?: Set<string>, options: Parameters<typeof readyNode>[1] = {}) {
   const created = api(key, "POST", "/v1/sessions", body);
-  const node = await nextLaunch(projectId, known);
-  const ready = await nodeCall(node.sessionId, node.nodeToken, "ready", { host: "127.0.0.1", port, browserVersion: "Chrome/156.0.0.0" });
-  if (ready.status !== 200) throw new Error(`ready: ${ready.status} ${JSON.stringify(ready.body)}`);
-  return { created: await created, node };
+  const node = await readyNode(await nextLaunch(projectId, known), options);
+  const answer = await created;
+  if (answer.status !== 201) throw new Error(`create: ${answer.status} ${JSON.stringify(answer.body)}`);
+  return { created: answer, node };
 }
 
 export const sessionObject = (id: string) => env.SESSIONS.getByName(id);
+
+/** Polls `check` until it holds (the link's messages are handled after the send returns). */
+export async function until(check: () => Promise<boolean>, what = "condition") {
+  for (let i = 0; i < 400; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`${what} never held`);
+}
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const SESSION_KEYS = ["id", "createdAt", "updatedAt", "startedAt", "expiresAt", "projectId", "keepAlive", "proxyBytes", "region", "status"];
@@ -187,6 +201,3 @@ export async function newExtension(key: string, zip: Uint8Array = EXTENSION_ZIP)
   if (res.status !== 201) throw new Error(`extension: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.id as string;
 }
-
-/** The node receiver's record (node/node-receiver.ts). */
-export const receiver = async (path: string, init?: RequestInit) => (await fetch(`http://127.0.0.1:${inject("nodeReceiverPort")}${path}`, init)).json() as Promise<any>;

@@ -1,11 +1,13 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { api, newProject, nodeCall, startSession, taskEvent, taskOf } from "./helpers.ts";
+import { nodeChannelPath, nodeLinkPath } from "../../edge/node-protocol.ts";
+import { upgrade } from "./fake-node.ts";
+import { api, newProject, nodeArtifact, startSession, taskEvent, taskOf } from "./helpers.ts";
 
 describe("tenant isolation", () => {
   let a: Awaited<ReturnType<typeof newProject>>;
   let b: Awaited<ReturnType<typeof newProject>>;
   let sessionOfA: { id: string; connectUrl: string };
-  let nodeOfA: { nodeToken: string };
+  let nodeOfA: { nodeToken: string; linkToken: string };
   beforeAll(async () => {
     a = await newProject({ name: "tenant A" });
     b = await newProject({ name: "tenant B" });
@@ -32,11 +34,16 @@ describe("tenant isolation", () => {
     expect((await api(b.key, "GET", "/v1/projects")).body.map((p: { id: string }) => p.id)).toEqual([b.projectId]);
   });
 
-  it("a session's node token opens no other session's callbacks", async () => {
+  it("a session's tokens open no other session's link, channels or artifacts", async () => {
     const other = await startSession(b.key, b.projectId);
-    const forged = await nodeCall(other.created.body.id, nodeOfA.nodeToken, "exit", { reason: "error" });
-    expect(forged.status).toBe(401);
-    expect((await api(b.key, "GET", `/v1/sessions/${other.created.body.id}`)).body.status).toBe("RUNNING");
+    const id = other.created.body.id;
+    const link = await upgrade(nodeLinkPath(id), { authorization: `Bearer ${nodeOfA.linkToken}` });
+    expect(link).toMatchObject({ ws: undefined, res: { status: 401 }, body: { message: "Invalid link token for this session" } });
+    const channel = await upgrade(nodeChannelPath(id, crypto.randomUUID()), { authorization: `Bearer ${nodeOfA.nodeToken}` });
+    expect(channel).toMatchObject({ ws: undefined, res: { status: 401 }, body: { message: "Invalid node token for this session" } });
+    expect((await nodeArtifact(id, nodeOfA.nodeToken, "POST", "logs", '{"entries":[]}', { "content-type": "application/json" })).status).toBe(401);
+    expect(other.node.link.calls).toEqual([]);
+    expect((await api(b.key, "GET", `/v1/sessions/${id}`)).body.status).toBe("RUNNING");
   });
 
   it("a task event for A's task named with B's session changes neither", async () => {

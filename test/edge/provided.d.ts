@@ -17,12 +17,8 @@ declare module "vitest" {
       allowed: { accessKeyId: string; secretAccessKey: string };
       denied: { accessKeyId: string; secretAccessKey: string };
     };
-    /** A real Chromium's debugging port, standing in for a node's proxy in debug tests. */
+    /** A real Chromium's debugging port, behind the fake node (fake-node.ts). */
     chromiumPort: number;
-    /** Answers in every framing (Content-Length, chunked, until EOF) for the raw-socket GET. */
-    httpShapes: { port: number; rawPort: number; title: string };
-    /** A node's upload receiver and downloads flush (node/node-receiver.ts), for the artifact tests. */
-    nodeReceiverPort: number;
   }
 }
 export {};

@@ -4,7 +4,7 @@
  */
 import { exports } from "cloudflare:workers";
 import Browserbase, { toFile } from "@browserbasehq/sdk";
-import { beforeAll, describe, expect, inject, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { unzipSync } from "fflate";
 import { call, EXTENSION_ZIP, newProject, nodeArtifact, startSession, zipOf } from "./helpers.ts";
 
@@ -39,7 +39,7 @@ describe("the Browserbase SDK's artifact calls", () => {
   });
 
   it("sessions: uploads, downloads, logs and recording", async () => {
-    const { node } = await startSession(p.key, p.projectId, {}, undefined, inject("nodeReceiverPort"));
+    const { node } = await startSession(p.key, p.projectId);
     const uploaded = await bb.sessions.uploads.create(node.sessionId, { file: await toFile(new TextEncoder().encode("a,b\n"), "data.csv") });
     expect(uploaded.message).toMatch(/^Uploaded data\.csv to the session's browser at /);
 

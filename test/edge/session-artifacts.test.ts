@@ -4,7 +4,7 @@ import { gzipSync, strToU8, unzipSync } from "fflate";
 import { ARTIFACT_LATE_WRITE_GRACE_MS, type ArtifactKind } from "../../edge/node-protocol.ts";
 import type { SessionRecord } from "../../edge/sessions/session-record.ts";
 import type { SessionObject } from "../../edge/durable/session-object.ts";
-import { api, env, EXTENSION_ZIP, newExtension, newProject, nodeArtifact, nodeCall, raw, sessionObject, sha256, startSession, zipOf } from "./helpers.ts";
+import { api, env, EXTENSION_ZIP, newExtension, newProject, nodeArtifact, raw, sessionObject, sha256, startSession, zipOf } from "./helpers.ts";
 
 const release = (key: string, id: string) => api(key, "POST", `/v1/sessions/${id}`, { status: "REQUEST_RELEASE" });
 const jsonOf = async (res: Response) => ({ status: res.status, body: (await res.json()) as any });
@@ -59,7 +59,7 @@ describe("a session's artifacts", () => {
     });
     // The next writer once this one is over: released, and its node done (context-writers.test.ts has the rest).
     await release(a.key, writer.node.sessionId);
-    expect((await nodeCall(writer.node.sessionId, writer.node.nodeToken, "exit", { reason: "released" })).status).toBe(200);
+    writer.node.link.exit("released");
     expect((await startSession(a.key, a.projectId, { browserSettings: { context: { id, persist: true } } })).created.status).toBe(201);
   });
 

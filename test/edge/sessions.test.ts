@@ -1,7 +1,7 @@
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CDP_TOKEN_AUDIENCE, NODE_TOKEN_AUDIENCE, NodeEnv, TOKEN_ISSUER } from "../../edge/node-protocol.ts";
-import { api, call, callsFor, checkSessionShape, env, newExtension, newProject, nextLaunch, nodeCall, standInCalls, startSession } from "./helpers.ts";
+import { CDP_TOKEN_AUDIENCE, LINK_TOKEN_AUDIENCE, NODE_TOKEN_AUDIENCE, NodeEnv, TOKEN_ISSUER } from "../../edge/node-protocol.ts";
+import { api, call, callsFor, checkSessionShape, newExtension, newProject, nextLaunch, readyNode, standInCalls, startSession } from "./helpers.ts";
 
 describe("a session's life through the API", () => {
   let project: Awaited<ReturnType<typeof newProject>>;
@@ -12,15 +12,16 @@ describe("a session's life through the API", () => {
 
   it("creates: RunTask as specified, waits for ready, answers the Browserbase shape", async () => {
     const before = Date.now();
-    const { created, node } = await startSession(project.key, project.projectId, { timeout: 120, userMetadata: { a: 1 }, unknownKey: true }, known, 9333);
+    const { created, node } = await startSession(project.key, project.projectId, { timeout: 120, userMetadata: { a: 1 }, unknownKey: true }, known);
     expect(created.status).toBe(201);
     const s = created.body;
     checkSessionShape(s, { connect: true });
     expect(s).toMatchObject({ id: node.sessionId, projectId: project.projectId, status: "RUNNING", keepAlive: false, proxyBytes: 0, region: "us-east-1", userMetadata: { a: 1 } });
     expect(Date.parse(s.expiresAt) - Date.parse(s.createdAt)).toBe(120_000);
     expect(Date.parse(s.createdAt)).toBeGreaterThanOrEqual(before - 5);
-    expect(s.connectUrl).toBe(`ws://127.0.0.1:9333?signingKey=${s.signingKey}`);
-    expect(s.seleniumRemoteUrl).toBe("http://127.0.0.1:9333/webdriver");
+    // CONNECT_MODE=edge (the default): CDP goes through the edge, at the URL the node dials too.
+    expect(s.connectUrl).toBe(`ws://edge.test/cdp/${s.id}?signingKey=${s.signingKey}`);
+    expect(s.seleniumRemoteUrl).toBe(`http://edge.test/cdp/${s.id}/webdriver`);
 
     // The CDP token: verifies with the published JWKS, pinned claims, exp = expiresAt.
     const jwks = createLocalJWKSet((await call("/.well-known/jwks.json")).body);
@@ -48,8 +49,14 @@ describe("a session's life through the API", () => {
       [NodeEnv.expiresAt]: s.expiresAt,
       [NodeEnv.keepAlive]: "false",
       [NodeEnv.browserSettings]: "{}",
+      [NodeEnv.connectMode]: "edge",
     });
     expect(JSON.parse(node.env[NodeEnv.jwks]).keys[0].d).toBeUndefined();
+    // Only the link token travels in RunTask; the node token comes over the link.
+    expect(node.env.WC_NODE_TOKEN).toBeUndefined();
+    expect(JSON.stringify(run.body)).not.toContain(node.nodeToken);
+    const linkClaims = await jwtVerify(node.linkToken, jwks, { issuer: TOKEN_ISSUER, audience: LINK_TOKEN_AUDIENCE, algorithms: ["ES256"] });
+    expect(linkClaims.payload.sub).toBe(s.id);
     const nodeClaims = await jwtVerify(node.nodeToken, jwks, { issuer: TOKEN_ISSUER, audience: NODE_TOKEN_AUDIENCE, algorithms: ["ES256"] });
     expect(nodeClaims.payload.sub).toBe(s.id);
 
@@ -79,8 +86,7 @@ describe("a session's life through the API", () => {
 
   it("accepts a bodyless POST with a JSON content type", async () => {
     const created = call("/v1/sessions", { method: "POST", headers: { "X-BB-API-Key": project.key, "content-type": "application/json" } });
-    const node = await nextLaunch(project.projectId, known);
-    await nodeCall(node.sessionId, node.nodeToken, "ready", { host: "127.0.0.1", port: 9223, browserVersion: "Chrome/156" });
+    await readyNode(await nextLaunch(project.projectId, known));
     expect((await created).status).toBe(201);
   });
 

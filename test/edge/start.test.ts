@@ -3,7 +3,8 @@ import worker from "../../edge/index.ts";
 import { inject } from "vitest";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { SessionRecord } from "../../edge/sessions/session-record.ts";
-import { api, callsFor, env, newProject, nextLaunch, nodeCall, sessionObject, standInCalls, standInTasks, startSession, taskOf } from "./helpers.ts";
+import { FakeNode } from "./fake-node.ts";
+import { api, callsFor, env, newProject, nextLaunch, readyNode, sessionObject, standInCalls, standInTasks, startSession } from "./helpers.ts";
 
 const faults = (projectId: string, list: string[]) =>
   fetch(`${inject("ecsUrl")}/_faults`, { method: "POST", body: JSON.stringify({ projectId, faults: list }) });
@@ -16,20 +17,6 @@ describe("starting a session", () => {
   const status = async (id: string) => (await api(project.key, "GET", `/v1/sessions/${id}`)).body.status;
   beforeAll(async () => {
     project = await newProject({ name: "start", concurrency: 50 });
-  });
-
-  it("resolves the node's address through ECS and EC2 when ready names no host", async () => {
-    const creating = api(project.key, "POST", "/v1/sessions", {});
-    const node = await nextLaunch(project.projectId, known);
-    expect((await nodeCall(node.sessionId, node.nodeToken, "ready", { port: 9444, browserVersion: "Chrome/156" })).status).toBe(200);
-    const created = await creating;
-    expect(created.body.connectUrl).toMatch(/^ws:\/\/127\.0\.0\.1:9444\?signingKey=/);
-    const calls = await callsFor(node.sessionId);
-    expect(calls.map((c) => c.action)).toEqual(["RunTask", "DescribeTasks"]);
-    const eni = (await taskOf(node.sessionId)).attachments[0].details.find((d: { name: string }) => d.name === "networkInterfaceId").value;
-    const ec2 = (await standInCalls()).filter((c) => c.service === "ec2" && c.body["NetworkInterfaceId.1"] === eni);
-    expect(ec2).toHaveLength(1);
-    expect(ec2[0]).toMatchObject({ action: "DescribeNetworkInterfaces", status: 200, signedBy: expect.any(String) });
   });
 
   it("at the start deadline: ERROR, StopTask, and an answer the SDK will not retry", async () => {
@@ -88,7 +75,8 @@ describe("starting a session", () => {
   it("answers a node that failed before ready with a final error", async () => {
     const creating = api(project.key, "POST", "/v1/sessions", {});
     const node = await nextLaunch(project.projectId, known);
-    await nodeCall(node.sessionId, node.nodeToken, "exit", { reason: "not-ready", detail: "Chromium did not start" });
+    const link = await FakeNode.dial(node.sessionId, node.linkToken);
+    link.exit("not-ready", "Chromium did not start");
     const created = await creating;
     expect(created).toMatchObject({ status: 502, body: { message: "The browser node could not start: not-ready (Chromium did not start)" } });
     expect(created.headers.get("x-should-retry")).toBe("false");
@@ -145,7 +133,7 @@ describe("the concurrency limit", () => {
     expect(refused.status).toBe(429);
     expect(refused.body.message).toMatch(/concurrent sessions limit \(limit 2, currently 2\)/);
     await api(limited.key, "POST", `/v1/sessions/${first.id}`, { status: "REQUEST_RELEASE" });
-    await nodeCall(second.sessionId, second.nodeToken, "ready", { host: "127.0.0.1", port: 1, browserVersion: "x" });
+    await readyNode(second);
     expect((await pending).status).toBe(201);
     expect((await startSession(limited.key, limited.projectId, {}, known)).created.status).toBe(201);
   });
@@ -153,8 +141,7 @@ describe("the concurrency limit", () => {
   it("admits exactly one of two simultaneous creates for the last slot", async () => {
     const single = await newProject({ name: "single", concurrency: 1 });
     const creates = [api(single.key, "POST", "/v1/sessions", {}), api(single.key, "POST", "/v1/sessions", {})];
-    const node = await nextLaunch(single.projectId);
-    await nodeCall(node.sessionId, node.nodeToken, "ready", { host: "127.0.0.1", port: 1, browserVersion: "x" });
+    await readyNode(await nextLaunch(single.projectId));
     const statuses = (await Promise.all(creates)).map((r) => r.status).sort();
     expect(statuses).toEqual([201, 429]);
   });

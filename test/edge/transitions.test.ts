@@ -4,7 +4,9 @@ import type { SessionRecord } from "../../edge/sessions/session-record.ts";
 import { EcsClient } from "../../edge/aws/ecs-client.ts";
 import { awsCredentials } from "../../edge/aws/aws-call.ts";
 import { readConfig } from "../../edge/config.ts";
-import { api, callsFor, env, newProject, nodeCall, sessionObject, startSession, taskEvent, taskOf } from "./helpers.ts";
+import { nodeChannelPath, nodeLinkPath } from "../../edge/node-protocol.ts";
+import { upgrade } from "./fake-node.ts";
+import { api, callsFor, env, newProject, sessionObject, startSession, taskEvent, taskOf, until } from "./helpers.ts";
 
 /** Moves a session's clock: rewrites its record as if time had passed, then lets its alarm run. */
 async function age(id: string, change: (r: SessionRecord) => Partial<SessionRecord>) {
@@ -39,24 +41,6 @@ describe("state transitions and alarms", () => {
     expect(await stopsOf(id)).toHaveLength(1);
   });
 
-  it("checks the task when heartbeats stop: a running task keeps the session, a stopped one ends it", async () => {
-    const { created, node } = await running();
-    const id = created.body.id;
-    expect((await nodeCall(id, node.nodeToken, "heartbeat", {})).body).toEqual({ end: false });
-    const heartbeatTimeout = Number(env.HEARTBEAT_TIMEOUT_SECONDS) * 1000;
-    await age(id, () => ({ lastHeartbeatAt: Date.now() - heartbeatTimeout - 1 }));
-    expect((await status(id)).status).toBe("RUNNING");
-    const described = (await callsFor(id)).filter((c) => c.action === "DescribeTasks");
-    expect(described).toHaveLength(1);
-    expect(described[0]).toMatchObject({ status: 200, body: { cluster: "wallcrawler", tasks: [(await taskOf(id)).taskArn] } });
-
-    // The task dies without a word (the stand-in stops it as ECS would): the next check ends the session.
-    await stopOutOfBand((await taskOf(id)).taskArn);
-    await age(id, (r) => ({ lastHeartbeatAt: Date.now() - heartbeatTimeout - 1, taskCheckedAt: r.taskCheckedAt! - heartbeatTimeout - 1 }));
-    const ended = await status(id);
-    expect(ended.status).toBe("ERROR");
-  });
-
   it("maps node exits to statuses, and a finished session ignores every later report", async () => {
     const cases = [
       ["idle", "COMPLETED"],
@@ -66,34 +50,44 @@ describe("state transitions and alarms", () => {
     for (const [reason, expected] of cases) {
       const { created, node } = await running();
       const id = created.body.id;
-      const exit = await nodeCall(id, node.nodeToken, "exit", { reason, detail: "test" });
-      expect(exit).toMatchObject({ status: 200, body: { status: expected } });
+      node.link.exit(reason, "test");
+      await until(async () => (await status(id)).status === expected);
       const ended = await status(id);
-      expect(ended.status).toBe(expected);
-      // Replayed and late reports: nothing moves.
-      expect((await nodeCall(id, node.nodeToken, "exit", { reason: "released" })).body).toEqual({ status: expected });
-      expect((await nodeCall(id, node.nodeToken, "ready", { host: "127.0.0.1", port: 1, browserVersion: "x" })).status).toBe(409);
-      expect((await nodeCall(id, node.nodeToken, "heartbeat", {})).body).toEqual({ end: true });
+      // Replayed and late reports: nothing moves, and a ready after the end is told the session is over.
+      node.link.exit("released");
+      node.link.ready();
+      expect(await node.link.closed).toEqual({ code: 4010, reason: "session over" });
       const taskArn = (await taskOf(id)).taskArn;
       expect((await taskEvent({ taskArn, lastStatus: "STOPPED", startedBy: `wc-${id}`, containers: [{ exitCode: 0 }] })).status).toBe(200);
       expect(await status(id)).toEqual(ended);
+      // A node of a finished session that dials again is sent away at once.
+      const late = await upgrade(nodeLinkPath(id), { authorization: `Bearer ${node.linkToken}` });
+      expect(await new Promise((resolve) => late.ws!.addEventListener("close", (e) => resolve(e.code)))).toBe(4010);
+      expect(node.link.received.filter((m) => m.t === "end")).toEqual([]); // it reported the end itself
     }
   });
 
-  it("repeated ready is harmless; a token of another session is refused", async () => {
+  it("repeated ready and unreadable messages are harmless; only this session's link token opens its link", async () => {
     const first = await running();
     const second = await running();
     const id = first.created.body.id;
-    const again = await nodeCall(id, first.node.nodeToken, "ready", { host: "10.9.9.9", port: 1, browserVersion: "x" });
-    expect(again).toMatchObject({ status: 200, body: { status: "RUNNING" } });
-    expect((await status(id)).connectUrl).toBe(first.created.body.connectUrl);
-    const forged = await nodeCall(id, second.node.nodeToken, "exit", { reason: "error" });
-    expect(forged).toMatchObject({ status: 401, body: { message: "Invalid node token for this session" } });
-    const garbage = await nodeCall(id, `${first.node.nodeToken.slice(0, -4)}AAAA`, "exit", { reason: "error" });
-    expect(garbage.status).toBe(401);
-    expect((await nodeCall(id, first.created.body.signingKey, "exit", { reason: "error" })).status).toBe(401); // a CDP token is not a node token
-    expect((await nodeCall(id, first.node.nodeToken, "exit", { reason: "bored" })).body.message).toMatch(/^reason: /);
+    first.node.link.ready({ direct: { host: "10.9.9.9", port: 1 } });
+    first.node.link.ws.send("not json");
+    first.node.link.ws.send(JSON.stringify({ t: "exit", reason: "bored" }));
+    first.node.link.ws.send(new Uint8Array([1, 2, 3]));
+    const refused = async (token: string) => (await upgrade(nodeLinkPath(id), { authorization: `Bearer ${token}` })).res.status;
+    expect(await refused(second.node.linkToken)).toBe(401);
+    expect(await refused(`${first.node.linkToken.slice(0, -4)}AAAA`)).toBe(401);
+    expect(await refused(first.created.body.signingKey)).toBe(401); // a CDP token is not a link token
+    expect(await refused(first.node.nodeToken)).toBe(401); // nor is the node token
+    const noToken = await upgrade(nodeLinkPath(id));
+    expect(noToken).toMatchObject({ res: { status: 401 }, body: { message: "Missing link token" } });
+    // ... and the link token opens nothing else: not a channel, not an artifact route.
+    const channel = await upgrade(nodeChannelPath(id, crypto.randomUUID()), { authorization: `Bearer ${first.node.linkToken}` });
+    expect(channel.res.status).toBe(401);
+    expect((await api(project.key, "GET", `/v1/sessions/${id}`)).body.connectUrl).toBe(first.created.body.connectUrl);
     expect((await status(id)).status).toBe("RUNNING");
+    expect(first.node.link.received.map((m) => m.t)).toEqual(["welcome"]);
   });
 
   it("takes ECS task events with the secret only, and settles sessions from them", async () => {

@@ -2,8 +2,8 @@
  * Starts, once for the whole edge suite, what the Worker under test talks to over loopback: the
  * local ECS stand-in (SigV4-checked, recording every call; the tests play the browser node)
  * behind a fault injector, and its record for the tests (behind a secret of this run), an
- * independent moto_server, a real Chromium for the debug URLs, and the node's upload and flush
- * receiver.
+ * independent moto_server, and a real Chromium behind the fake node (fake-node.ts) for the debug
+ * URLs, the DevTools frontend and the relay.
  * Secrets are generated per run.
  */
 import { randomBytes } from "node:crypto";
@@ -13,8 +13,6 @@ import { generateSecrets } from "../../../browser-node/local/dev-secrets.ts";
 import { startMoto } from "./moto.ts";
 import { startChromium } from "./chromium.ts";
 import { startFaultProxy } from "./fault-proxy.ts";
-import { startHttpShapes, TITLE } from "./http-shapes.ts";
-import { startNodeReceiver } from "./node-receiver.ts";
 import { startStandInRecord } from "./stand-in-record.ts";
 
 export default async function setup(project: TestProject) {
@@ -30,19 +28,13 @@ export default async function setup(project: TestProject) {
   const ecs = await startFaultProxy(standIn.url);
   const moto = await startMoto();
   const chromium = await startChromium();
-  const shapes = await startHttpShapes();
-  const receiver = await startNodeReceiver(secrets.SIGNING_KEY);
   project.provide("secrets", { ...secrets });
   project.provide("standInUrl", standIn.url);
   project.provide("standInRecord", { url: record.url, secret: recordSecret });
   project.provide("ecsUrl", ecs.url);
   project.provide("moto", { url: moto.url, region: moto.region, subnet: moto.subnet, securityGroup: moto.securityGroup, allowed: moto.allowed, denied: moto.denied });
   project.provide("chromiumPort", chromium.port);
-  project.provide("httpShapes", { port: shapes.port, rawPort: shapes.rawPort, title: TITLE });
-  project.provide("nodeReceiverPort", receiver.port);
   return async () => {
-    await receiver.close();
-    await shapes.close();
     await chromium.close();
     await moto.close();
     await ecs.close();

@@ -1,9 +1,10 @@
 /** When a session's alarm fires next (edge/sessions/alarm-plan.ts), and when its record may go. */
 import { describe, expect, it } from "vitest";
-import { MAX_STOP_ATTEMPTS, nextAlarmAt, RETRY_DELAY_MS, retentionOver } from "../../../edge/sessions/alarm-plan.ts";
+import { linkGraceEnd, MAX_STOP_ATTEMPTS, nextAlarmAt, RETRY_DELAY_MS, retentionOver } from "../../../edge/sessions/alarm-plan.ts";
+import { LINK_RECONNECT_GRACE_MS } from "../../../edge/node-protocol.ts";
 import type { SessionRecord } from "../../../edge/sessions/session-record.ts";
 
-const timings = { heartbeatTimeoutMs: 60_000, retentionMs: 30 * 86_400_000 };
+const timings = { retentionMs: 30 * 86_400_000 };
 const now = 1_800_000_000_000;
 
 function record(fields: Partial<SessionRecord>): SessionRecord {
@@ -29,15 +30,15 @@ describe("nextAlarmAt", () => {
     expect(nextAlarmAt(record({ status: "PENDING", startDeadline: now - 1 }), timings, now)).toBe(now - 1);
   });
 
-  it("counts a RUNNING session's silence from its last sign of life: heartbeat, task check, or else its last update", () => {
-    expect(nextAlarmAt(record({ updatedAt: now - 5_000 }), timings, now)).toBe(now - 5_000 + 60_000);
-    expect(nextAlarmAt(record({ lastHeartbeatAt: now - 1_000, taskCheckedAt: now - 30_000 }), timings, now)).toBe(now - 1_000 + 60_000);
-    // A task found running after heartbeats stopped buys another timeout, not an alarm per tick.
-    expect(nextAlarmAt(record({ lastHeartbeatAt: now - 90_000, taskCheckedAt: now - 2_000 }), timings, now)).toBe(now - 2_000 + 60_000);
+  it("is expiresAt while RUNNING with its link up, however long the node has been quiet", () => {
+    expect(nextAlarmAt(record({ updatedAt: now - 86_400_000 }), timings, now)).toBe(now + 3_600_000);
   });
 
-  it("fires at expiresAt when that comes before the heartbeat check", () => {
-    expect(nextAlarmAt(record({ lastHeartbeatAt: now, expiresAt: now + 10 }), timings, now)).toBe(now + 10);
+  it("ends the link's reconnect grace while the link is down, unless the deadline comes first", () => {
+    expect(nextAlarmAt(record({ linkLostAt: now - 1_000 }), timings, now)).toBe(now - 1_000 + LINK_RECONNECT_GRACE_MS);
+    expect(nextAlarmAt(record({ status: "PENDING", linkLostAt: now }), timings, now)).toBe(now + LINK_RECONNECT_GRACE_MS);
+    expect(nextAlarmAt(record({ linkLostAt: now, expiresAt: now + 10 }), timings, now)).toBe(now + 10);
+    expect(linkGraceEnd(record({}))).toBe(Infinity);
   });
 
   it("waits out the retention of a finished session that owes nothing", () => {

@@ -1,0 +1,104 @@
+/**
+ * A session's node link as its SessionObject holds it: one hibernatable WebSocket (a newer one
+ * replaces the older), the edge's messages to the node, and `call`s, each answered by one `reply`
+ * or failed by its deadline or the link's loss. Which socket is current survives hibernation (its
+ * id is in storage and in the socket's attachment); calls in flight need not: each keeps its
+ * caller's request, and so the object, alive.
+ */
+import { LinkClose, type EdgeToNode, type NodeCall, type NodeToEdge } from "../node-protocol.ts";
+import { fail, ok, type Outcome } from "../errors.ts";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+export const LINK_TAG = "link";
+const CURRENT = "link";
+
+interface PendingCall {
+  resolve(outcome: Outcome<unknown>): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+type Reply = Extract<NodeToEdge, { t: "reply" }>;
+
+export class NodeLink {
+  private readonly calls = new Map<number, PendingCall>();
+  private nextCall = 1;
+
+  constructor(private readonly ctx: DurableObjectState) {}
+
+  /** Takes `ws` (the server end of the node's upgrade) as the session's link, closing any older one. */
+  open(ws: WebSocket): void {
+    for (const older of this.ctx.getWebSockets(LINK_TAG)) closeQuietly(older, LinkClose.replaced.code, LinkClose.replaced.reason);
+    const id = crypto.randomUUID();
+    this.ctx.acceptWebSocket(ws, [LINK_TAG]);
+    ws.serializeAttachment({ id });
+    this.ctx.storage.kv.put(CURRENT, id);
+  }
+
+  /** Whether `ws` is the current link (a replaced one's late messages and close mean nothing). */
+  isCurrent(ws: WebSocket): boolean {
+    const id = this.ctx.storage.kv.get<string>(CURRENT);
+    return id !== undefined && (ws.deserializeAttachment() as { id?: string } | null)?.id === id;
+  }
+
+  /** The current link while it is open. */
+  socket(): WebSocket | undefined {
+    return this.ctx.getWebSockets(LINK_TAG).find((ws) => ws.readyState === WebSocket.OPEN && this.isCurrent(ws));
+  }
+
+  send(message: EdgeToNode): boolean {
+    const ws = this.socket();
+    if (!ws) return false;
+    try {
+      ws.send(JSON.stringify(message));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Asks the node; the answer is its reply's value, or a failure to pass on as it is. */
+  call(call: NodeCall, timeoutMs: number): Promise<Outcome<unknown>> {
+    const id = this.nextCall++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.settle(id, fail(504, "The session's browser node did not answer in time", true)), timeoutMs);
+      this.calls.set(id, { resolve, timer });
+      if (!this.send({ t: "call", id, call })) this.settle(id, fail(503, "The session's browser node is not connected", true));
+    });
+  }
+
+  reply(reply: Reply): void {
+    if (reply.ok) return this.settle(reply.id, ok(reply.value));
+    // The node's status passes on when it is an error status; anything else is the node's fault.
+    const status = reply.status >= 400 && reply.status <= 599 ? (reply.status as ContentfulStatusCode) : 502;
+    this.settle(reply.id, fail(status, reply.message));
+  }
+
+  /** The link dropped: nothing asked on it will be answered. */
+  dropCalls(): void {
+    for (const id of [...this.calls.keys()]) this.settle(id, fail(502, "The session's browser node lost its link", true));
+  }
+
+  /** Closes the current link, e.g. with LinkClose.sessionOver. */
+  close(code: number, reason: string): void {
+    const ws = this.socket();
+    if (ws) closeQuietly(ws, code, reason);
+  }
+
+  private settle(id: number, outcome: Outcome<unknown>) {
+    const call = this.calls.get(id);
+    if (!call) return; // answered already, or timed out
+    this.calls.delete(id);
+    clearTimeout(call.timer);
+    call.resolve(outcome);
+  }
+}
+
+/** Closes `ws` unless it is closed already. 1005 (a close frame without a code) is passed on as one. */
+export function closeQuietly(ws: WebSocket, code: number, reason = "") {
+  try {
+    if (code === 1005) ws.close();
+    else ws.close(code === 1006 || code === 1015 ? 1000 : code, reason);
+  } catch {
+    // closed already
+  }
+}
