@@ -10,6 +10,8 @@ export interface EdgeVars {
   readonly ECS_SECURITY_GROUPS: string;
   readonly ECS_ASSIGN_PUBLIC_IP: string;
   readonly EDGE_PUBLIC_URL: string;
+  /** "edge" or "direct": where clients reach CDP, matching the nodes' WC_CONNECT_MODE and security group. */
+  readonly CONNECT_MODE: string;
 }
 
 export interface EdgeOutputsProps {

@@ -45,6 +45,7 @@ export class WallcrawlerStack extends Stack {
         // where direct mode's clients also reach it. Edge mode lets nothing in (network.ts).
         ECS_ASSIGN_PUBLIC_IP: "ENABLED",
         EDGE_PUBLIC_URL: config.edgeUrl,
+        CONNECT_MODE: config.connectMode,
       },
       secretArns: {
         EdgeCredentialsSecretArn: this.edgeIdentity.credentials.secretArn,

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { dev, EDGE_URL, logicalIdAt, REPO } from "./fixtures.ts";
+import { dev, direct, EDGE_URL, logicalIdAt, REPO } from "./fixtures.ts";
 
 const EDGE_VARS = [
   "ECS_REGION",
@@ -12,6 +12,7 @@ const EDGE_VARS = [
   "ECS_SECURITY_GROUPS",
   "ECS_ASSIGN_PUBLIC_IP",
   "EDGE_PUBLIC_URL",
+  "CONNECT_MODE",
 ];
 
 /** Renders an output value the way CloudFormation would, with placeholders for refs. */
@@ -45,6 +46,7 @@ describe("outputs for the edge", () => {
     expect(value("EcsSecurityGroups")).toBe(`<${logicalIdAt(template, "Network/BrowserNodes")}.GroupId>`);
     expect(value("EcsAssignPublicIp")).toBe("ENABLED");
     expect(value("EdgePublicUrl")).toBe(EDGE_URL);
+    expect(value("ConnectMode")).toBe("edge");
     expect(value("EdgeCredentialsSecretArn")).toBe(`<${logicalIdAt(template, "Edge/Credentials")}>`);
     expect(value("TaskEventsSecretArn")).toBe(`<${logicalIdAt(template, "TaskEvents/Secret")}>`);
   });
@@ -57,6 +59,13 @@ describe("outputs for the edge", () => {
     expect(vars.ECS_TASK_DEFINITION).toBe(value("EcsTaskDefinition"));
     expect(vars.ECS_SUBNETS).toBe(value("EcsSubnets"));
     expect(vars.EDGE_PUBLIC_URL).toBe(EDGE_URL);
+    expect(vars.CONNECT_MODE).toBe("edge");
+  });
+
+  it("hand the edge the stack's connect mode, so its connectUrls match what the nodes' security group lets in", () => {
+    const outputs = direct().template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(render(outputs.ConnectMode!.Value)).toBe("direct");
+    expect(render(outputs.WranglerDeployCommand!.Value)).toContain("--var CONNECT_MODE:direct");
   });
 
   it("print the commands that pipe both secrets into wrangler secret bulk, without their values", () => {
