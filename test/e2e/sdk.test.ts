@@ -12,7 +12,8 @@ describe("@browserbasehq/sdk against the local platform", () => {
     const created = await bb.sessions.create({ keepAlive: true, userMetadata: { suite: "sdk", run: { marker } } });
     expect(created.status).toBe("RUNNING");
     expect(created.projectId).toBe(t.platform.projectId);
-    expect(created.connectUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/?\?signingKey=/);
+    // Edge mode (the default): CDP goes through the edge, under /cdp/<session>, never to a node's port.
+    expect(created.connectUrl).toBe(`${t.platform.edgeUrl.replace(/^http/, "ws")}/cdp/${created.id}?signingKey=${encodeURIComponent(created.signingKey)}`);
     expect(created.signingKey).toBeTruthy();
     expect(created.seleniumRemoteUrl).toBeTruthy();
     expect(Object.values(created).includes(null)).toBe(false);
@@ -36,6 +37,8 @@ describe("@browserbasehq/sdk against the local platform", () => {
     const listed = debug.pages.find((p) => p.url.endsWith(`/sdk-${marker}`));
     expect(listed?.title).toBe(`page /sdk-${marker}`);
     expect(listed?.id).toMatch(/^[0-9A-F]{32}$/);
+    expect(listed!.debuggerFullscreenUrl.startsWith(`${t.platform.edgeUrl}/cdp/${created.id}/devtools/inspector.html?ws=`)).toBe(true);
+    expect(debug.wsUrl.split("?")[0]).toBe(created.connectUrl.split("?")[0]); // its own token, valid as long
     const inspector = await fetch(listed!.debuggerFullscreenUrl);
     expect(inspector.status).toBe(200);
     expect(await inspector.text()).toContain("<html");
