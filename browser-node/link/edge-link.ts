@@ -42,7 +42,7 @@ const CLOSE_WAIT_MS = 1000;
 const retryable = (status: number) => status === 0 || status === 408 || status === 425 || status === 429 || status >= 500;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-type Dialed = { open: WebSocket } | { retry: string } | { final: string };
+type Dialed = { open: WebSocket } | { retry: string } | { final: string } | { over: string };
 
 export class EdgeLink {
   private socket: WebSocket | undefined;
@@ -154,6 +154,7 @@ export class EdgeLink {
       }
       if ("open" in dialed) return this.adopt(dialed.open, attempt);
       if ("final" in dialed) return this.lose(`the edge refused the link: ${dialed.final}`);
+      if ("over" in dialed) return this.sessionOver();
       log("link-retry", { attempt, problem: dialed.retry }, "warn");
       if (Date.now() + delay > until) return this.lose(`the link did not come back: ${dialed.retry}`);
       await sleep(delay);
@@ -161,7 +162,7 @@ export class EdgeLink {
     }
   }
 
-  /** One dial: open and welcomed, refused (final or not), or failed on the way. */
+  /** One dial: open and welcomed, refused (final or not), answered "session over", or failed on the way. */
   private dialOnce(): Promise<Dialed> {
     return new Promise((resolve) => {
       let settled = false;
@@ -195,7 +196,9 @@ export class EdgeLink {
       ws.once("close", (code, reason) => {
         if (!settled) {
           const why = `closed with ${code} ${String(reason)}`.trim();
-          settle(code === LinkClose.sessionOver.code || code === LinkClose.replaced.code ? { final: why } : { retry: why });
+          // The edge takes a link of a session that is over only to close it with 4010, before any welcome.
+          if (code === LinkClose.sessionOver.code) settle({ over: why });
+          else settle(code === LinkClose.replaced.code ? { final: why } : { retry: why });
         } else this.dropped(ws, code, String(reason));
       });
     });
@@ -222,10 +225,7 @@ export class EdgeLink {
     this.socket = undefined;
     clearInterval(this.pinger);
     if (this.over) return;
-    if (code === LinkClose.sessionOver.code) {
-      this.finish("the session is over at the edge");
-      return this.handlers.end("released", "the edge closed the link: the session is over");
-    }
+    if (code === LinkClose.sessionOver.code) return this.sessionOver();
     if (code === LinkClose.replaced.code) return this.lose("a newer link for this session replaced this one");
     log("link-dropped", { code, reason }, "warn");
     this.redial(Date.now() + REDIAL_FOR_MS);
@@ -257,6 +257,13 @@ export class EdgeLink {
       reply = { t: "reply", id, ok: false, status, message: message.slice(0, 2000) };
     }
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(reply));
+  }
+
+  /** The edge says the session is over (4010): it ends as released, with no redial and no exit to report. */
+  private sessionOver() {
+    if (this.over) return;
+    this.finish("the session is over at the edge");
+    this.handlers.end("released", "the edge closed the link: the session is over");
   }
 
   private lose(detail: string) {

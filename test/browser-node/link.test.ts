@@ -105,6 +105,18 @@ describe("a link that drops", () => {
     expect(node.logs.at(-1)).toMatchObject({ event: "exit", reason: "released", reported: false });
   });
 
+  it("redialed into a session that ended meanwhile (closed with 'session over' before any welcome) ends it as released", async () => {
+    const { node, cdpUrl } = await startReadyNode({ edge, keepAlive: true });
+    const client = await connectRawUrl(cdpUrl);
+    edge.over.add(node.sessionId);
+    edge.dropLink(node.sessionId);
+    expect(await client.closed).toEqual(CloseCode.released);
+    expect((await node.exited).code).toBe(0);
+    expect(edge.linkAttempts.filter((a) => a.sessionId === node.sessionId)).toHaveLength(2);
+    expect(node.logs.some((l) => l.event === "link-lost")).toBe(false);
+    expect(node.logs.at(-1)).toMatchObject({ event: "exit", reason: "released", reported: false });
+  });
+
   it("redials to report exit when it is down at the end", async () => {
     const { node } = await startReadyNode({ edge });
     edge.refuseLinks.set(node.sessionId, 503);

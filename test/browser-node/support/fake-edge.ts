@@ -48,6 +48,8 @@ export class FakeEdge {
   readonly refuseLinks = new Map<string, number>();
   /** Uploads staged for nodes, by `<session>/<name>`. */
   readonly staged = new Map<string, StagedUpload>();
+  /** Sessions over at the edge: their links are taken and closed with 4010 at once, without a welcome (as the edge does). */
+  readonly over = new Set<string>();
   /** How links closed: code and reason, by session. */
   readonly linkCloses: Array<{ sessionId: string; code: number; reason: string }> = [];
   jwksRequests = 0;
@@ -173,6 +175,7 @@ export class FakeEdge {
   }
 
   private async takeLink(sessionId: string, ws: WebSocket) {
+    if (this.over.has(sessionId)) return ws.close(4010, "session over");
     this.links.get(sessionId)?.close(4009, "link replaced");
     this.links.set(sessionId, ws);
     ws.on("message", (data) => {
