@@ -255,5 +255,7 @@ export function safeFileName(raw: string | undefined): string | undefined {
   const extension = /(?<=.)\.[^.]{1,16}$/.exec(base)?.[0] ?? "";
   const stem = Array.from(base.slice(0, base.length - extension.length));
   while (stem.length && encoder.encode(stem.join("") + extension).length > 255) stem.pop();
-  return stem.length ? stem.join("") + extension : undefined;
+  // Trimmed again: a cut can end on a space, and the node takes only a name that is plain as it is.
+  const name = (stem.join("") + extension).trimEnd();
+  return name && name !== "." && name !== ".." ? name : undefined;
 }

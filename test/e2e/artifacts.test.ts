@@ -148,6 +148,9 @@ describe("session artifacts end to end", () => {
     const { nodeId } = await cdpSession.send("DOM.querySelector", { nodeId: root.nodeId, selector: "#f" });
     await cdpSession.send("DOM.setFileInputFiles", { nodeId, files: [path!] });
     await expect.poll(() => page.title(), { timeout: 10_000 }).toBe(`got notes.txt: notes ${marker}`);
+    // A name the edge must shorten, cut right after a space: the node takes the name the edge sends as it is.
+    const long = await bb.sessions.uploads.create(session.id, { file: await toFile(Buffer.from("long"), `${"n".repeat(254)} tail`) });
+    expect(/at (\/\S+?): set that path/.exec(long.message)?.[1]).toMatch(new RegExp(`/${"n".repeat(254)}$`));
 
     // The log: a command of our own, with its session and result.
     await page.goto(`${site.url}/recorded`);
