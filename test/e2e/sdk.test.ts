@@ -1,6 +1,7 @@
 import Browserbase from "@browserbasehq/sdk";
 import { chromium } from "playwright-core";
 import { describe, expect, it } from "vitest";
+import { connectCdp } from "./fixtures/artifact-site.ts";
 import { sessionProcesses, usePlatform } from "./helpers.ts";
 
 // The Browserbase SDK, unmodified, against the whole local platform.
@@ -42,6 +43,10 @@ describe("@browserbasehq/sdk against the local platform", () => {
     const inspector = await fetch(listed!.debuggerFullscreenUrl);
     expect(inspector.status).toBe(200);
     expect(await inspector.text()).toContain("<html");
+    // The socket the frontend opens from that URL (its `ws=` parameter, token included) reaches the page through the edge.
+    const pageSocket = await connectCdp(`ws://${new URL(listed!.debuggerFullscreenUrl).searchParams.get("ws")}`);
+    expect((await pageSocket.send("Runtime.evaluate", { expression: "document.title", returnByValue: true })).result.value).toBe(`page /sdk-${marker}`);
+    pageSocket.close();
     await browser.close();
 
     const released = await bb.sessions.update(created.id, { status: "REQUEST_RELEASE", projectId: t.platform.projectId });
