@@ -2,7 +2,7 @@
  * The environment a session's browser node starts with (RunTask container overrides, which
  * DescribeTasks and CloudTrail show): the link token opens the node's link and nothing else; the
  * node token it works with arrives over that link. ECS caps all overrides of one RunTask at
- * 8 KiB of JSON; the token and JWKS take about 1.5 KiB, so the create route refuses
+ * 8 KiB of JSON; the rest of them (link token, JWKS) take about 1.1 KiB, so the create route refuses
  * `browserSettings` that take more than MAX_BROWSER_SETTINGS_BYTES there.
  */
 import { NodeEnv, type ConnectMode } from "../node-protocol.ts";
