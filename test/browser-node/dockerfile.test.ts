@@ -18,6 +18,7 @@ import { commandOf, copyOf, dockerIgnores, envPairs, parseDockerfile } from "./s
 import { FakeEdge } from "./support/fake-edge.ts";
 import { ROOT, startNode } from "./support/node-process.ts";
 import { listeningPorts } from "./support/sockets.ts";
+import { TEST_CHROMIUM } from "../support/chromium.ts";
 
 const instructions = parseDockerfile(readFileSync(`${ROOT}browser-node/Dockerfile`, "utf8"));
 const all = (keyword: string) => instructions.filter((i) => i.keyword === keyword);
@@ -122,7 +123,8 @@ describe("browser-node/Dockerfile", () => {
     const edge = await FakeEdge.start();
     const sessionId = randomUUID();
     // Port 0 instead of ENV's, so parallel runs never collide; the health check gets the port the node got.
-    const env = { ...imageEnv, WC_CONNECT_MODE: "direct", WC_PROXY_PORT: "0", HOME: home };
+    // ENV's Chromium (checked above) behind the tests' wrapper, which keeps it off the network.
+    const env = { ...imageEnv, WC_CHROMIUM_PATH: TEST_CHROMIUM, WC_CONNECT_MODE: "direct", WC_PROXY_PORT: "0", HOME: home };
     const linkToken = await edge.linkToken(sessionId);
     const node = startNode({ edgeUrl: edge.url, sessionId, linkToken, jwks: edge.key.jwks, env, command: { argv, cwd: join(scratch, workdir), ...as } });
     try {
@@ -157,7 +159,7 @@ describe("browser-node/Dockerfile", () => {
     });
     await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
     const probePort = String((probe.address() as AddressInfo).port);
-    const env = { ...imageEnv, HOME: home };
+    const env = { ...imageEnv, WC_CHROMIUM_PATH: TEST_CHROMIUM, HOME: home };
     const node = startNode({ edgeUrl: edge.url, sessionId, linkToken: await edge.linkToken(sessionId), env, command: { argv, cwd: join(scratch, workdir), ...as } });
     try {
       const ready = await edge.waitFor(sessionId, "ready");

@@ -1,5 +1,8 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+import { useTestChromium } from "../support/chromium.ts";
+
+useTestChromium();
 
 // The browser node's suite: plain Node, real Chromium, the node as a real child process.
 // One shared node (global-setup.ts) serves the client and token tests; lifecycle tests start

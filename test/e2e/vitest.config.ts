@@ -1,4 +1,8 @@
 import { defineConfig } from "vitest/config";
+import { useTestChromium } from "../support/chromium.ts";
+
+// Every node's Chromium, kept off the network (test/support/chromium.sh).
+useTestChromium();
 
 // Node-side tests of the whole platform: real workerd (wrangler), the local ECS stand-in, real
 // browser nodes and Chromium, the real clients. Files run one at a time: each starts browsers,

@@ -5,6 +5,10 @@
 import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { useTestChromium } from "../support/chromium.ts";
+
+// The real Chromium behind the fake node, kept off the network (test/support/chromium.sh).
+useTestChromium();
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
