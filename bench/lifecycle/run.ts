@@ -4,6 +4,9 @@
  * (c1) and ten at a time (c10). In the same run, between the c1 runs, a bare Chromium launch until
  * `/json/version` answers: the floor a cold create is compared with. Each bare launch waits until
  * the last session's node has stopped, so neither side shares the machine with a stopping browser.
+ * A run that fails is counted with its step and the client's reason (status and message, or the
+ * connection error's causes), one table row per reason. WALLCRAWLER_VERBOSE=1 also prints the
+ * nodes' and the edge's logs and each failure as it happens, timestamped, to match them.
  * BENCH_CREATE: the create's body as JSON, e.g. '{"browserSettings":{"recordSession":false}}'.
  */
 import Browserbase from "@browserbasehq/sdk";

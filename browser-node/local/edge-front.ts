@@ -6,7 +6,7 @@
  * theirs about as long (Node's agent 5 s, undici 4 s on a coarse timer that a busy machine
  * delays): a request written onto a connection workerd is closing at that moment is lost
  * (ECONNRESET, "other side closed"), and a client cannot safely send a POST again. Here clients'
- * connections stay open far longer than any of them idles (as Cloudflare's edge keeps them), and
+ * connections stay open far longer than any of them idles (Cloudflare keeps them 400 s), and
  * toward workerd no connection is ever reused, so no request is written onto a closing one.
  */
 import { Agent, createServer, request, type IncomingHttpHeaders } from "node:http";

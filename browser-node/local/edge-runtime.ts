@@ -46,14 +46,20 @@ const MINIFLARE_LEVEL: Record<EdgeLogLevel, LogLevel> = {
   debug: LogLevel.DEBUG,
 };
 
+/** Miniflare's log without its "Ready on <workerd's port>": clients use the front's URL, which the platform prints. */
+class EdgeLog extends Log {
+  override logReady() {}
+}
+
 export async function startEdge(options: EdgeOptions): Promise<Edge> {
   const config = unstable_readConfig({ config: join(options.repoRoot, "wrangler.toml") });
-  // The bundle stays in memory: platforms started side by side (a bench beside a test) share no file.
-  const script = join(options.repoRoot, "dist/edge/index.mjs");
+  // The module's name in stack traces. The bundle itself stays in memory: platforms started side
+  // by side (a bench beside a test) share no file.
+  const modulePath = join(options.repoRoot, "dist/edge/index.mjs");
   // As wrangler bundles a Worker (its conditions, target and internal modules), minus its dev-only middleware.
   const bundle = await build({
     entryPoints: [config.main!], // absolute: wrangler resolves it against wrangler.toml
-    outfile: script,
+    outfile: modulePath,
     write: false,
     bundle: true,
     format: "esm",
@@ -72,7 +78,7 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
     port: 0,
     // Nothing leaves the machine: no lookup of Cloudflare's request metadata (`request.cf`).
     cf: false,
-    log: new Log(MINIFLARE_LEVEL[options.logLevel]),
+    log: new EdgeLog(MINIFLARE_LEVEL[options.logLevel]),
     // The edge's console, by level, as `wrangler dev --log-level` shows it.
     handleStructuredLogs: ({ level, message }: { level: string; message: string }) => {
       if (show(level)) (level === "error" || level === "warn" ? console.error : console.log)(message);
@@ -82,7 +88,7 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
       {
         ...workerOptions,
         name: config.name,
-        modules: [{ type: "ESModule", path: script, contents: bundle.outputFiles[0].text }],
+        modules: [{ type: "ESModule", path: modulePath, contents: bundle.outputFiles[0].text }],
         // Only what wrangler.toml says and what the platform passes: no .dev.vars or .env.
         bindings: { ...config.vars, ...options.bindings } as Record<string, string>,
       },
