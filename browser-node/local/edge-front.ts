@@ -10,6 +10,7 @@
  * toward workerd no connection is ever reused, so no request is written onto a closing one.
  */
 import { Agent, createServer, request, type IncomingHttpHeaders } from "node:http";
+import { connect, type Socket } from "node:net";
 
 /** Longer than any client keeps an idle connection (Node 5 s, undici 4 s, browsers ~60 s). */
 export const FRONT_KEEP_ALIVE_MS = 65_000;
@@ -42,6 +43,28 @@ export async function startEdgeFront(options: { host: string; port: number; upst
     // A client that leaves before its answer leaves workerd too.
     res.on("close", () => {
       if (!res.writableFinished) upstream.destroy();
+    });
+  });
+  // WebSockets (the nodes' links and channels, CDP clients): the upgrade request goes to workerd
+  // as it came, on a connection of its own, and the two sockets are spliced from then on.
+  server.on("upgrade", (req, client: Socket, head: Buffer) => {
+    const upstream = connect({ host: options.upstream.hostname, port: Number(options.upstream.port), noDelay: true });
+    client.setNoDelay(true);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on("error", drop);
+    upstream.on("error", drop);
+    client.on("close", drop);
+    upstream.on("close", drop);
+    upstream.on("connect", () => {
+      const lines = [`${req.method} ${req.url} HTTP/1.1`];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      upstream.write(lines.join("\r\n") + "\r\n\r\n");
+      if (head.length) upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
     });
   });
   await new Promise<void>((resolve, reject) => {
