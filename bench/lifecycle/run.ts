@@ -27,7 +27,7 @@ export default async function run(): Promise<BenchRow[]> {
   const pageServer = createServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<title>bench</title>ok"));
   await new Promise<void>((resolve) => pageServer.listen(0, "127.0.0.1", resolve));
   const pageUrl = `http://127.0.0.1:${(pageServer.address() as { port: number }).port}/`;
-  const platform = await startLocalPlatform({ concurrency: 10 });
+  const platform = await startLocalPlatform({ concurrency: 10, nodeEnv: { WC_EGRESS_OFFLINE: "1" } });
   const bb = new Browserbase({ apiKey: platform.apiKey, baseURL: platform.edgeUrl, maxRetries: 0 });
 
   const once = async (): Promise<Timings> => {
