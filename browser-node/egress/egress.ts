@@ -4,6 +4,7 @@
  * browser gets its session's settings without a relaunch), read its byte counters, stop it.
  */
 import type { Server } from "node:http";
+import type { Socket } from "node:net";
 import type { NodeUsage, ProxyRoute } from "../../edge/node-protocol.ts";
 import { log } from "../log.ts";
 import { loadAdHosts } from "./ad-hosts.ts";
@@ -72,6 +73,12 @@ export async function startEgress(options: EgressOptions = {}, settings?: Egress
   }
 
   if (settings) await configure(settings);
+  // Tunnels outlive the HTTP server's own bookkeeping: stop ends them too.
+  const sockets = new Set<Socket>();
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
   const port = await new Promise<number>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port));
@@ -83,7 +90,7 @@ export async function startEgress(options: EgressOptions = {}, settings?: Egress
     stop: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
       }),
   };
 }

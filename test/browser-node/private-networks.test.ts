@@ -55,16 +55,18 @@ describe("the browser is kept off private networks", () => {
     expect(refused.filter((pattern) => /^(127\.|\[::1\]|localhost)/.test(pattern))).toEqual([]);
   });
 
-  it("refuses an address literal its rules name before dialling it, and still loads 127.0.0.1", async () => {
-    // [::ffff:127.0.0.1] is loopback written as IPv4-mapped IPv6, which the "[::ffff:*" rule
-    // refuses. Were the rule gone, this navigation would reach `site` on 127.0.0.1 (the next test
-    // shows it does in a browser without the rule) and show up in site.requests.
+  it("refuses an address literal its rules name before dialling it, and still loads 127.0.0.1 (allowed in tests)", async () => {
+    // [::ffff:127.0.0.1] is loopback written as IPv4-mapped IPv6, which the egress proxy refuses
+    // (even where loopback is allowed, as here) and the "[::ffff:*" rule behind it too. Were both
+    // gone, this navigation would reach `site` on 127.0.0.1 (the next test shows it does in a
+    // browser without the rule) and show up in site.requests. The proxy drops a refused plain
+    // request, which the page sees as an empty response.
     const browser = await chromium.connectOverCDP(`ws://127.0.0.1:${shared().port}?signingKey=${await sharedToken()}`);
     try {
       const context = browser.contexts()[0];
       const page = await context.newPage();
       const cdp = await context.newCDPSession(page);
-      expect(await navigate(cdp, `http://[::ffff:127.0.0.1]:${site.port}/mapped-loopback`)).toBe("net::ERR_NAME_NOT_RESOLVED");
+      expect(await navigate(cdp, `http://[::ffff:127.0.0.1]:${site.port}/mapped-loopback`)).toBe("net::ERR_EMPTY_RESPONSE");
       expect(await navigate(cdp, `${site.url}still-fine`)).toBe("loaded");
       expect(site.requests).not.toContain("/mapped-loopback");
       expect(site.requests).toContain("/still-fine");
