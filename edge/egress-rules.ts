@@ -112,7 +112,7 @@ export function hostInDomain(host: string, domain: string): boolean {
   const d = canonicalHost(domain.replace(/^\*\./, ""));
   if (d === "") return false;
   if (h === d) return true;
-  return !isIpLiteral(h) && h.endsWith(`.${d}`);
+  return !isIpLiteral(h) && !isIpLiteral(d) && h.endsWith(`.${d}`);
 }
 
 /** The longest `domainPattern` taken: it is a regular expression run against every new host. */
