@@ -15,15 +15,21 @@ export function egressSettings(settings: BrowserSettings, proxies: ProxyRoute[])
   return { proxies, allowedDomains: settings.allowedDomains, blockAds: settings.blockAds === true };
 }
 
-/** `ignoreCertificateErrors`: browser-wide, for every page and context, present and future. */
-export async function applyCertificatePolicy(browser: { debugPort: number; browserPath: string }, settings: BrowserSettings) {
-  if (settings.ignoreCertificateErrors !== true) return;
+/**
+ * `ignoreCertificateErrors`: browser-wide, for every page and context, present and future. The
+ * override lasts as long as the CDP connection that set it (measured: closing it restores
+ * certificate checks), so it is held open until the session ends.
+ */
+export async function applyCertificatePolicy(browser: { debugPort: number; browserPath: string }, settings: BrowserSettings): Promise<{ close(): void }> {
+  if (settings.ignoreCertificateErrors !== true) return { close() {} };
   const cdp = await SideCdp.connect(browser.debugPort, browser.browserPath);
   try {
     await cdp.send("Security.setIgnoreCertificateErrors", { ignore: true });
-  } finally {
+  } catch (error) {
     cdp.close();
+    throw error;
   }
+  return cdp;
 }
 
 /** Posts the session's usage every ARTIFACT_FLUSH_INTERVAL_MS while it changes; `stop` returns the final count for `exit`. */

@@ -54,6 +54,7 @@ export class Session {
   private settle!: (code: number) => void;
   private readonly artifacts: SessionArtifacts;
   private usageReports: { stop(): { proxyBytes: number } } | undefined;
+  private certificatePolicy: { close(): void } | undefined;
   /** Resolves with the process exit code once the session has ended, however it ended. */
   readonly ended = new Promise<number>((resolve) => (this.settle = resolve));
 
@@ -130,7 +131,7 @@ export class Session {
     const [browserVersion] = await Promise.all([
       probeThroughProxy(this.port, readinessSecret, deadline),
       this.artifacts.attach(browser),
-      applyCertificatePolicy(browser, config.browserSettings),
+      applyCertificatePolicy(browser, config.browserSettings).then((held) => (this.certificatePolicy = held)),
     ]);
     if (this.ending) return;
     const probed = performance.now();
@@ -185,6 +186,7 @@ export class Session {
     // cleanly (before its profile is removed), then the last downloads, log and recording.
     await browser?.stop((profileDir) => this.artifacts.beforeProfileRemoved(profileDir));
     await this.artifacts.finish();
+    this.certificatePolicy?.close();
     const { proxyBytes } = this.usageReports?.stop() ?? this.egress.usage();
     await this.egress.stop();
     const reported = await this.edge.exit({ reason, detail: detail?.slice(0, 2000), proxyBytes });
