@@ -161,6 +161,30 @@ describe("allowedDomains and blockAds", () => {
   });
 });
 
+describe("upstream proxies", () => {
+  it("checks the upstream proxy's own address after resolution, and resolves nothing the upstream is to resolve", async () => {
+    reset();
+    const port = await start({ proxies: [{ server: "http://intranet.test:3128", username: "u", password: "p" }] });
+    expect((await connectThrough(port, "anywhere.example:443")).status).toBe(403);
+    expect(await getThrough(port, "http://anywhere.example/")).toEqual({ dropped: true });
+    expect(new Set(resolved)).toEqual(new Set(["intranet.test"]));
+    expect(dialled).toEqual([]);
+  });
+
+  it("dials the checked address of the proxy a pattern picks, and counts only those bytes", async () => {
+    reset();
+    const port = await start({ proxies: [{ domainPattern: "^via\\.", server: "http://public.test:3128" }, { domainPattern: "." }] });
+    // The origin stands in for the upstream proxy: it was sent the absolute form a proxy takes.
+    expect((await getThrough(port, "http://via.example/p")).body).toBe("origin saw via.examplehttp://via.example/p");
+    const counted = egress!.usage().proxyBytes;
+    expect(counted).toBeGreaterThan(0);
+    expect((await getThrough(port, "http://mixed.test/direct")).body).toBe("origin saw mixed.test/direct");
+    expect(egress!.usage().proxyBytes).toBe(counted);
+    expect(dialled).toEqual(["203.0.113.10:3128", "203.0.113.7:80"]);
+    expect(resolved).toEqual(["public.test", "mixed.test"]);
+  });
+});
+
 describe("keep-alive", () => {
   it("serves many requests on one client connection and reuses one connection to the origin", async () => {
     reset();

@@ -55,6 +55,12 @@ describe("the browser is kept off private networks", () => {
     expect(refused.filter((pattern) => /^(127\.|\[::1\]|localhost)/.test(pattern))).toEqual([]);
   });
 
+  it("runs Chromium with every request through the node's egress proxy, loopback included", () => {
+    const argv = readFileSync(`/proc/${shared().chromiumPid}/cmdline`, "utf8").split("\0");
+    expect(argv.filter((arg) => arg.startsWith("--proxy-server="))).toEqual([expect.stringMatching(/^--proxy-server=http:\/\/127\.0\.0\.1:\d+$/)]);
+    expect(argv).toContain("--proxy-bypass-list=<-loopback>");
+  });
+
   it("refuses an address literal its rules name before dialling it, and still loads 127.0.0.1 (allowed in tests)", async () => {
     // [::ffff:127.0.0.1] is loopback written as IPv4-mapped IPv6, which the egress proxy refuses
     // (even where loopback is allowed, as here) and the "[::ffff:*" rule behind it too. Were both
