@@ -34,6 +34,7 @@ export function adHostList() {
     }
   }
   if (hosts.size < 10_000) throw new Error(`${PACKAGE}: only ${hosts.size} ad and tracker hosts found; the package's layout changed`);
+  // The hosts are ASCII, so this order (UTF-16 code units) is the bytewise one the node's search uses.
   return [...hosts].sort().join("\n");
 }
 
