@@ -51,7 +51,7 @@ function launchEarly(config: NodeConfig, egress: Egress): EarlyLaunch | undefine
     settings: config.browserSettings,
     timeoutMs: config.readyDeadlineMs,
     signal: abort.signal,
-    extras: { egressPort: egress.port },
+    extras: { egressPort: egress.port, offline: config.egress.offline },
   });
   browser.catch(() => {}); // the session takes the outcome; until it exists a failure is not "unhandled"
   return { browser, abort };

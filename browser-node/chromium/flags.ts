@@ -55,12 +55,21 @@ const BLOCKED_HOSTS = [
 
 export const HOST_RESOLVER_RULES = BLOCKED_HOSTS.map((host) => `MAP ${host} ~NOTFOUND`).join(", ");
 
+/**
+ * Offline (WC_EGRESS_OFFLINE, tests): Chromium itself resolves nothing but loopback either, so a
+ * request that ever bypassed the egress proxy (a regression) could not send a DNS query off the
+ * machine. Behind the proxy Chromium resolves nothing anyway.
+ */
+export const OFFLINE_RESOLVER_RULES = "MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1";
+
 /** What the session brings to the launch besides its settings. */
 export interface LaunchExtras {
   /** An unpacked extension to load (the session's `extensionId`). */
   extensionDir?: string;
   /** The node's egress proxy on 127.0.0.1 (browser-node/egress/): every request goes through it. */
   egressPort?: number;
+  /** Resolve nothing but loopback (OFFLINE_RESOLVER_RULES). */
+  offline?: boolean;
 }
 
 export function launchFlags(settings: BrowserSettings, profileDir: string, extras: LaunchExtras = {}): string[] {
@@ -73,7 +82,7 @@ export function launchFlags(settings: BrowserSettings, profileDir: string, extra
     // fd 3/4: a lifeline. Chromium shuts down when this pipe closes, so a node killed outright
     // (SIGKILL, OOM) takes its browser with it even where no init reaps the task.
     "--remote-debugging-pipe",
-    `--host-resolver-rules=${HOST_RESOLVER_RULES}`,
+    `--host-resolver-rules=${HOST_RESOLVER_RULES}${extras.offline ? `, ${OFFLINE_RESOLVER_RULES}` : ""}`,
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
   ];
   // The viewport setting sizes the window. A page whose client sets no viewport of its own gets

@@ -111,7 +111,7 @@ export class Session {
       executable: config.chromiumPath,
       settings: config.browserSettings,
       timeoutMs: Math.max(1000, deadline - Date.now()),
-      extras: { extensionDir: this.artifacts.extensionDir, egressPort: this.egress.port },
+      extras: { extensionDir: this.artifacts.extensionDir, egressPort: this.egress.port, offline: config.egress.offline },
       seedProfile: (dir) => this.artifacts.seedProfile(dir),
       signal: this.launchAbort.signal,
     });
