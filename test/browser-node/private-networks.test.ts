@@ -92,7 +92,9 @@ describe("the browser is kept off private networks", () => {
     // The node's rules name no loopback range, so the form of "MAP 169.254.* ~NOTFOUND" is shown
     // here on a Chromium of the test's own, with the same form naming 127.3.*.
     const blocked = await serveSite("127.3.0.1");
-    // The rest of the rule resolves nothing but loopback: Chromium's own background requests (to Google's hosts) stay unresolved.
+    // The rest of the rules resolve nothing but loopback, so Chromium's own background requests
+    // (to Google's hosts) send no DNS query; 127.3.0.1 falls under both MAP rules alike, so this
+    // shows the MAP form refusing an IPv4 literal, whichever pattern names it.
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [`${RULES_FLAG}MAP 127.3.* ~NOTFOUND, ${OFFLINE_RESOLVER_RULES}, EXCLUDE ::ffff:7f00:1, EXCLUDE ::ffff:127.0.0.1`],
