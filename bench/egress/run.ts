@@ -32,14 +32,12 @@ async function firstPage(browser: Browser): Promise<Page> {
   return context.pages()[0] ?? (await context.newPage());
 }
 
-/** A Chromium with the nodes' flags, no proxy, and a resolver that answers only 127.0.0.1. */
+/** A Chromium with the nodes' flags, no proxy, and a resolver that answers only loopback. */
 async function directChromium() {
   const port = await freePort();
   const profile = mkdtempSync(join(tmpdir(), "wc-bench-profile-"));
-  const flags = launchFlags({}, profile)
-    .filter((f) => !f.startsWith("--host-resolver-rules="))
-    .map((f) => (f === "--remote-debugging-port=0" ? `--remote-debugging-port=${port}` : f));
-  flags.splice(flags.length - 1, 0, "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1");
+  // The node's flags offline, less the egress proxy.
+  const flags = launchFlags({}, profile, { offline: true }).map((f) => (f === "--remote-debugging-port=0" ? `--remote-debugging-port=${port}` : f));
   const child = spawn(CHROMIUM, flags, { stdio: ["ignore", "ignore", "ignore", "pipe", "pipe"], detached: true });
   for (let i = 0; ; i++) {
     if (await fetch(`http://127.0.0.1:${port}/json/version`).then((r) => r.ok, () => false)) break;
