@@ -222,9 +222,13 @@ describe("the egress proxy itself", () => {
     await ended(t.bb, session.id);
   });
 
-  it("refuses an invalid certificate unless ignoreCertificateErrors is set", async () => {
+  it("refuses an invalid certificate unless ignoreCertificateErrors is set (HTTPS tunnelled directly, HTTP/2 inside)", async () => {
     const strict = await t.bb.sessions.create({});
     expect(await browse(strict, (page) => navigate(page, `https://127.0.0.1:${tlsSite.port}/strict`))).toBe("net::ERR_CERT_AUTHORITY_INVALID");
     await ended(t.bb, strict.id);
+    const lenient = await t.bb.sessions.create({ browserSettings: { ignoreCertificateErrors: true } });
+    const loaded = await browse(lenient, async (page) => [await navigate(page, `https://127.0.0.1:${tlsSite.port}/protocol`), await page.title()]);
+    expect(loaded).toEqual(["loaded", "HTTP/2.0"]);
+    await ended(t.bb, lenient.id);
   });
 });
