@@ -52,7 +52,8 @@ export function createEgressServer(parts: ProxyParts): Server {
   const { guard, connector, upstreamBytes } = parts;
   // Pooled keep-alive connections to checked addresses: the pool is keyed by the address dialled.
   const pooled = (counted: boolean) => {
-    const agent = new Agent({ keepAlive: true, scheduling: "lifo" });
+    // An idle pooled connection is let go after a minute (origins close theirs sooner anyway).
+    const agent = new Agent({ keepAlive: true, scheduling: "lifo", timeout: 60_000 });
     agent.createConnection = ((options: { host: string; port: number }) => {
       const socket = connector(options.host, Number(options.port));
       return counted ? upstreamBytes.track(socket) : socket;
@@ -111,6 +112,10 @@ export function createEgressServer(parts: ProxyParts): Server {
       answer.on("error", () => res.destroy());
     });
     outbound.on("error", (error) => drop(req.socket, host, port, upstream ? `through ${describe(upstream)}: ${error.message}` : error.message));
+    // The browser gave up on it (a navigation away, a closed tab): so does the proxy.
+    res.on("close", () => {
+      if (!res.writableFinished) outbound.destroy();
+    });
     req.pipe(outbound);
   }
 
@@ -119,25 +124,30 @@ export function createEgressServer(parts: ProxyParts): Server {
     client.on("error", () => {});
     if (!authority) return client.end("HTTP/1.1 400 Bad Request\r\n\r\n");
     const { host, port } = authority;
-    plan(host, port).then(
-      async (route) => {
-        const server = route.upstream
-          ? await tunnelThrough(upstreamBytes.track(connector(route.address, route.port)), route.upstream, `${req.url}`)
-          : await opened(connector(route.address, route.port));
-        if (client.destroyed) return server.destroy();
-        client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
-        if (head.length) server.write(head);
-        splice(client as Socket, server);
-      },
-      (error: unknown) => {
-        const refusal = error instanceof EgressRefusal;
-        parts.refused({ host, port, why: reason(error) });
-        client.end(refusal ? "HTTP/1.1 403 Forbidden\r\n\r\n" : "HTTP/1.1 502 Bad Gateway\r\n\r\n");
-      },
-    ).catch((error: unknown) => {
+    void tunnel(client, head, host, port, `${req.url}`);
+  }
+
+  async function tunnel(client: Duplex, head: Buffer, host: string, port: number, authority: string) {
+    let route: Awaited<ReturnType<typeof plan>>;
+    try {
+      route = await plan(host, port);
+    } catch (error) {
       parts.refused({ host, port, why: reason(error) });
-      client.end("HTTP/1.1 502 Bad Gateway\r\n\r\n");
-    });
+      return client.end("HTTP/1.1 403 Forbidden\r\n\r\n");
+    }
+    let server: Socket;
+    try {
+      server = route.upstream
+        ? await tunnelThrough(upstreamBytes.track(connector(route.address, route.port)), route.upstream, authority)
+        : await opened(connector(route.address, route.port));
+    } catch (error) {
+      parts.refused({ host, port, why: reason(error) });
+      return client.end("HTTP/1.1 502 Bad Gateway\r\n\r\n");
+    }
+    if (client.destroyed) return server.destroy();
+    client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+    if (head.length) server.write(head);
+    splice(client as Socket, server);
   }
 
   function drop(socket: Socket, host: string, port: number, why: string) {
