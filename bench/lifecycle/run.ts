@@ -34,6 +34,7 @@ export default async function run(): Promise<BenchRow[]> {
   const verbose = process.env.WALLCRAWLER_VERBOSE === "1";
   const platform = await startLocalPlatform({
     concurrency: 10,
+    nodeEnv: { WC_EGRESS_OFFLINE: "1" },
     onNodeOutput: verbose ? (line) => console.error(`[node] ${line}`) : undefined,
     logLevel: verbose ? "info" : "warn",
   });
@@ -136,7 +137,8 @@ export default async function run(): Promise<BenchRow[]> {
 async function bareLaunch(): Promise<number> {
   const port = await freePort();
   const profile = mkdtempSync(join(tmpdir(), "wc-bench-profile-"));
-  const flags = launchFlags({}, profile).map((f) => (f === "--remote-debugging-port=0" ? `--remote-debugging-port=${port}` : f));
+  // Offline, as the platform's nodes here: its own background requests send no DNS query off the machine.
+  const flags = launchFlags({}, profile, { offline: true }).map((f) => (f === "--remote-debugging-port=0" ? `--remote-debugging-port=${port}` : f));
   const started = performance.now();
   // fd 3/4: the --remote-debugging-pipe the nodes' flags carry, held open as a node holds it.
   const child = spawn(DEFAULT_CHROMIUM, flags, { stdio: ["ignore", "ignore", "ignore", "pipe", "pipe"], detached: true });

@@ -40,13 +40,15 @@ export interface BrowserProcess {
 }
 
 /**
- * Chromium's environment: the node's, less the node token (the browser is untrusted and has no
- * business with the edge's callbacks). WC_SESSION_ID stays: the local platform finds a session's
- * leftover processes by it.
+ * Chromium's environment: the node's, less the node token and the proxy credentials (the browser
+ * is untrusted and has no business with the edge's callbacks or the upstream proxies; its egress
+ * proxy holds those). WC_SESSION_ID stays: the local platform finds a session's leftover
+ * processes by it.
  */
 function browserEnv(configHome: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: configHome };
   delete env[NodeEnv.nodeToken];
+  delete env[NodeEnv.proxies];
   return env;
 }
 

@@ -108,6 +108,8 @@ export function startTaskProcess(
       // Each node takes a free port of its own (it reports the one it got in `ready`), as each
       // Fargate task has its own address; a task's override still wins.
       [NodeEnv.proxyPort]: "0",
+      // Local pages (and every test page) live on loopback; a Fargate task never sets this.
+      [NodeEnv.egressAllowLoopback]: "1",
       ...options.nodeEnv,
       ...task.environment,
     },

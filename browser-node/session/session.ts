@@ -14,6 +14,8 @@ import type { NodeConfig } from "../config.ts";
 import type { EdgeClient } from "../edge-client.ts";
 import { log } from "../log.ts";
 import { NodeError } from "../node-error.ts";
+import type { Egress } from "../egress/egress.ts";
+import { applyCertificatePolicy, egressSettings, reportUsage } from "../egress/session-egress.ts";
 import { ClientRegistry } from "../proxy/clients.ts";
 import type { ProxyContext } from "../proxy/context.ts";
 import type { CloseReason } from "../proxy/relay.ts";
@@ -51,13 +53,19 @@ export class Session {
   private heartbeat: NodeJS.Timeout | undefined;
   private settle!: (code: number) => void;
   private readonly artifacts: SessionArtifacts;
+  private usageReports: { stop(): { proxyBytes: number } } | undefined;
+  private certificatePolicy: { close(): void } | undefined;
   /** Resolves with the process exit code once the session has ended, however it ended. */
   readonly ended = new Promise<number>((resolve) => (this.settle = resolve));
 
-  /** @param early a launch main.ts started before this module loaded (see `EarlyLaunch`). */
+  /**
+   * @param egress the node's egress proxy, started before Chromium (whose flags name its port).
+   * @param early a launch main.ts started before this module loaded (see `EarlyLaunch`).
+   */
   constructor(
     private readonly config: NodeConfig,
     private readonly edge: EdgeClient,
+    private readonly egress: Egress,
     early?: EarlyLaunch,
   ) {
     this.launching = early?.browser;
@@ -95,13 +103,15 @@ export class Session {
     };
     // The session's folder, and its extension before Chromium starts (a session with neither an
     // extension nor a context had Chromium launched by main.ts already: `launching` is set).
-    await this.artifacts.prepare();
+    // The session's way out (proxies, allowedDomains, blockAds) is set before any client can
+    // navigate; until then the egress proxy refuses everything.
+    await Promise.all([this.artifacts.prepare(), this.egress.configure(egressSettings(config.browserSettings, config.proxies))]);
     if (this.ending) return;
     this.launching ??= launchBrowser({
       executable: config.chromiumPath,
       settings: config.browserSettings,
       timeoutMs: Math.max(1000, deadline - Date.now()),
-      extras: { extensionDir: this.artifacts.extensionDir },
+      extras: { extensionDir: this.artifacts.extensionDir, egressPort: this.egress.port, offline: config.egress.offline },
       seedProfile: (dir) => this.artifacts.seedProfile(dir),
       signal: this.launchAbort.signal,
     });
@@ -121,6 +131,7 @@ export class Session {
     const [browserVersion] = await Promise.all([
       probeThroughProxy(this.port, readinessSecret, deadline),
       this.artifacts.attach(browser),
+      applyCertificatePolicy(browser, config.browserSettings).then((held) => (this.certificatePolicy = held)),
     ]);
     if (this.ending) return;
     const probed = performance.now();
@@ -135,6 +146,7 @@ export class Session {
       ms: { browser: Math.round(launched), probed: Math.round(probed), reported: Math.round(performance.now()) },
     });
 
+    this.usageReports = reportUsage(this.egress, createEdgeArtifacts(config));
     this.disarmTimers = armSessionTimers({ ...config, clients: this.clients, end: (reason) => void this.end(reason) });
     this.heartbeat = setInterval(() => void this.beat(), config.heartbeatIntervalMs);
   }
@@ -174,7 +186,10 @@ export class Session {
     // cleanly (before its profile is removed), then the last downloads, log and recording.
     await browser?.stop((profileDir) => this.artifacts.beforeProfileRemoved(profileDir));
     await this.artifacts.finish();
-    const reported = await this.edge.exit({ reason, detail: detail?.slice(0, 2000) });
+    this.certificatePolicy?.close();
+    const { proxyBytes } = this.usageReports?.stop() ?? this.egress.usage();
+    await this.egress.stop();
+    const reported = await this.edge.exit({ reason, detail: detail?.slice(0, 2000), proxyBytes });
     const code = exitCodeFor(reason);
     log("exit", { reason, detail, code, reported }, code === 0 ? "info" : "error");
     return code;
