@@ -2,6 +2,7 @@
 // so the image carries Node and that file only (no node_modules, no dev dependencies).
 import { build } from "esbuild";
 import { copyFileSync, mkdirSync } from "node:fs";
+import { writeAdHostList } from "./egress/ad-host-list.mjs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,6 +14,9 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const rrwebMain = createRequire(import.meta.url).resolve("rrweb");
 mkdirSync(`${root}dist/browser-node`, { recursive: true });
 copyFileSync(join(dirname(rrwebMain), "rrweb.umd.min.cjs"), `${root}dist/browser-node/rrweb-record.js`);
+
+// blockAds' host list (egress/ad-hosts.ts reads it beside the bundle), from a maintained package.
+writeAdHostList(`${root}dist/browser-node/ad-hosts.txt`);
 
 await build({
   entryPoints: [`${root}browser-node/main.ts`],

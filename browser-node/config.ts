@@ -5,7 +5,7 @@
  * browser settings follow the rules the edge checks them by (`edge/browser-settings.ts`).
  */
 import { normalizeBrowserSettings, type BrowserSettings } from "../edge/browser-settings.ts";
-import { CONNECT_MODES, NodeEnv, type ConnectMode } from "../edge/node-protocol.ts";
+import { CONNECT_MODES, NodeEnv, type ConnectMode, type ProxyRoute } from "../edge/node-protocol.ts";
 import { NodeError } from "./node-error.ts";
 
 export type { BrowserSettings, Viewport } from "../edge/browser-settings.ts";
@@ -22,6 +22,20 @@ const checkJwks: Check<{ keys: Record<string, unknown>[] }> = (v) => {
   const bad = v.keys.findIndex((key) => !isObject(key) || typeof key.kty !== "string");
   if (bad >= 0) return { at: `keys.${bad}.kty`, message: "expected a string" };
   return { ok: { keys: v.keys as Record<string, unknown>[] } };
+};
+
+const ROUTE_FIELDS = ["domainPattern", "server", "username", "password"] as const;
+
+/** The shape of `WC_PROXIES`; what each field may hold is the egress proxy's to check (egress/policy.ts). */
+const checkRoutes: Check<ProxyRoute[]> = (v) => {
+  if (!Array.isArray(v)) return { at: "(root)", message: "expected an array" };
+  for (const [i, route] of v.entries()) {
+    if (!isObject(route)) return { at: String(i), message: "expected an object" };
+    const bad = ROUTE_FIELDS.find((f) => route[f] !== undefined && typeof route[f] !== "string");
+    if (bad) return { at: `${i}.${bad}`, message: "expected a string" };
+    if (route.managed !== undefined && typeof route.managed !== "boolean") return { at: `${i}.managed`, message: "expected a boolean" };
+  }
+  return { ok: v as ProxyRoute[] };
 };
 
 /** Where, and as which session, the node opens its link to the edge: all the link takes. */
@@ -48,6 +62,9 @@ export interface NodeConfig extends EdgeContact {
   idleGraceMs: number;
   connectDeadlineMs: number;
   readyDeadlineMs: number;
+  /** The session's upstream proxies, in order (`[]`: every request goes direct). */
+  proxies: ProxyRoute[];
+  egress: { allowLoopback: boolean; offline: boolean };
 }
 
 type Env = Record<string, string | undefined>;
@@ -69,6 +86,12 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   const value = Number(raw);
   if (value < min || value > max) fail(name, `must be between ${min} and ${max} (got ${value})`);
   return value;
+}
+
+function flag(env: Env, name: string): boolean {
+  const raw = env[name]?.trim() ?? "";
+  if (raw !== "" && raw !== "0" && raw !== "1") fail(name, `must be "1" or "0" (got ${JSON.stringify(raw)})`);
+  return raw === "1";
 }
 
 function json<T>(env: Env, name: string, check: Check<T>): T | undefined {
@@ -147,5 +170,7 @@ export function readConfig(env: Env = process.env): NodeConfig {
     idleGraceMs: integer(env, NodeEnv.idleGraceMs, 10_000, 0, DAY_MS),
     connectDeadlineMs: integer(env, NodeEnv.connectDeadlineMs, 300_000, 1, DAY_MS),
     readyDeadlineMs: integer(env, NodeEnv.readyDeadlineMs, 60_000, 1, DAY_MS),
+    proxies: json(env, NodeEnv.proxies, checkRoutes) ?? [],
+    egress: { allowLoopback: flag(env, NodeEnv.egressAllowLoopback), offline: flag(env, NodeEnv.egressOffline) },
   };
 }

@@ -8,6 +8,7 @@
  */
 import { launchBrowser, type EarlyLaunch } from "./chromium/browser-process.ts";
 import { readConfig, readEdgeContact, type NodeConfig } from "./config.ts";
+import { startEgress, type Egress } from "./egress/egress.ts";
 import { log, setLogContext } from "./log.ts";
 import { NodeError } from "./node-error.ts";
 
@@ -41,16 +42,25 @@ setLogContext({ sessionId: config.sessionId });
  * Chromium first, and the rest of the node (the proxy, jose, ws, the artifacts: ~15 ms of module
  * loading) is imported while it starts.
  */
-function launchEarly(config: NodeConfig): EarlyLaunch | undefined {
+function launchEarly(config: NodeConfig, egress: Egress): EarlyLaunch | undefined {
   const { extensionId, context } = config.browserSettings;
   if (extensionId || context) return undefined;
   const abort = new AbortController();
-  const browser = launchBrowser({ executable: config.chromiumPath, settings: config.browserSettings, timeoutMs: config.readyDeadlineMs, signal: abort.signal });
+  const browser = launchBrowser({
+    executable: config.chromiumPath,
+    settings: config.browserSettings,
+    timeoutMs: config.readyDeadlineMs,
+    signal: abort.signal,
+    extras: { egressPort: egress.port, offline: config.egress.offline },
+  });
   browser.catch(() => {}); // the session takes the outcome; until it exists a failure is not "unhandled"
   return { browser, abort };
 }
 
-const early = launchEarly(config);
+// Chromium's flags name the egress proxy's port, so it listens first (it refuses every request
+// until the session configures it).
+const egress = await startEgress(config.egress);
+const early = launchEarly(config, egress);
 // Taken from here on: a stop that comes while the session's code still loads ends the session
 // (and the browser already starting) once it exists.
 const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
@@ -58,7 +68,7 @@ const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
   process.once("SIGINT", () => resolve("SIGINT"));
 });
 const { Session } = await import("./session/session.ts");
-const session = new Session(config, early);
+const session = new Session(config, egress, early);
 void session.ended.then((code) => process.exit(code));
 void stopSignal.then((signal) => session.end("terminated", signal));
 process.on("uncaughtException", (err) => {

@@ -38,6 +38,12 @@ export interface BrowserSettings {
   logSession?: boolean;
   /** false: record no rrweb events (default true). */
   recordSession?: boolean;
+  /** Every request (not only navigations) to a host outside these domains and their subdomains is refused; empty: no restriction. */
+  allowedDomains?: string[];
+  /** Requests to known ad and tracker hosts are refused. */
+  blockAds?: boolean;
+  /** Chromium accepts any certificate. */
+  ignoreCertificateErrors?: boolean;
   [key: string]: unknown;
 }
 
@@ -82,7 +88,9 @@ export function normalizeBrowserSettings(value: unknown): Normalized<BrowserSett
     if (!isName(value.context.id)) return { at: "context.id", message: "expected a non-empty string" };
     if (value.context.persist !== undefined && typeof value.context.persist !== "boolean") return { at: "context.persist", message: "expected a boolean" };
   }
-  for (const flag of ["logSession", "recordSession"]) {
+  if (value.allowedDomains !== undefined && (!Array.isArray(value.allowedDomains) || !value.allowedDomains.every((d) => typeof d === "string")))
+    return { at: "allowedDomains", message: "expected an array of strings" };
+  for (const flag of ["logSession", "recordSession", "blockAds", "ignoreCertificateErrors"]) {
     if (value[flag] !== undefined && typeof value[flag] !== "boolean") return { at: flag, message: "expected a boolean" };
   }
   return { ok: settings };

@@ -9,7 +9,9 @@ export type SecretName =
   | "TASK_EVENTS_SECRET"
   | "AWS_ACCESS_KEY_ID"
   | "AWS_SECRET_ACCESS_KEY"
-  | "AWS_SESSION_TOKEN";
+  | "AWS_SESSION_TOKEN"
+  /** JSON: location → managed proxy URL, for `proxies: true` and `browserbase` entries (sessions/proxy-routes.ts). */
+  | "MANAGED_PROXIES";
 
 export type EdgeEnv = Env & Partial<Record<SecretName, string>>;
 

@@ -74,7 +74,29 @@ export const NodeEnv = {
   connectDeadlineMs: "WC_CONNECT_DEADLINE_MS",
   /** Milliseconds the node may take to become ready (default 60000). */
   readyDeadlineMs: "WC_READY_DEADLINE_MS",
+  /** JSON `ProxyRoute[]`: the session's `proxies`, managed ones resolved by the edge; absent or `[]`: every request goes direct. */
+  proxies: "WC_PROXIES",
+  /** "1": the egress proxy lets pages reach loopback (the local platform, whose test pages live there). Never set in the image. */
+  egressAllowLoopback: "WC_EGRESS_ALLOW_LOOPBACK",
+  /** "1": the egress proxy resolves only IP literals and `localhost`, so no DNS query leaves the machine (tests). */
+  egressOffline: "WC_EGRESS_OFFLINE",
 } as const;
+
+/**
+ * One entry of the session's `proxies` as the node applies it: the first entry whose
+ * `domainPattern` matches a request's host (no pattern: every host) decides its way out, through
+ * `server` (an `http://host:port` upstream, with its credentials) or, without one, direct.
+ * Browserbase's `external` entries keep their server; `browserbase` entries and `proxies: true`
+ * get the operator's managed server; `none` entries have none.
+ */
+export interface ProxyRoute {
+  domainPattern?: string;
+  server?: string;
+  username?: string;
+  password?: string;
+  /** From the operator's managed proxies (counted the same; logged as managed, never by URL). */
+  managed?: boolean;
+}
 
 /** Why a node ended. The edge maps each to the session's final status. */
 export const EXIT_REASONS = [
@@ -94,6 +116,8 @@ export interface NodeExit {
   reason: ExitReason;
   /** Human-readable detail, at most 2000 characters; never contains a token. */
   detail?: string;
+  /** Bytes through upstream proxies over the whole session, both ways (see NodeUsage). */
+  proxyBytes?: number;
 }
 
 /** WebSocket close codes a CDP client sees when the session ends. */
@@ -144,8 +168,9 @@ export const sessionIdFromStartedBy = (startedBy: string | undefined) =>
  * - `PUT  downloads`: a zip of every file the browser downloaded so far (replaces the previous one).
  * - `POST logs`:      `LogBatch`, appended.
  * - `POST recording`: `RecordingBatch`, appended.
+ * - `POST usage`:     `NodeUsage`, the session's running totals (the edge keeps the largest it saw).
  */
-export type ArtifactKind = "extension" | "context" | "downloads" | "logs" | "recording";
+export type ArtifactKind = "extension" | "context" | "downloads" | "logs" | "recording" | "usage";
 export const nodeArtifactPath = (sessionId: string, kind: ArtifactKind) => `/internal/nodes/${sessionId}/${kind}`;
 
 /** Bounds both sides enforce; over a bound the edge answers 413 (or 400) with a message. */
@@ -178,6 +203,16 @@ export const ARTIFACT_LATE_WRITE_GRACE_MS = 5 * 60_000;
 
 /** How often a node ships what it holds (logs, recording, downloads): a crash loses at most this much. */
 export const ARTIFACT_FLUSH_INTERVAL_MS = 5_000;
+
+/**
+ * `POST usage`: what the session used so far, sent every ARTIFACT_FLUSH_INTERVAL_MS while it
+ * changes (and in `exit`), so a running session's `proxyBytes` grows. Totals, not increments: a
+ * report lost or repeated changes nothing.
+ */
+export interface NodeUsage {
+  /** Bytes through upstream proxies (`proxies`), both ways, counted at the node's socket to the proxy. */
+  proxyBytes: number;
+}
 
 /** One CDP exchange as Browserbase's SessionLog shows it. Absent fields are left out, never null. */
 export interface SessionLogEntry {
@@ -294,7 +329,7 @@ export type NodeToEdge =
   /** Sent once, after a CDP round trip to Chromium worked. `direct` only in CONNECT_MODE=direct. */
   | { t: "ready"; browserVersion: string; direct?: { host?: string; port: number } }
   /** The node is ending (after its artifacts were shipped). The link then closes with 1000. */
-  | { t: "exit"; reason: ExitReason; detail?: string }
+  | ({ t: "exit" } & NodeExit)
   | { t: "reply"; id: number; ok: true; value: unknown }
   | { t: "reply"; id: number; ok: false; status: number; message: string };
 

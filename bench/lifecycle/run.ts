@@ -4,6 +4,9 @@
  * (c1) and ten at a time (c10). In the same run, between the c1 runs, a bare Chromium launch until
  * `/json/version` answers: the floor a cold create is compared with. Each bare launch waits until
  * the last session's node has stopped, so neither side shares the machine with a stopping browser.
+ * A run that fails is counted with its step and the client's reason (status and message, or the
+ * connection error's causes), one table row per reason. WALLCRAWLER_VERBOSE=1 also prints the
+ * nodes' and the edge's logs and each failure as it happens, timestamped, to match them.
  * BENCH_CREATE: the create's body as JSON, e.g. '{"browserSettings":{"recordSession":false}}'.
  */
 import Browserbase from "@browserbasehq/sdk";
@@ -17,6 +20,7 @@ import { DEFAULT_CHROMIUM, startLocalPlatform } from "../../browser-node/local/p
 import { freePort } from "../../browser-node/local/tasks.ts";
 import { launchFlags } from "../../browser-node/chromium/flags.ts";
 import { summarize, type BenchRow } from "../report.ts";
+import { Failures, step } from "./failures.ts";
 
 const WARMUPS = 5;
 const RUNS = 30;
@@ -27,47 +31,73 @@ export default async function run(): Promise<BenchRow[]> {
   const pageServer = createServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<title>bench</title>ok"));
   await new Promise<void>((resolve) => pageServer.listen(0, "127.0.0.1", resolve));
   const pageUrl = `http://127.0.0.1:${(pageServer.address() as { port: number }).port}/`;
-  const platform = await startLocalPlatform({ concurrency: 10 });
+  const verbose = process.env.WALLCRAWLER_VERBOSE === "1";
+  const platform = await startLocalPlatform({
+    concurrency: 10,
+    nodeEnv: { WC_EGRESS_OFFLINE: "1" },
+    onNodeOutput: verbose ? (line) => console.error(`[node] ${line}`) : undefined,
+    logLevel: verbose ? "info" : "warn",
+  });
   const bb = new Browserbase({ apiKey: platform.apiKey, baseURL: platform.edgeUrl, maxRetries: 0 });
 
   const once = async (): Promise<Timings> => {
     const t0 = performance.now();
-    const session = await bb.sessions.create(process.env.BENCH_CREATE ? JSON.parse(process.env.BENCH_CREATE) : {});
+    const session = await step("create", () => bb.sessions.create(process.env.BENCH_CREATE ? JSON.parse(process.env.BENCH_CREATE) : {}));
     const t1 = performance.now();
-    const browser = await chromium.connectOverCDP(session.connectUrl);
-    const t2 = performance.now();
-    const page = browser.contexts()[0].pages()[0] ?? (await browser.contexts()[0].newPage());
-    await page.goto(pageUrl);
-    const t3 = performance.now();
-    await bb.sessions.update(session.id, { status: "REQUEST_RELEASE" });
-    const t4 = performance.now();
-    await browser.close().catch(() => {});
-    return { create: t1 - t0, connect: t2 - t1, goto: t3 - t2, release: t4 - t3, total: t4 - t0 };
+    let browser: Awaited<ReturnType<typeof chromium.connectOverCDP>> | undefined;
+    try {
+      browser = await step("connect", () => chromium.connectOverCDP(session.connectUrl));
+      const t2 = performance.now();
+      await step("goto", async () => {
+        const page = browser!.contexts()[0].pages()[0] ?? (await browser!.contexts()[0].newPage());
+        await page.goto(pageUrl);
+      });
+      const t3 = performance.now();
+      await step("release", () => bb.sessions.update(session.id, { status: "REQUEST_RELEASE" }));
+      const t4 = performance.now();
+      return { create: t1 - t0, connect: t2 - t1, goto: t3 - t2, release: t4 - t3, total: t4 - t0 };
+    } catch (error) {
+      // A failed run must not hold a slot of the project's limit for the runs after it.
+      await bb.sessions.update(session.id, { status: "REQUEST_RELEASE" }).catch(() => {});
+      throw error;
+    } finally {
+      await browser?.close().catch(() => {});
+    }
   };
+  /** Runs once, keeping the timings or why it failed (also said at once in verbose mode, to match the logs). */
+  const measure = (samples: Timings[], failures: Failures) =>
+    once().then(
+      (t) => void samples.push(t),
+      (error) => {
+        failures.add(error);
+        if (verbose) console.error(`[bench] ${new Date().toISOString()} ${failures.label} run failed: ${error.message}`);
+      },
+    );
 
   const rows: BenchRow[] = [];
   try {
-    for (let i = 0; i < WARMUPS; i++) await once();
+    const warmupFailures = new Failures("warm-up");
+    for (let i = 0; i < WARMUPS; i++) await measure([], warmupFailures);
     const c1: Timings[] = [];
     const bare: number[] = [];
-    let c1Failures = 0;
+    const c1Failures = new Failures("c1");
     for (let i = 0; i < RUNS; i++) {
       // The last session's node may still be stopping its browser: let it finish, so the bare
       // launch and the create both run on a quiet machine.
       await waitForNoTasksRunning(platform.standIn.tasks);
       bare.push(await bareLaunch());
-      await once().then((t) => c1.push(t), () => c1Failures++);
+      await measure(c1, c1Failures);
     }
     await waitForNoTasksRunning(platform.standIn.tasks);
 
-    await Promise.allSettled(Array.from({ length: WARMUPS }, once));
+    await Promise.all(Array.from({ length: WARMUPS }, () => measure([], warmupFailures)));
     await waitForNoTasksRunning(platform.standIn.tasks);
     const c10: Timings[] = [];
-    let c10Failures = 0;
+    const c10Failures = new Failures("c10");
     let next = 0;
     await Promise.all(
       Array.from({ length: 10 }, async () => {
-        while (next++ < RUNS) await once().then((t) => c10.push(t), () => c10Failures++);
+        while (next++ < RUNS) await measure(c10, c10Failures);
       }),
     );
 
@@ -89,10 +119,12 @@ export default async function run(): Promise<BenchRow[]> {
         bench: "lifecycle",
         metric: `${label} success`,
         unit: "%",
-        subject: (100 * samples.length) / (samples.length + failures),
+        subject: (100 * samples.length) / (samples.length + failures.total),
         goal: { value: 100, better: "higher" },
       });
+      rows.push(...failures.rows("lifecycle"));
     }
+    rows.push(...warmupFailures.rows("lifecycle"));
     rows.push({ bench: "lifecycle", metric: "bare Chromium launch p95", unit: "ms", subject: bareP.p95 });
   } finally {
     await platform.stop();
@@ -105,7 +137,8 @@ export default async function run(): Promise<BenchRow[]> {
 async function bareLaunch(): Promise<number> {
   const port = await freePort();
   const profile = mkdtempSync(join(tmpdir(), "wc-bench-profile-"));
-  const flags = launchFlags({}, profile).map((f) => (f === "--remote-debugging-port=0" ? `--remote-debugging-port=${port}` : f));
+  // Offline, as the platform's nodes here: its own background requests send no DNS query off the machine.
+  const flags = launchFlags({}, profile, { offline: true }).map((f) => (f === "--remote-debugging-port=0" ? `--remote-debugging-port=${port}` : f));
   const started = performance.now();
   // fd 3/4: the --remote-debugging-pipe the nodes' flags carry, held open as a node holds it.
   const child = spawn(DEFAULT_CHROMIUM, flags, { stdio: ["ignore", "ignore", "ignore", "pipe", "pipe"], detached: true });

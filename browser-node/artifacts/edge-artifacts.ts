@@ -24,7 +24,7 @@ export interface EdgeArtifacts {
   /** PUTs `file` as `kind`; throws NodeError when the edge did not take it. */
   putFile(kind: "context" | "downloads", file: string, contentType: string): Promise<void>;
   /** POSTs a batch (its JSON text); the edge's answer (its status decides what the caller does next). */
-  postBatch(kind: "logs" | "recording", json: string): Promise<JsonResponse>;
+  postBatch(kind: "logs" | "recording" | "usage", json: string): Promise<JsonResponse>;
 }
 
 const ATTEMPTS = 3;

@@ -41,12 +41,13 @@ export interface BrowserProcess {
 
 /**
  * Chromium's environment: the node's, less its credentials (the browser is untrusted and has no
- * business with the edge). WC_SESSION_ID stays: the local platform finds a session's leftover
- * processes by it.
+ * business with the edge or the upstream proxies; its egress proxy holds those). WC_SESSION_ID
+ * stays: the local platform finds a session's leftover processes by it.
  */
 function browserEnv(configHome: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: configHome };
   delete env[NodeEnv.linkToken];
+  delete env[NodeEnv.proxies];
   return env;
 }
 

@@ -17,6 +17,7 @@ import { SignatureError, verifySigV4, type Credentials } from "./sigv4.ts";
 import { newTask, startTaskProcess, type Runner, type Task, type TaskProcessOptions } from "./tasks.ts";
 import { describeNetworkInterfacesXml, ec2ErrorXml } from "./ec2-xml.ts";
 import { describeTask } from "./task-view.ts";
+import { FRONT_KEEP_ALIVE_MS } from "./edge-front.ts";
 
 export interface EcsStandInOptions extends TaskProcessOptions {
   host?: string;
@@ -161,7 +162,10 @@ export async function startEcsStandIn(options: EcsStandInOptions): Promise<EcsSt
     },
   };
 
-  const server = createServer(async (req, res) => {
+  // The edge's workerd pools its connections here and drops one after 5 s idle; a server that
+  // dropped it at the same moment would lose the request written onto it, so this one waits longer
+  // (as AWS's endpoints do).
+  const server = createServer({ keepAliveTimeout: FRONT_KEEP_ALIVE_MS }, async (req, res) => {
     const body = await readBody(req);
     const target = String(req.headers["x-amz-target"] ?? "");
     const url = new URL(req.url ?? "/", "http://stand-in");

@@ -1,17 +1,17 @@
 /**
  * The whole platform on one machine: the local ECS stand-in running browser nodes as processes,
- * and the edge in workerd (wrangler's dev server, as `wrangler dev` runs it), wired together and
- * kept off the network. `npm run dev` and the end-to-end tests both start it through here.
+ * and the edge in workerd (Miniflare, the engine of `wrangler dev`: see edge-runtime.ts), wired
+ * together and kept off the network. `npm run dev` and the end-to-end tests both start it through here.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { unstable_startWorker } from "wrangler";
 import { NodeEnv, TASK_EVENTS_PATH } from "../../edge/node-protocol.ts";
 import { generateSecrets, loadOrCreateSecrets, type DevSecrets } from "./dev-secrets.ts";
 import { startEcsStandIn, type EcsStandIn } from "./ecs-stand-in.ts";
 import { freePort } from "./tasks.ts";
 import { ensureDevProject } from "./dev-project.ts";
+import { startEdge, type Edge, type EdgeLogLevel } from "./edge-runtime.ts";
 import { PlatformError } from "./platform-error.ts";
 
 export { PlatformError };
@@ -40,7 +40,8 @@ export interface LocalPlatformOptions {
   concurrency?: number;
   /** Browser-node output: a line sink, or nothing. */
   onNodeOutput?: (line: string) => void;
-  logLevel?: "none" | "error" | "warn" | "info" | "log" | "debug";
+  /** What the edge's console and workerd show; "info" adds a line per request. */
+  logLevel?: EdgeLogLevel;
 }
 
 export interface LocalPlatform {
@@ -58,7 +59,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     throw new PlatformError(
       `Chromium not found at ${chromium}: install it with "sudo apt-get install -y chromium" (or set ${NodeEnv.chromiumPath}).`,
     );
-  // Keep wrangler off the network: no metrics, no Cloudflare lookups, no banner.
+  // Keep wrangler and Miniflare off the network: no metrics, no Cloudflare lookups, no banner.
   process.env.WRANGLER_SEND_METRICS = "false";
   process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
   process.env.WRANGLER_HIDE_BANNER = "true";
@@ -91,24 +92,16 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     CONNECT_SCHEME: "ws",
     ...options.vars,
   };
-  let worker: Awaited<ReturnType<typeof unstable_startWorker>>;
+  let edge: Edge;
   try {
-    worker = await unstable_startWorker({
-      config: `${repoRoot}wrangler.toml`,
-      envFiles: [],
-      bindings: {
-        ...Object.fromEntries(Object.entries(secrets).map(([k, v]) => [k, { type: "secret_text" as const, value: v }])),
-        ...Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, { type: "plain_text" as const, value: v }])),
-      },
-      dev: {
-        server: { hostname: "127.0.0.1", port: edgePort },
-        persist: options.persist ?? false,
-        watch: false,
-        inspector: false,
-        logLevel: options.logLevel ?? "warn",
-      },
+    edge = await startEdge({
+      repoRoot,
+      host: "127.0.0.1",
+      port: edgePort,
+      bindings: { ...secrets, ...vars },
+      persist: options.persist ?? false,
+      logLevel: options.logLevel ?? "warn",
     });
-    await worker.ready;
   } catch (error) {
     await standIn.close();
     throw error;
@@ -117,7 +110,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   const stop = async () => {
     // Nodes first, while the edge is still there to hear their exit reports.
     await standIn.close();
-    await worker.dispose();
+    await edge.dispose();
   };
   try {
     const { apiKey, projectId } = await ensureDevProject(edgeUrl, secrets.ADMIN_TOKEN, {

@@ -109,6 +109,8 @@ export function startTaskProcess(
       // has its own address; a task's override still wins.
       [NodeEnv.advertiseHost]: "127.0.0.1",
       [NodeEnv.proxyPort]: "0",
+      // Local pages (and every test page) live on loopback; a Fargate task never sets this.
+      [NodeEnv.egressAllowLoopback]: "1",
       ...options.nodeEnv,
       ...task.environment,
     },

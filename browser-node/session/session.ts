@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import type { Server } from "node:http";
 import { CloseCode, type ExitReason } from "../../edge/node-protocol.ts";
-import { createEdgeArtifacts } from "../artifacts/edge-artifacts.ts";
+import { createEdgeArtifacts, type EdgeArtifacts } from "../artifacts/edge-artifacts.ts";
 import { SessionArtifacts } from "../artifacts/session-artifacts.ts";
 import { createTokenVerifier } from "../auth.ts";
 import { launchBrowser, type BrowserProcess, type EarlyLaunch } from "../chromium/browser-process.ts";
@@ -16,6 +16,8 @@ import { handleCall, type CallContext } from "../link/calls.ts";
 import { EdgeLink } from "../link/edge-link.ts";
 import { log } from "../log.ts";
 import { NodeError } from "../node-error.ts";
+import type { Egress } from "../egress/egress.ts";
+import { applyCertificatePolicy, egressSettings, reportUsage } from "../egress/session-egress.ts";
 import { ClientRegistry } from "../proxy/clients.ts";
 import type { ProxyContext } from "../proxy/context.ts";
 import type { CloseReason } from "../proxy/relay.ts";
@@ -53,17 +55,26 @@ export class Session {
   private settle!: (code: number) => void;
   private readonly artifacts: SessionArtifacts;
   private readonly link: EdgeLink;
+  private readonly edgeArtifacts: EdgeArtifacts;
+  private usageReports: { stop(): { proxyBytes: number } } | undefined;
+  private certificatePolicy: { close(): void } | undefined;
   /** Resolves with the process exit code once the session has ended, however it ended. */
   readonly ended = new Promise<number>((resolve) => (this.settle = resolve));
 
-  /** @param early a launch main.ts started before this module loaded (see `EarlyLaunch`). */
+  /**
+   * @param egress the node's egress proxy, started before Chromium (whose flags name its port).
+   * @param early a launch main.ts started before this module loaded (see `EarlyLaunch`).
+   */
   constructor(
     private readonly config: NodeConfig,
+    private readonly egress: Egress,
     early?: EarlyLaunch,
   ) {
     this.launching = early?.browser;
     this.launchAbort = early?.abort ?? new AbortController();
     this.clients = new ClientRegistry(config.expiresAt.getTime());
+    // Artifact requests and usage reports carry the node token the link's `welcome` brought.
+    this.edgeArtifacts = createEdgeArtifacts({ edgeUrl: config.edgeUrl, sessionId: config.sessionId, nodeToken: () => this.link.nodeToken() });
     const calls: CallContext = {
       sessionId: config.sessionId,
       edgeUrl: config.edgeUrl,
@@ -72,10 +83,7 @@ export class Session {
       nodeToken: () => this.link.nodeToken(),
       upstreamLost: () => this.upstreamLost(),
       clients: this.clients,
-      artifacts: this.artifacts = new SessionArtifacts(
-        config.browserSettings,
-        createEdgeArtifacts({ edgeUrl: config.edgeUrl, sessionId: config.sessionId, nodeToken: () => this.link.nodeToken() }),
-      ),
+      artifacts: this.artifacts = new SessionArtifacts(config.browserSettings, this.edgeArtifacts),
     };
     this.link = new EdgeLink(config, {
       call: (call) => handleCall(calls, call),
@@ -109,13 +117,15 @@ export class Session {
     this.link.start();
     // The session's folder, and its extension before Chromium starts (a session with neither an
     // extension nor a context had Chromium launched by main.ts already: `launching` is set).
-    await this.artifacts.prepare();
+    // The session's way out (proxies, allowedDomains, blockAds) is set before any client can
+    // navigate; until then the egress proxy refuses everything.
+    await Promise.all([this.artifacts.prepare(), this.egress.configure(egressSettings(config.browserSettings, config.proxies))]);
     if (this.ending) return;
     this.launching ??= launchBrowser({
       executable: config.chromiumPath,
       settings: config.browserSettings,
       timeoutMs: Math.max(1000, deadline - Date.now()),
-      extras: { extensionDir: this.artifacts.extensionDir },
+      extras: { extensionDir: this.artifacts.extensionDir, egressPort: this.egress.port, offline: config.egress.offline },
       seedProfile: (dir) => this.artifacts.seedProfile(dir),
       signal: this.launchAbort.signal,
     });
@@ -133,6 +143,7 @@ export class Session {
     const [browserVersion] = await Promise.all([
       direct ? probeThroughProxy(this.port, readinessSecret, deadline) : probeChromium(browser, deadline),
       this.artifacts.attach(browser),
+      applyCertificatePolicy(browser, config.browserSettings).then((held) => (this.certificatePolicy = held)),
     ]);
     if (this.ending) return;
     const probed = performance.now();
@@ -148,6 +159,7 @@ export class Session {
       ms: { browser: Math.round(launched), probed: Math.round(probed), reported: Math.round(performance.now()) },
     });
 
+    this.usageReports = reportUsage(this.egress, this.edgeArtifacts);
     this.disarmTimers = armSessionTimers({ ...config, clients: this.clients, end: (reason) => void this.end(reason) });
   }
 
@@ -199,7 +211,10 @@ export class Session {
     // cleanly (before its profile is removed), then the last downloads, log and recording.
     await browser?.stop((profileDir) => this.artifacts.beforeProfileRemoved(profileDir));
     await this.artifacts.finish();
-    const reported = await this.link.exit({ reason, detail: detail?.slice(0, 2000) });
+    this.certificatePolicy?.close();
+    const { proxyBytes } = this.usageReports?.stop() ?? this.egress.usage();
+    await this.egress.stop();
+    const reported = await this.link.exit({ reason, detail: detail?.slice(0, 2000), proxyBytes });
     await this.link.close();
     const code = exitCodeFor(reason);
     log("exit", { reason, detail, code, reported }, code === 0 ? "info" : "error");

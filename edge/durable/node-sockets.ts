@@ -3,7 +3,7 @@
  * link (hibernatable, JSON messages both ways), the node's channels, and its CDP clients'
  * upgrades, each answered only once the node's channel for it is open and paired.
  */
-import { CloseCode, LinkClose, type ExitReason, type NodeToEdge } from "../node-protocol.ts";
+import { CloseCode, LinkClose, type NodeExit, type NodeToEdge } from "../node-protocol.ts";
 import { describeZodError, type Outcome } from "../errors.ts";
 import { log } from "../log.ts";
 import { NodeToEdge as NodeMessage } from "../schemas/node-messages.ts";
@@ -31,7 +31,7 @@ const CLIENT_PATH = /^\/cdp\/[^/]+(\/devtools\/(?:browser|page)(?:\/[^/]+)?)?\/?
 export interface SessionHooks {
   record(): SessionRecord | undefined;
   ready(report: ReadyReport): Promise<Outcome<unknown>>;
-  exit(report: { reason: ExitReason; detail?: string }): Promise<unknown>;
+  exit(report: NodeExit): Promise<unknown>;
   /** The node's `ready` cannot be taken: the session fails. */
   refuseReady(message: string): Promise<void>;
   linkOpened(): Promise<void>;
@@ -68,7 +68,10 @@ export class NodeSockets {
     }
     const message = parsed.data;
     if (message.t === "reply") return this.link.reply(message);
-    if (message.t === "exit") return void (await this.session.exit({ reason: message.reason, detail: message.detail }));
+    if (message.t === "exit") {
+      const { t: _, ...report } = message;
+      return void (await this.session.exit(report));
+    }
     return this.ready({ browserVersion: message.browserVersion, direct: message.direct });
   }
 

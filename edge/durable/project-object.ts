@@ -237,14 +237,15 @@ export class ProjectObject extends DurableObject<EdgeEnv> {
     );
   }
 
-  /** Drops a session past its retention; its minutes stay in the project's usage. */
+  /** Drops a session past its retention; its minutes and proxy bytes stay in the project's usage. */
   forget(id: string): void {
-    const row = this.ctx.storage.sql.exec<{ created_at: number; ended_at: number | null }>(
-      "SELECT created_at, ended_at FROM sessions WHERE id = ?",
+    const row = this.ctx.storage.sql.exec<{ created_at: number; ended_at: number | null; proxy_bytes: number | null }>(
+      "SELECT created_at, ended_at, json_extract(view, '$.proxyBytes') AS proxy_bytes FROM sessions WHERE id = ?",
       id,
     ).toArray()[0];
     if (!row) return;
     this.kv.put("retiredMinutes", (this.kv.get<number>("retiredMinutes") ?? 0) + minutes(row.created_at, row.ended_at ?? Date.now()));
+    this.kv.put("retiredProxyBytes", (this.kv.get<number>("retiredProxyBytes") ?? 0) + (row.proxy_bytes ?? 0));
     this.ctx.storage.sql.exec("DELETE FROM sessions WHERE id = ?", id);
     this.writers.release(id);
   }
@@ -267,7 +268,8 @@ export class ProjectObject extends DurableObject<EdgeEnv> {
     const now = Date.now();
     const rows = this.ctx.storage.sql.exec<{ created_at: number; ended_at: number | null }>("SELECT created_at, ended_at FROM sessions").toArray();
     const live = rows.reduce((sum, r) => sum + minutes(r.created_at, r.ended_at ?? now), 0);
-    return { browserMinutes: (this.kv.get<number>("retiredMinutes") ?? 0) + live, proxyBytes: 0 };
+    const bytes = this.ctx.storage.sql.exec<{ n: number | null }>("SELECT SUM(json_extract(view, '$.proxyBytes')) AS n FROM sessions").one().n ?? 0;
+    return { browserMinutes: (this.kv.get<number>("retiredMinutes") ?? 0) + live, proxyBytes: (this.kv.get<number>("retiredProxyBytes") ?? 0) + bytes };
   }
 
   private liveCount(): number {

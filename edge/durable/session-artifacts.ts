@@ -23,7 +23,7 @@ interface Recording {
   bytes: number;
 }
 
-export type NodeWrite = "context" | "downloads" | "logs" | "recording";
+export type NodeWrite = "context" | "downloads" | "logs" | "recording" | "usage";
 
 export abstract class SessionArtifacts extends SessionCore {
   private logTable = false;
@@ -130,6 +130,20 @@ export abstract class SessionArtifacts extends SessionCore {
     this.ctx.storage.kv.put("downloads", { blob, bytes } satisfies Downloads);
     if (previous) await this.env.BLOBS.delete(previous.blob).catch((error) => log("warn", "session.blob_delete_failed", { error: String(error) }));
     return ok({ bytes });
+  }
+
+  /**
+   * The node's running `proxyBytes` (its `usage` reports and its `exit`): totals, so only a larger
+   * one changes the session, which then reaches its project's list and usage.
+   */
+  async recordUsage(proxyBytes: number): Promise<Outcome<{ proxyBytes: number }>> {
+    const access = this.nodeWrite("usage");
+    if (!access.ok) return access;
+    const r = this.load()!;
+    if (proxyBytes <= (r.proxyBytes ?? 0)) return ok({ proxyBytes: r.proxyBytes ?? 0 });
+    this.save({ ...r, proxyBytes, version: r.version + 1 });
+    await this.syncIndex();
+    return ok({ proxyBytes });
   }
 
   // ---- internals ----------------------------------------------------------------------------

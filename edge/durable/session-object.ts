@@ -182,6 +182,7 @@ export class SessionObject extends SessionArtifacts {
   private async exit(report: NodeExit): Promise<Outcome<{ status: string }>> {
     const r = this.load();
     if (!r) return fail(404, NOT_FOUND);
+    if (report.proxyBytes !== undefined) await this.recordUsage(report.proxyBytes);
     await this.finish(statusForExit(report.reason), `node exited: ${report.reason}${report.detail ? ` (${report.detail})` : ""}`, {
       stop: true,
       failure: { status: 502, message: `The browser node could not start: ${report.reason}${report.detail ? ` (${report.detail})` : ""}`, retry: false },

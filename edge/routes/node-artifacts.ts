@@ -6,7 +6,7 @@
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { ArtifactLimits, type ArtifactKind } from "../node-protocol.ts";
-import { LogBatch, RecordingEvent } from "../schemas/node-messages.ts";
+import { LogBatch, NodeUsage, RecordingEvent } from "../schemas/node-messages.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError, unwrap, validationHook } from "../errors.ts";
 import { nodeAuth } from "../middleware/node-token.ts";
@@ -140,4 +140,16 @@ nodeArtifacts.openapi(
     const chunk = events.map((e) => JSON.stringify({ ...e, data: e.data ?? {}, sessionId })).join(",");
     return c.json(unwrap(await sessionStub(c.env, sessionId).appendRecording(chunk, events.length, byteLength(chunk))), 200);
   },
+);
+
+nodeArtifacts.openapi(
+  createRoute({
+    method: "post",
+    path: path("usage"),
+    tags,
+    middleware: [nodeAuth] as const,
+    request: { params: NodeSessionParam, body: { ...jsonBody(NodeUsage), required: true } },
+    responses: { 200: json(NodeUsage, "The session's count now (a smaller total than the one kept changes nothing)"), ...refusals },
+  }),
+  async (c) => c.json(unwrap(await sessionStub(c.env, c.req.valid("param").sessionId).recordUsage(c.req.valid("json").proxyBytes)), 200),
 );

@@ -43,7 +43,7 @@ projects.openapi(
     path: "/v1/projects/{id}/usage",
     tags,
     request: { params: ProjectIdParam },
-    responses: { 200: json(ProjectUsage, "Browser minutes so far (proxies are not supported: proxyBytes is 0)"), ...errors },
+    responses: { 200: json(ProjectUsage, "Browser minutes and bytes through upstream proxies so far"), ...errors },
   }),
   async (c) => {
     const stub = ownProject(c, c.req.valid("param").id);

@@ -1,6 +1,6 @@
 /** `/v1/sessions`: create, list, retrieve, update (REQUEST_RELEASE) and debug, for the key's project only. */
 import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
-import type { AppEnv } from "../env.ts";
+import { secret, type AppEnv } from "../env.ts";
 import { ApiError, unwrap, validationHook } from "../errors.ts";
 import { readConfig } from "../config.ts";
 import { signCdpToken, signingKey } from "../tokens.ts";
@@ -16,7 +16,8 @@ import {
   SessionRetrieveResponse,
   SessionUpdateBody,
 } from "../schemas/session.ts";
-import { browserSettingsBytes, MAX_BROWSER_SETTINGS_BYTES } from "../sessions/node-env.ts";
+import { launchSettingsBytes, MAX_BROWSER_SETTINGS_BYTES } from "../sessions/node-env.ts";
+import { proxyRoutes } from "../sessions/proxy-routes.ts";
 import { parseMetadataQuery } from "../sessions/metadata-query.ts";
 import { MAX_LISTED_SESSIONS } from "../sessions/input-bounds.ts";
 import { REGIONS, type Json, type Region, type SessionArtifactSettings, type SessionRecord } from "../sessions/session-record.ts";
@@ -53,8 +54,10 @@ sessions.openapi(
     // Parsed from JSON, so JSON all the way down, unknown keys included.
     const browserSettings = { ...body.browserSettings } as Record<string, Json>;
     if (body.extensionId && browserSettings.extensionId === undefined) browserSettings.extensionId = body.extensionId;
-    if (browserSettingsBytes(browserSettings) > MAX_BROWSER_SETTINGS_BYTES)
-      throw new ApiError(400, `browserSettings: larger than ${MAX_BROWSER_SETTINGS_BYTES} bytes as sent to the node`);
+    // Managed proxies resolved here: a location nobody configured is a 400 before any node starts.
+    const proxies = proxyRoutes(body.proxies, secret(c.env, "MANAGED_PROXIES"));
+    if (launchSettingsBytes({ browserSettings, proxies }) > MAX_BROWSER_SETTINGS_BYTES)
+      throw new ApiError(400, `${proxies.length ? "browserSettings and proxies" : "browserSettings"}: larger than ${MAX_BROWSER_SETTINGS_BYTES} bytes as sent to the node`);
     const config = readConfig(c.env);
     const id = crypto.randomUUID();
     const admitted = unwrap(
@@ -78,7 +81,7 @@ sessions.openapi(
     const abandon = () => c.executionCtx.waitUntil(session.abandon());
     signal.addEventListener("abort", abandon, { once: true });
     try {
-      const launch = { browserSettings, edgeUrl: edgeOrigin(config.edgePublicUrl, c.req.url), connectMode: config.connectMode };
+      const launch = { browserSettings, proxies, edgeUrl: edgeOrigin(config.edgePublicUrl, c.req.url), connectMode: config.connectMode };
       const created = unwrap(await session.start(record, launch));
       return c.json(created, 201);
     } finally {

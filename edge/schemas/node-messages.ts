@@ -26,7 +26,11 @@ export const NodeTokenClaims = z.object({
 
 export const ExitReason = z.enum(EXIT_REASONS);
 
-export const NodeExit = z.object({ reason: ExitReason, detail: z.string().max(2000).optional() });
+const ByteCount = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const NodeExit = z.object({ reason: ExitReason, detail: z.string().max(2000).optional(), proxyBytes: ByteCount.optional() });
+
+export const NodeUsage = z.object({ proxyBytes: ByteCount });
 
 /** Everything a node sends on its link (JSON text frames). */
 export const NodeToEdge = z.union([
@@ -102,5 +106,6 @@ const schemasMatchTheProtocol: [
   Exactly<Parsed<typeof RecordingEvent>, Protocol.RecordingEvent>,
   Exactly<Parsed<typeof RecordingBatch>, Protocol.RecordingBatch>,
   Exactly<Parsed<typeof NodeUploadReply>, Protocol.NodeUploadReply>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true];
+  Exactly<Parsed<typeof NodeUsage>, Protocol.NodeUsage>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true];
 void schemasMatchTheProtocol;

@@ -5,6 +5,8 @@
  */
 import { z } from "@hono/zod-openapi";
 import { DEFAULT_VIEWPORT, VIEWPORT_BOUNDS } from "../browser-settings.ts";
+import { compileDomainPattern, MAX_DOMAIN_PATTERN_CHARS } from "../egress-rules.ts";
+import { proxyServerProblem } from "../sessions/proxy-routes.ts";
 import { REGIONS, SESSION_STATUSES } from "../sessions/session-record.ts";
 import { MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS } from "../projects/project-record.ts";
 import { jsonBytes, MAX_PROXIES_BYTES, MAX_USER_METADATA_BYTES } from "../sessions/input-bounds.ts";
@@ -38,24 +40,43 @@ const UserMetadata = boundedJson(z.record(z.string(), z.any().openapi({ descript
   description: `Any JSON object, at most ${MAX_USER_METADATA_BYTES} bytes as UTF-8 JSON`,
 });
 
-const domainPattern = z.string().optional();
+/** A regular expression tested against each request's host (edge/egress-rules.ts). */
+const domainPattern = z
+  .string()
+  .min(1)
+  .max(MAX_DOMAIN_PATTERN_CHARS)
+  .superRefine((pattern, ctx) => {
+    const compiled = compileDomainPattern(pattern);
+    if ("problem" in compiled) ctx.addIssue({ code: "custom", message: compiled.problem });
+  })
+  .optional();
+const server = z
+  .string()
+  .min(1)
+  .superRefine((value, ctx) => {
+    const problem = proxyServerProblem(value);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
+const Geolocation = z
+  .object({
+    country: z.string().regex(/^[A-Za-z]{2}$/, "expected an ISO 3166-1 alpha-2 country code"),
+    city: z.string().min(1).max(100).optional(),
+    state: z.string().regex(/^[A-Za-z]{2}$/, "expected a two-letter US state code").optional(),
+  })
+  .loose()
+  .refine((g) => g.state === undefined || g.country.toUpperCase() === "US", { message: "state needs country US", path: ["state"] });
 const ProxyConfig = z.discriminatedUnion("type", [
-  z
-    .object({
-      type: z.literal("browserbase"),
-      domainPattern,
-      geolocation: z.object({ country: z.string(), city: z.string().optional(), state: z.string().optional() }).loose().optional(),
-    })
-    .loose(),
-  z
-    .object({ type: z.literal("external"), server: z.string().min(1), username: z.string().optional(), password: z.string().optional(), domainPattern })
-    .loose(),
+  z.object({ type: z.literal("browserbase"), domainPattern, geolocation: Geolocation.optional() }).loose(),
+  z.object({ type: z.literal("external"), server, username: z.string().optional(), password: z.string().optional(), domainPattern }).loose(),
   z.object({ type: z.literal("none"), domainPattern }).loose(),
 ]);
 
-/** Checked as the SDK types them, kept with the session, not acted on yet (the egress builds them). */
-export const Proxies = boundedJson(z.union([z.boolean(), z.array(ProxyConfig)]), MAX_PROXIES_BYTES).openapi({
-  description: `Accepted and kept, not acted on yet; at most ${MAX_PROXIES_BYTES} bytes as JSON. Answers mask passwords.`,
+/**
+ * Browserbase's `proxies`: `true` (the managed proxies) or entries, the first whose pattern
+ * matches a request's host carrying it (egress in docs/edge.md). Answers mask passwords.
+ */
+export const Proxies = boundedJson(z.union([z.boolean(), z.array(ProxyConfig).max(100)]), MAX_PROXIES_BYTES).openapi({
+  description: `true, or proxy entries (first matching domainPattern wins); at most ${MAX_PROXIES_BYTES} bytes as JSON. Answers mask passwords.`,
 });
 
 const connection = {
@@ -67,7 +88,7 @@ const connection = {
 /** What the client sent that the Session shape has no field for: create and retrieve answer it. */
 const sent = {
   browserSettings: z.record(z.string(), z.any()).optional().openapi({ description: "As the create sent it" }),
-  proxies: z.any().optional().openapi({ description: "As the create sent it, passwords masked; not acted on yet" }),
+  proxies: z.any().optional().openapi({ description: "As the create sent it, passwords masked" }),
 };
 
 export const SessionCreateResponse = Session.extend({ ...connection, ...sent }).openapi("SessionCreateResponse");
@@ -100,7 +121,7 @@ export const BrowserSettings = z
     advancedStealth: flag,
     verified: flag,
     os: z.enum(["windows", "mac", "linux", "mobile", "tablet"]).optional(),
-    allowedDomains: z.array(z.string()).optional(),
+    allowedDomains: z.array(z.string().min(1).max(253)).max(1000).optional(),
     captchaImageSelector: z.string().optional(),
     captchaInputSelector: z.string().optional(),
   })

@@ -54,10 +54,12 @@ export interface SessionRecord {
   region: Region;
   userMetadata?: Record<string, Json>;
   contextId?: string;
-  /** `browserSettings` as the create sent them (several are not acted on yet: README "Not built yet"). */
+  /** `browserSettings` as the create sent them (a few are not acted on yet: README "Not built yet"). */
   browserSettings?: Record<string, Json>;
-  /** `proxies` as the create sent them, credentials included; not acted on yet. */
+  /** `proxies` as the create sent them, credentials included (the node got them resolved: proxy-routes.ts). */
   proxies?: Json;
+  /** Bytes through upstream proxies, as the node last reported them (usage, exit). */
+  proxyBytes?: number;
   artifacts: SessionArtifactSettings;
   /** PENDING past this instant ends in ERROR. */
   startDeadline: number;
@@ -121,7 +123,7 @@ export function toApiSession(r: SessionRecord): ApiSession {
     expiresAt: iso(r.expiresAt),
     projectId: r.projectId,
     keepAlive: r.keepAlive,
-    proxyBytes: 0,
+    proxyBytes: r.proxyBytes ?? 0,
     region: r.region,
     status: r.status,
   };

@@ -92,6 +92,17 @@ describe("readConfig", () => {
     expect(() => readConfig({ ...valid(), ...change })).toThrow(message);
   });
 
+  it("reads the session's proxy routes and the egress switches, refusing malformed ones by name", () => {
+    const routes = [{ server: "http://127.0.0.1:3128", username: "u", password: "p", managed: true }, { domainPattern: "internal" }];
+    const config = readConfig({ ...valid(), [NodeEnv.proxies]: JSON.stringify(routes), [NodeEnv.egressAllowLoopback]: "1" });
+    expect(config.proxies).toEqual(routes);
+    expect(config.egress).toEqual({ allowLoopback: true, offline: false });
+    expect(readConfig(valid()).egress).toEqual({ allowLoopback: false, offline: false });
+    expect(() => readConfig({ ...valid(), [NodeEnv.proxies]: '[{"server": 5}]' })).toThrow(`${NodeEnv.proxies} is malformed at 0.server: expected a string`);
+    expect(() => readConfig({ ...valid(), [NodeEnv.egressAllowLoopback]: "yes" })).toThrow(`${NodeEnv.egressAllowLoopback} must be "1" or "0"`);
+    expect(() => readConfig({ ...valid(), [NodeEnv.browserSettings]: '{"allowedDomains": "example.com"}' })).toThrow("allowedDomains: expected an array of strings");
+  });
+
   it("never echoes the link token in an error", () => {
     expect(() => readConfig({ ...valid(), [NodeEnv.expiresAt]: "x" })).not.toThrow(/secret-link-token/);
   });
@@ -104,6 +115,13 @@ describe("launch flags from browser settings", () => {
     expect(flags).toContain("--user-data-dir=/tmp/profile");
     expect(flags).toContain("--remote-debugging-port=0");
     expect(flags.some((f) => f.startsWith("--remote-allow-origins"))).toBe(false);
+  });
+
+  it("sends every request through the egress proxy, loopback included, only when given one", () => {
+    const flags = launchFlags({}, "/tmp/p", { egressPort: 4321 });
+    expect(flags).toContain("--proxy-server=http://127.0.0.1:4321");
+    expect(flags).toContain("--proxy-bypass-list=<-loopback>");
+    expect(launchFlags({}, "/tmp/p").filter((f) => f.startsWith("--proxy"))).toEqual([]);
   });
 
   it("sizes the window of a session that names no viewport with the default one", () => {

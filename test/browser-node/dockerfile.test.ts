@@ -17,7 +17,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { commandOf, copyOf, dockerIgnores, envPairs, parseDockerfile } from "./support/dockerfile.ts";
 import { FakeEdge } from "./support/fake-edge.ts";
 import { ROOT, startNode } from "./support/node-process.ts";
-import { listeningPorts } from "./support/sockets.ts";
+import { egressPortOf, listeners } from "./support/sockets.ts";
 import { TEST_CHROMIUM } from "../support/chromium.ts";
 
 const instructions = parseDockerfile(readFileSync(`${ROOT}browser-node/Dockerfile`, "utf8"));
@@ -166,7 +166,8 @@ describe("browser-node/Dockerfile", () => {
       expect(ready.direct).toBeUndefined();
       const browser = await node.waitForLog("browser-started");
       expect(statSync(`/proc/${browser.pid}`).uid, "Chromium runs unprivileged").not.toBe(0);
-      expect(listeningPorts(node.child.pid!), "edge mode listens on no port").toEqual([]);
+      // Edge mode listens for no client: its one listener is the egress proxy, on loopback.
+      expect(listeners(node.child.pid!), "edge mode listens on no port but the egress proxy's").toEqual([{ address: "127.0.0.1", port: egressPortOf(browser.pid) }]);
       expect(await healthCheck({ ...imageEnv, WC_PROXY_PORT: probePort }, as)).toBe(0);
       expect(asked).toEqual([]);
 

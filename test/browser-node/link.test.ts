@@ -1,6 +1,7 @@
 /**
  * The node's link to the edge, against the fake edge: ready only after a real CDP round trip, a
- * link token checked by the edge, a node that listens on no port in edge mode, a dropped link
+ * link token checked by the edge, a node that listens on no port in edge mode (but its egress
+ * proxy's, on loopback), a dropped link
  * redialed with the session going on, and the ways a link ends the session.
  */
 import { existsSync } from "node:fs";
@@ -12,7 +13,7 @@ import { startNode } from "./support/node-process.ts";
 import { chromiumLeft } from "./support/processes.ts";
 import { connectRawUrl } from "./support/raw-client.ts";
 import { startReadyNode } from "./support/ready-node.ts";
-import { listeningPorts, socketCount } from "./support/sockets.ts";
+import { egressPortOf, listeners, socketCount } from "./support/sockets.ts";
 
 let edge: FakeEdge;
 beforeAll(async () => {
@@ -21,26 +22,30 @@ beforeAll(async () => {
 afterAll(() => edge.stop());
 
 describe("ready", () => {
-  it("comes over the link after a real round trip to Chromium, and the node listens on no TCP port", async () => {
+  it("comes over the link after a real round trip to Chromium, and the node listens on no TCP port for clients", async () => {
     const { node, ready, cdpUrl, started } = await startReadyNode({ edge });
     expect(ready).toEqual({ t: "ready", browserVersion: expect.stringMatching(/^Chrome\/\d+\./) });
     expect(edge.linkAttempts.filter((a) => a.sessionId === node.sessionId)).toEqual([{ sessionId: node.sessionId, status: 101 }]);
-    // Its sockets are the link and the CDP connections it made; none of them listens.
+    // Its sockets are the link and the CDP connections it made, which listen for nothing, and the
+    // egress proxy Chromium goes out through, which listens on loopback only.
+    const egress = [{ address: "127.0.0.1", port: egressPortOf(started.pid) }];
     expect(socketCount(node.child.pid!)).toBeGreaterThan(0);
-    expect(listeningPorts(node.child.pid!)).toEqual([]);
+    expect(listeners(node.child.pid!)).toEqual(egress);
     const client = await connectRawUrl(cdpUrl);
     expect((await client.call("Browser.getVersion")).product).toBe(ready.browserVersion);
-    expect(listeningPorts(node.child.pid!)).toEqual([]);
-    expect(listeningPorts(started.pid)).toEqual([started.debugPort]); // Chromium's own, on loopback
+    expect(listeners(node.child.pid!)).toEqual(egress);
+    expect(listeners(started.pid)).toEqual([{ address: "127.0.0.1", port: started.debugPort }]); // Chromium's own
     node.child.kill("SIGTERM");
     expect(await client.closed).toEqual(CloseCode.released);
     expect((await node.exited).code).toBe(0);
   });
 
-  it("in direct mode carries the proxy's address, the one port the node listens on", async () => {
-    const { node, ready, port } = await startReadyNode({ edge, connectMode: "direct" });
+  it("in direct mode carries the proxy's address, the one port the node listens on for clients", async () => {
+    const { node, ready, port, started } = await startReadyNode({ edge, connectMode: "direct" });
     expect(ready).toEqual({ t: "ready", browserVersion: expect.stringMatching(/^Chrome\//), direct: { host: "127.0.0.1", port: expect.any(Number) } });
-    expect(listeningPorts(node.child.pid!)).toEqual([port]);
+    const found = listeners(node.child.pid!);
+    expect(found).toHaveLength(2);
+    expect(found).toEqual(expect.arrayContaining([{ address: "127.0.0.1", port }, { address: "127.0.0.1", port: egressPortOf(started.pid) }]));
     node.child.kill("SIGTERM");
     expect((await node.exited).code).toBe(0);
   });

@@ -9,6 +9,8 @@
 import { readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HOST_RESOLVER_RULES, launchFlags, OFFLINE_RESOLVER_RULES } from "../../browser-node/chromium/flags.ts";
+import { TEST_CHROMIUM, WRAPPER_RESOLVER_RULES } from "../support/chromium.ts";
 import { CHROMIUM } from "./support/node-process.ts";
 import { shared, sharedToken } from "./support/shared.ts";
 import { serveSite, type Site } from "./support/site.ts";
@@ -28,13 +30,20 @@ const MUST_REFUSE = [
 ];
 const RULES_FLAG = "--host-resolver-rules=";
 
-/** The rules on a process's real command line (argv, NUL-separated), one entry per rule. */
+/**
+ * The rules the node gave a process, from its real command line (argv, NUL-separated), one entry
+ * per rule: the tests' Chromium wrapper (test/support/chromium.sh) adds its own after them, which
+ * are checked to be there, last, and left out.
+ */
 function resolverRulesOf(pid: number): string[] {
   const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
   expect(argv[0]).toMatch(/chrom/);
   const given = argv.filter((arg) => arg.startsWith(RULES_FLAG));
   expect(given).toHaveLength(1); // a second one would silently win
-  return given[0].slice(RULES_FLAG.length).split(",").map((rule) => rule.trim());
+  const rules = given[0].slice(RULES_FLAG.length).split(",").map((rule) => rule.trim());
+  const added = CHROMIUM === TEST_CHROMIUM ? WRAPPER_RESOLVER_RULES : [];
+  expect(rules.slice(rules.length - added.length)).toEqual(added);
+  return rules.slice(0, rules.length - added.length);
 }
 
 const navigate = async (cdp: { send(method: "Page.navigate", params: { url: string }): Promise<{ errorText?: string }> }, url: string) =>
@@ -48,23 +57,36 @@ afterAll(() => site.close());
 
 describe("the browser is kept off private networks", () => {
   it("runs with rules that refuse every private and metadata range, map nothing anywhere, and spare loopback", () => {
+    // The shared node runs offline, as every test node does: its Chromium also refuses every other name.
     const rules = resolverRulesOf(shared().chromiumPid);
-    for (const rule of rules) expect(rule).toMatch(/^MAP \S+ ~NOTFOUND$/); // no redirect, no EXCLUDE
-    const refused = rules.map((rule) => rule.split(" ")[1]);
+    const offline = OFFLINE_RESOLVER_RULES.split(", ");
+    expect(rules.slice(-offline.length)).toEqual(offline);
+    const own = rules.slice(0, -offline.length);
+    for (const rule of own) expect(rule).toMatch(/^MAP \S+ ~NOTFOUND$/); // no redirect, no EXCLUDE
+    const refused = own.map((rule) => rule.split(" ")[1]);
     expect(refused).toEqual(expect.arrayContaining(MUST_REFUSE));
     expect(refused.filter((pattern) => /^(127\.|\[::1\]|localhost)/.test(pattern))).toEqual([]);
+    expect(launchFlags({}, "/tmp/p").filter((f) => f.startsWith(RULES_FLAG))).toEqual([`${RULES_FLAG}${HOST_RESOLVER_RULES}`]);
   });
 
-  it("refuses an address literal its rules name before dialling it, and still loads 127.0.0.1", async () => {
-    // [::ffff:127.0.0.1] is loopback written as IPv4-mapped IPv6, which the "[::ffff:*" rule
-    // refuses. Were the rule gone, this navigation would reach `site` on 127.0.0.1 (the next test
-    // shows it does in a browser without the rule) and show up in site.requests.
+  it("runs Chromium with every request through the node's egress proxy, loopback included", () => {
+    const argv = readFileSync(`/proc/${shared().chromiumPid}/cmdline`, "utf8").split("\0");
+    expect(argv.filter((arg) => arg.startsWith("--proxy-server="))).toEqual([expect.stringMatching(/^--proxy-server=http:\/\/127\.0\.0\.1:\d+$/)]);
+    expect(argv).toContain("--proxy-bypass-list=<-loopback>");
+  });
+
+  it("refuses an address literal its rules name before dialling it, and still loads 127.0.0.1 (allowed in tests)", async () => {
+    // [::ffff:127.0.0.1] is loopback written as IPv4-mapped IPv6, which the egress proxy refuses
+    // (even where loopback is allowed, as here) and the "[::ffff:*" rule behind it too. Were both
+    // gone, this navigation would reach `site` on 127.0.0.1 (the next test shows it does in a
+    // browser without the rule) and show up in site.requests. The proxy drops a refused plain
+    // request, which the page sees as an empty response.
     const browser = await chromium.connectOverCDP(`ws://127.0.0.1:${shared().port}?signingKey=${await sharedToken()}`);
     try {
       const context = browser.contexts()[0];
       const page = await context.newPage();
       const cdp = await context.newCDPSession(page);
-      expect(await navigate(cdp, `http://[::ffff:127.0.0.1]:${site.port}/mapped-loopback`)).toBe("net::ERR_NAME_NOT_RESOLVED");
+      expect(await navigate(cdp, `http://[::ffff:127.0.0.1]:${site.port}/mapped-loopback`)).toBe("net::ERR_EMPTY_RESPONSE");
       expect(await navigate(cdp, `${site.url}still-fine`)).toBe("loaded");
       expect(site.requests).not.toContain("/mapped-loopback");
       expect(site.requests).toContain("/still-fine");
@@ -78,7 +100,13 @@ describe("the browser is kept off private networks", () => {
     // The node's rules name no loopback range, so the form of "MAP 169.254.* ~NOTFOUND" is shown
     // here on a Chromium of the test's own, with the same form naming 127.3.*.
     const blocked = await serveSite("127.3.0.1");
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: [`${RULES_FLAG}MAP 127.3.* ~NOTFOUND`] });
+    // The rest of the rules resolve nothing but loopback, so Chromium's own background requests
+    // (to Google's hosts) send no DNS query; 127.3.0.1 falls under both MAP rules alike, so this
+    // shows the MAP form refusing an IPv4 literal, whichever pattern names it.
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [`${RULES_FLAG}MAP 127.3.* ~NOTFOUND, ${OFFLINE_RESOLVER_RULES}, EXCLUDE ::ffff:7f00:1, EXCLUDE ::ffff:127.0.0.1`],
+    });
     try {
       const page = await browser.newPage();
       const cdp = await page.context().newCDPSession(page);
@@ -89,6 +117,28 @@ describe("the browser is kept off private networks", () => {
     } finally {
       await browser.close();
       await blocked.close();
+    }
+  });
+
+  it("offline, Chromium resolves nothing but loopback itself: a name /etc/hosts maps to 127.0.0.1 is refused", async (ctx) => {
+    // A name the system would answer from /etc/hosts (no query leaves the machine) shows the rule
+    // works: were it missing, the page would load from `site` on 127.0.0.1.
+    const name = readFileSync("/etc/hosts", "utf8")
+      .split("\n")
+      .map((line) => line.trim().split(/\s+/))
+      .find(([address, ...names]) => address?.startsWith("127.") && names.some((n) => n && n !== "localhost" && !n.includes(".")))
+      ?.slice(1)
+      .find((n) => n !== "localhost" && !n.includes("."));
+    if (!name) return ctx.skip();
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: [`${RULES_FLAG}${OFFLINE_RESOLVER_RULES}`] });
+    try {
+      const page = await browser.newPage();
+      const cdp = await page.context().newCDPSession(page);
+      expect(await navigate(cdp, `http://${name}:${site.port}/by-name`)).toBe("net::ERR_NAME_NOT_RESOLVED");
+      expect(await navigate(cdp, `http://localhost:${site.port}/by-localhost`)).toBe("loaded");
+      expect(site.requests).not.toContain("/by-name");
+    } finally {
+      await browser.close();
     }
   });
 });

@@ -16,8 +16,9 @@ export function startPlatform(options: LocalPlatformOptions = {}): Promise<Local
   return startLocalPlatform({
     concurrency: 20,
     ...options,
-    nodeEnv: { WC_IDLE_GRACE_MS: "1500", ...options.nodeEnv },
-    onNodeOutput: process.env.WC_TEST_VERBOSE ? (line) => console.error(`[node] ${line}`) : undefined,
+    // Offline: the egress proxy looks up no name (a stray browser request must not send a DNS query off the machine).
+    nodeEnv: { WC_IDLE_GRACE_MS: "1500", [NodeEnv.egressOffline]: "1", ...options.nodeEnv },
+    onNodeOutput: options.onNodeOutput ?? (process.env.WC_TEST_VERBOSE ? (line) => console.error(`[node] ${line}`) : undefined),
   });
 }
 

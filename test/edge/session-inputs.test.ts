@@ -84,7 +84,7 @@ describe("session inputs", () => {
     expect((await standInCalls()).length).toBe(before);
   });
 
-  it("keeps the settings it does not act on yet, and answers them on create and retrieve (proxy passwords masked)", async () => {
+  it("keeps the settings as sent, and answers them on create and retrieve (proxy passwords masked)", async () => {
     const browserSettings = {
       blockAds: true,
       solveCaptchas: false,
@@ -106,7 +106,7 @@ describe("session inputs", () => {
     const retrieved = await api(project.key, "GET", `/v1/sessions/${created.body.id}`);
     expect(retrieved.body).toMatchObject({ browserSettings, proxies: masked });
     expect(JSON.stringify(retrieved.body)).not.toContain("secret");
-    // The record keeps them whole, for when they are acted on.
+    // The record keeps them whole (the node gets them as routes: egress.test.ts).
     const record = await runInDurableObject(sessionObject(created.body.id), (_o, state) => state.storage.kv.get<SessionRecord>("session")!);
     expect(record).toMatchObject({ browserSettings, proxies });
 

@@ -30,6 +30,8 @@ export default defineConfig({
             ECS_SUBNETS: "subnet-test",
             ECS_SECURITY_GROUPS: "sg-test",
             EDGE_PUBLIC_URL: "http://edge.test",
+            // The operator's managed proxies (egress.test.ts): nothing listens there, no test dials them.
+            MANAGED_PROXIES: JSON.stringify({ "*": "http://managed:managed-secret@127.0.0.1:3998", US: "http://managed:us-secret@127.0.0.1:3999" }),
           },
         },
       };

@@ -33,7 +33,7 @@ export interface StagedUpload {
 
 const LINK = /^\/internal\/nodes\/([^/]+)\/link$/;
 const CHANNEL = /^\/internal\/nodes\/([^/]+)\/cdp\/([^/]+)$/;
-const ARTIFACT = /^\/internal\/nodes\/([^/]+)\/(extension|context|downloads|logs|recording|uploads\/[^/]+)$/;
+const ARTIFACT = /^\/internal\/nodes\/([^/]+)\/(extension|context|downloads|logs|recording|usage|uploads\/[^/]+)$/;
 const CLIENT = /^\/cdp\/([^/]+)(\/.*)?$/;
 
 export class FakeEdge {

@@ -59,6 +59,9 @@ export function startNode(o: NodeOptions): RunningNode {
     [NodeEnv.proxyPort]: "0",
     [NodeEnv.advertiseHost]: "127.0.0.1",
     [NodeEnv.chromiumPath]: CHROMIUM,
+    // Test pages live on loopback; and no name a stray browser request carries is looked up.
+    [NodeEnv.egressAllowLoopback]: "1",
+    [NodeEnv.egressOffline]: "1",
     ...o.env,
   };
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];

@@ -6,6 +6,8 @@ export async function startChromium(): Promise<{ port: number; close(): Promise<
     executable: process.env.WC_CHROMIUM_PATH ?? "/usr/lib/chromium/chromium",
     settings: {},
     timeoutMs: 20_000,
+    // It browses nothing: its own background requests must not send a DNS query off the machine.
+    extras: { offline: true },
   });
   return { port: browser.debugPort, close: () => browser.stop() };
 }

@@ -1,0 +1,110 @@
+/**
+ * The edge in workerd for the local platform: bundled from edge/index.ts as wrangler bundles it,
+ * configured from wrangler.toml by wrangler, run by Miniflare (the engine under `wrangler dev`),
+ * and reached through edge-front.ts.
+ *
+ * Not through wrangler's dev server (`unstable_startWorker`): that puts a proxy Worker, in a
+ * second workerd, in front of the edge. The proxy pools its connections to the edge and both
+ * sides drop one after 5 s idle (kj's defaults), so a request sent on a pooled connection at that
+ * moment is lost, and a POST then answers `503 Your worker restarted mid-request` though nothing
+ * restarted (cloudflare/workers-sdk#14641). Ten sessions at a time lost a create or a release to
+ * it in most runs of the lifecycle bench. Without it there is also no file watching: a source
+ * edited while the platform runs no longer reloads the edge under it.
+ */
+import { build } from "esbuild";
+import { Log, LogLevel, Miniflare } from "miniflare";
+import { join } from "node:path";
+import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
+import { startEdgeFront } from "./edge-front.ts";
+
+export type EdgeLogLevel = "none" | "error" | "warn" | "info" | "log" | "debug";
+
+export interface EdgeOptions {
+  repoRoot: string;
+  /** Where clients reach the edge (its front door; workerd itself listens on a free loopback port). */
+  host: string;
+  port: number;
+  /** Vars and secrets, over wrangler.toml's [vars]. */
+  bindings: Record<string, string>;
+  /** Where Durable Objects, KV and R2 live (as `wrangler dev --persist-to`); false keeps nothing. */
+  persist: string | false;
+  logLevel: EdgeLogLevel;
+}
+
+export interface Edge {
+  url: string;
+  dispose(): Promise<void>;
+}
+
+const RANK: Record<EdgeLogLevel, number> = { none: 0, error: 1, warn: 2, info: 3, log: 4, debug: 5 };
+const MINIFLARE_LEVEL: Record<EdgeLogLevel, LogLevel> = {
+  none: LogLevel.NONE,
+  error: LogLevel.ERROR,
+  warn: LogLevel.WARN,
+  info: LogLevel.INFO,
+  log: LogLevel.INFO,
+  debug: LogLevel.DEBUG,
+};
+
+/** Miniflare's log without its "Ready on <workerd's port>": clients use the front's URL, which the platform prints. */
+class EdgeLog extends Log {
+  override logReady() {}
+}
+
+export async function startEdge(options: EdgeOptions): Promise<Edge> {
+  const config = unstable_readConfig({ config: join(options.repoRoot, "wrangler.toml") });
+  // The module's name in stack traces. The bundle itself stays in memory: platforms started side
+  // by side (a bench beside a test) share no file.
+  const modulePath = join(options.repoRoot, "dist/edge/index.mjs");
+  // As wrangler bundles a Worker (its conditions, target and internal modules), minus its dev-only middleware.
+  const bundle = await build({
+    entryPoints: [config.main!], // absolute: wrangler resolves it against wrangler.toml
+    outfile: modulePath,
+    write: false,
+    bundle: true,
+    format: "esm",
+    target: "es2024",
+    conditions: ["workerd", "worker", "browser"],
+    external: ["cloudflare:*"],
+    keepNames: true,
+    sourcemap: "inline",
+    define: { "process.env.NODE_ENV": '"development"' },
+    logLevel: "warning",
+  });
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(config);
+  const show = (level: string) => RANK[options.logLevel] >= (RANK[level as EdgeLogLevel] ?? RANK.log);
+  const mf = new Miniflare({
+    host: "127.0.0.1",
+    port: 0,
+    // Nothing leaves the machine: no lookup of Cloudflare's request metadata (`request.cf`).
+    cf: false,
+    log: new EdgeLog(MINIFLARE_LEVEL[options.logLevel]),
+    // The edge's console, by level, as `wrangler dev --log-level` shows it.
+    handleStructuredLogs: ({ level, message }: { level: string; message: string }) => {
+      if (show(level)) (level === "error" || level === "warn" ? console.error : console.log)(message);
+    },
+    defaultPersistRoot: options.persist === false ? undefined : join(options.persist, "v3"),
+    workers: [
+      {
+        ...workerOptions,
+        name: config.name,
+        modules: [{ type: "ESModule", path: modulePath, contents: bundle.outputFiles[0].text }],
+        // Only what wrangler.toml says and what the platform passes: no .dev.vars or .env.
+        bindings: { ...config.vars, ...options.bindings } as Record<string, string>,
+      },
+    ],
+  });
+  try {
+    const front = await startEdgeFront({ host: options.host, port: options.port, upstream: await mf.ready });
+    return {
+      url: front.url,
+      dispose: async () => {
+        await front.close();
+        await mf.dispose();
+      },
+    };
+  } catch (error) {
+    await mf.dispose().catch(() => {});
+    throw error;
+  }
+}
