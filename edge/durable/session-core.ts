@@ -114,7 +114,7 @@ export abstract class SessionCore extends DurableObject<EdgeEnv> {
     const r = this.load();
     if (!r || (r.indexedVersion ?? 0) >= r.version) return;
     try {
-      await this.env.PROJECTS.getByName(r.projectId).record(indexEntry(r));
+      await this.env.PROJECTS.getByName(r.projectId).indexSession(indexEntry(r));
       const current = this.load();
       if (current) this.save({ ...current, indexedVersion: Math.max(current.indexedVersion ?? 0, r.version) });
     } catch (error) {
@@ -126,7 +126,7 @@ export abstract class SessionCore extends DurableObject<EdgeEnv> {
   protected async purge(r: SessionRecord): Promise<void> {
     try {
       await deletePrefix(this.env.BLOBS, blobKey.sessionDir(r.id));
-      await this.env.PROJECTS.getByName(r.projectId).forget(r.id);
+      await this.env.PROJECTS.getByName(r.projectId).retireSession(r.id);
     } catch (error) {
       log("warn", "session.purge_failed", { sessionId: r.id, error: String(error) });
       return this.ctx.storage.setAlarm(Date.now() + RETRY_DELAY_MS);

@@ -129,9 +129,10 @@ export class SessionObject extends SessionArtifacts {
     return (await this.link.call({ op: "frontend", path }, 10_000)) as Outcome<Json>;
   }
 
-  indexEntry(): IndexEntry | undefined {
+  /** The session's index entry, as its project asks when it doubts its own. */
+  indexEntry(): Outcome<IndexEntry> {
     const r = this.load();
-    return r && indexEntry(r);
+    return r ? ok(indexEntry(r)) : fail(404, NOT_FOUND);
   }
 
   // ---- the node's sockets (link, channels) and its clients' ---------------------------------

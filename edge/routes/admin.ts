@@ -17,11 +17,7 @@ const listing = (id: string) => `project:${id}`;
 
 const remember = (env: EdgeEnv, project: ProjectRecord) => env.API_KEYS.put(listing(project.id), "", { metadata: project });
 
-const existing = async (env: EdgeEnv, id: string) => {
-  const project = await env.PROJECTS.getByName(id).get();
-  if (!project) throw new ApiError(404, "Project not found");
-  return project;
-};
+const existing = async (env: EdgeEnv, id: string) => unwrap(await env.PROJECTS.getByName(id).get());
 
 admin.openapi(
   createRoute({

@@ -80,7 +80,7 @@ async function serve(c: Context<AppEnv>): Promise<Response> {
 function fromNode<T>(outcome: Outcome<T>): T {
   if (outcome.ok) return outcome.value;
   const { status, message, retry } = outcome.error;
-  throw new ApiError(status < 500 ? status : 502, message, { retry });
+  throw new ApiError(status < 500 ? status : 502, message, { retry, cause: status < 500 ? undefined : outcome.error });
 }
 
 /** The caller's CDP token for this session, or a 401 naming why not (the node proxy's words). */

@@ -40,8 +40,8 @@ nodeArtifacts.openapi(
   }),
   async (c) => {
     const { projectId, id } = unwrap(await sessionStub(c.env, c.req.valid("param").sessionId).nodeRead("extension"));
-    const row = await c.env.PROJECTS.getByName(projectId).extension(id);
-    const answer = await blobResponse(c.env.BLOBS, row?.blob, "application/zip");
+    const row = unwrap(await c.env.PROJECTS.getByName(projectId).extension(id, `Extension ${id} no longer exists`));
+    const answer = await blobResponse(c.env.BLOBS, row.blob, "application/zip");
     if (!answer) throw new ApiError(404, `Extension ${id} no longer exists`);
     return answer;
   },
@@ -58,8 +58,7 @@ nodeArtifacts.openapi(
   }),
   async (c) => {
     const { projectId, id } = unwrap(await sessionStub(c.env, c.req.valid("param").sessionId).nodeRead("context"));
-    const row = await c.env.PROJECTS.getByName(projectId).context(id);
-    if (!row) throw new ApiError(404, `Context ${id} no longer exists`);
+    const row = unwrap(await c.env.PROJECTS.getByName(projectId).context(id, `Context ${id} no longer exists`));
     const answer = await blobResponse(c.env.BLOBS, row.profile, "application/gzip");
     if (!answer) throw new ApiError(404, `Context ${id} has no saved profile yet`);
     return answer;

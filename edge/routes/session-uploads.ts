@@ -58,8 +58,7 @@ sessionUploads.openapi(
       if (!taken.ok) {
         if (taken.error.status === 413) throw new ApiError(413, `file: the browser node refused ${name} as too large`);
         if (taken.error.status === 409) throw ApiError.from(taken.error);
-        log("warn", "session.upload_refused", { sessionId, status: taken.error.status, error: taken.error.message });
-        throw new ApiError(502, "The session's browser node did not take the upload");
+        throw new ApiError(502, "The session's browser node did not take the upload", { cause: taken.error });
       }
       const reply = NodeUploadReply.safeParse(taken.value);
       if (!reply.success) throw new ApiError(502, "The session's browser node did not take the upload");

@@ -116,7 +116,7 @@ sessions.openapi(
     const { status, q } = c.req.valid("query");
     const query = q === undefined ? undefined : parseMetadataQuery(q);
     if (q !== undefined && !query) throw new ApiError(400, "q: expected user_metadata['key']:'value' (nested: user_metadata['a']['b']:'value')");
-    return c.json(await c.env.PROJECTS.getByName(c.get("projectId")).list({ status, query }), 200);
+    return c.json(unwrap(await c.env.PROJECTS.getByName(c.get("projectId")).list({ status, query })), 200);
   },
 );
 
@@ -168,7 +168,7 @@ sessions.openapi(
     const list = await session.callNode(projectId, { op: "json", path: "/json/list" }, DEBUG_TARGETS_TIMEOUT_MS);
     if (!list.ok) {
       if (list.error.status === 409) throw ApiError.from(list.error);
-      throw new ApiError(502, "The session's browser node did not answer", { retry: true });
+      throw new ApiError(502, "The session's browser node did not answer", { retry: true, cause: list.error });
     }
     return c.json(liveUrls(endpoint, token, targetsOf(list.value)), 200);
   },
