@@ -23,7 +23,7 @@ import {
   type Json,
   type Region,
   type SessionArtifactSettings,
-  type SessionRecord,
+  type Admission,
   type SessionStatus,
 } from "../sessions/session-record.ts";
 
@@ -96,7 +96,7 @@ export class ProjectObject extends DurableObject<EdgeEnv> {
    * the last slot. A session of a context whose last writer just ended waits for that writer's
    * save first: it must start from the profile its user just left.
    */
-  async admit(req: AdmitRequest): Promise<Outcome<SessionRecord>> {
+  async admit(req: AdmitRequest): Promise<Outcome<Admission>> {
     const project = this.project();
     if (!project) return fail(404, PROJECT_GONE);
     const missing = this.missingReference(req.artifacts);
@@ -113,18 +113,19 @@ export class ProjectObject extends DurableObject<EdgeEnv> {
           `Release a session with status REQUEST_RELEASE, wait for one to end, or raise the project's concurrency.`,
       );
     const config = readConfig(this.env);
-    const record = newSessionRecord({
-      ...req,
+    const admission: Admission = {
       projectId: project.id,
       expiresAt: req.createdAt + (req.timeoutSeconds ?? project.defaultTimeout) * 1000,
       startDeadline: req.createdAt + config.startTimeoutMs,
-    });
+    };
     // After the awaits above, with none from here on: the check sees every admitted writer.
     const writer = context?.persist ? this.writers.of(context.id) : undefined;
     if (writer) return contextHeld(context!.id, writer);
-    this.indexSession(indexEntry(record));
-    if (context?.persist) this.writers.hold(record.id, context.id);
-    return ok({ ...record, indexedVersion: record.version });
+    // Indexed as its SessionObject will record it (that one is built there, from the same create).
+    const { timeoutSeconds: _, ...create } = req;
+    this.indexSession(indexEntry(newSessionRecord({ ...create, ...admission })));
+    if (context?.persist) this.writers.hold(req.id, context.id);
+    return ok(admission);
   }
 
   /** A create's extension and context must be this project's. */

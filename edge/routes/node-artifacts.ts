@@ -39,7 +39,7 @@ nodeArtifacts.openapi(
     responses: { 200: binaryAnswer("application/zip", "The session's extension"), ...refusals },
   }),
   async (c) => {
-    const { projectId, id } = unwrap(await sessionStub(c.env, c.req.valid("param").sessionId).nodeRead("extension"));
+    const { projectId, id } = unwrap(await sessionStub(c.env, c.req.valid("param").sessionId).artifactToLoad("extension"));
     const row = unwrap(await c.env.PROJECTS.getByName(projectId).extension(id, `Extension ${id} no longer exists`));
     const answer = await blobResponse(c.env.BLOBS, row.blob, "application/zip");
     if (!answer) throw new ApiError(404, `Extension ${id} no longer exists`);
@@ -57,7 +57,7 @@ nodeArtifacts.openapi(
     responses: { 200: binaryAnswer("application/gzip", "The context's saved profile (tar.gz); 404 when none is saved yet"), ...refusals },
   }),
   async (c) => {
-    const { projectId, id } = unwrap(await sessionStub(c.env, c.req.valid("param").sessionId).nodeRead("context"));
+    const { projectId, id } = unwrap(await sessionStub(c.env, c.req.valid("param").sessionId).artifactToLoad("context"));
     const row = unwrap(await c.env.PROJECTS.getByName(projectId).context(id, `Context ${id} no longer exists`));
     const answer = await blobResponse(c.env.BLOBS, row.profile, "application/gzip");
     if (!answer) throw new ApiError(404, `Context ${id} has no saved profile yet`);
@@ -76,7 +76,7 @@ nodeArtifacts.openapi(
   }),
   async (c) => {
     const { sessionId } = c.req.valid("param");
-    const { projectId, contextId } = unwrap(await sessionStub(c.env, sessionId).nodeWrite("context"));
+    const { projectId, contextId } = unwrap(await sessionStub(c.env, sessionId).nodeMayWrite("context"));
     unwrap(await c.env.PROJECTS.getByName(projectId).mayCommitProfile(contextId!, sessionId));
     const chunks = await rawBody(c.req.raw, { maxBytes: ArtifactLimits.contextBytes, what: "profile" });
     return c.json(await storeProfile(c.env, projectId, contextId!, chunks, sessionId), 200);
@@ -94,7 +94,7 @@ nodeArtifacts.openapi(
   }),
   async (c) => {
     const { sessionId } = c.req.valid("param");
-    unwrap(await sessionStub(c.env, sessionId).nodeWrite("downloads"));
+    unwrap(await sessionStub(c.env, sessionId).nodeMayWrite("downloads"));
     const chunks = await rawBody(c.req.raw, { maxBytes: ArtifactLimits.downloadsBytes, what: "downloads" });
     return c.json(await storeDownloads(c.env, sessionId, chunks), 200);
   },

@@ -57,20 +57,16 @@ sessions.openapi(
       throw new ApiError(400, `browserSettings: larger than ${MAX_BROWSER_SETTINGS_BYTES} bytes as sent to the node`);
     const config = readConfig(c.env);
     const id = crypto.randomUUID();
-    const admitted = unwrap(
-      await c.env.PROJECTS.getByName(projectId).admit({
-        id,
-        createdAt: Date.now(),
-        timeoutSeconds: body.timeout,
-        keepAlive: body.keepAlive ?? false,
-        // One configured region serves all four names until there is more than one.
-        region: body.region ?? ((REGIONS as readonly string[]).includes(config.ecs.region) ? (config.ecs.region as Region) : "us-east-1"),
-        userMetadata: body.userMetadata,
-        artifacts: artifactSettings(body),
-      }),
-    );
-    // Kept as sent, including what is not acted on yet; the project's index has no use for them.
-    const record = { ...admitted, ...sentSettings(body) };
+    const request = {
+      id,
+      createdAt: Date.now(),
+      keepAlive: body.keepAlive ?? false,
+      // One configured region serves all four names until there is more than one.
+      region: body.region ?? ((REGIONS as readonly string[]).includes(config.ecs.region) ? (config.ecs.region as Region) : "us-east-1"),
+      userMetadata: body.userMetadata,
+      artifacts: artifactSettings(body),
+    };
+    const admission = unwrap(await c.env.PROJECTS.getByName(projectId).admit({ ...request, timeoutSeconds: body.timeout }));
     const session = c.env.SESSIONS.getByName(id);
     // The SDK gives up after 60 s and retries with a new create: the browser this one started
     // must not outlive the request that nobody is waiting for any more.
@@ -79,7 +75,8 @@ sessions.openapi(
     signal.addEventListener("abort", abandon, { once: true });
     try {
       const launch = { browserSettings, edgeUrl: edgeOrigin(config.edgePublicUrl, c.req.url), connectMode: config.connectMode };
-      const created = unwrap(await session.start(record, launch));
+      // Kept as sent, including what is not acted on yet; the project's index has no use for them.
+      const created = unwrap(await session.start({ ...request, ...admission, ...sentSettings(body) }, launch));
       return c.json(created, 201);
     } finally {
       signal.removeEventListener("abort", abandon);
