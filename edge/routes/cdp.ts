@@ -19,7 +19,7 @@ import { ApiError, validationHook, type Outcome } from "../errors.ts";
 import { readConfig } from "../config.ts";
 import { cdpTokenFromRequest, signingKey, verifyCdpToken } from "../tokens.ts";
 import { FrontendFile } from "../schemas/node-messages.ts";
-import { edgeEndpoint, rewriteTarget } from "../sessions/cdp-urls.ts";
+import { edgeEndpoint, rewriteTarget } from "../sessions/connect-urls.ts";
 import { SESSION_ID } from "../sessions/session-record.ts";
 import { VERIFIED_CLIENT } from "../durable/node-sockets.ts";
 import { edgeOrigin } from "./scope.ts";

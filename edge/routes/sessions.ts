@@ -22,7 +22,7 @@ import { MAX_LISTED_SESSIONS } from "../sessions/input-bounds.ts";
 import { REGIONS, type Json, type Region, type SessionArtifactSettings, type SessionRecord } from "../sessions/session-record.ts";
 import { edgeOrigin, sameProject, sessionStub } from "./scope.ts";
 import { liveUrls, targetsOf } from "../sessions/debug-urls.ts";
-import { directEndpoint, edgeEndpoint } from "../sessions/cdp-urls.ts";
+import { directEndpoint, edgeEndpoint } from "../sessions/connect-urls.ts";
 
 /** The node lists its browser's targets within this, or the debug answer is a 502. */
 const DEBUG_TARGETS_TIMEOUT_MS = 5_000;

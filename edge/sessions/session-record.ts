@@ -1,5 +1,5 @@
 import type { ConnectMode } from "../node-protocol.ts";
-import { cdpEndpoint, webSocketUrl } from "./cdp-urls.ts";
+import { cdpEndpoint, webSocketUrl } from "./connect-urls.ts";
 
 /**
  * A session as its SessionObject keeps it, and the Browserbase shape clients see. Timestamps are
