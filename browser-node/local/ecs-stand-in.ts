@@ -13,6 +13,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { randomUUID } from "node:crypto";
 import type { ChildProcess } from "node:child_process";
 import { TASK_EVENTS_SECRET_HEADER } from "../../edge/node-protocol.ts";
+import { mayPassLater, retrying } from "../../edge/retries.ts";
 import { SignatureError, verifySigV4, type Credentials } from "./sigv4.ts";
 import { newTask, startTaskProcess, type Runner, type Task, type TaskProcessOptions } from "./tasks.ts";
 import { describeNetworkInterfacesXml, ec2ErrorXml } from "./ec2-xml.ts";
@@ -215,7 +216,8 @@ export async function startEcsStandIn(options: EcsStandInOptions): Promise<EcsSt
 }
 
 async function postTaskEvent(options: EcsStandInOptions, task: Task) {
-  if (!options.taskEvents) return;
+  const target = options.taskEvents;
+  if (!target) return;
   const event = {
     version: "0",
     id: randomUUID(),
@@ -227,20 +229,17 @@ async function postTaskEvent(options: EcsStandInOptions, task: Task) {
     resources: [task.taskArn],
     detail: { ...describeTask(task), overrides: undefined, updatedAt: new Date().toISOString() },
   };
-  // EventBridge retries failed deliveries for up to 24 h; a few quick retries serve a local run.
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const res = await fetch(options.taskEvents.url, {
-        method: "POST",
-        headers: { "content-type": "application/json", [TASK_EVENTS_SECRET_HEADER]: options.taskEvents.secret },
-        body: JSON.stringify(event),
-      });
-      if (res.status < 500) return;
-    } catch {
-      // the edge is not up yet, or restarting
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250 * (attempt + 1)));
-  }
+  // EventBridge retries failed deliveries for up to 24 h; a few quick retries serve a local run
+  // (the edge may not be up yet, or restarting). A delivery that fails them all is dropped.
+  const deliver = async () => {
+    const res = await fetch(target.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", [TASK_EVENTS_SECRET_HEADER]: target.secret },
+      body: JSON.stringify(event),
+    });
+    if (mayPassLater(res.status)) throw new Error(`the edge answered ${res.status}`);
+  };
+  await retrying({ attempts: 3, firstDelayMs: 250, maxDelayMs: 500 }, deliver, () => true).catch(() => {});
 }
 
 async function readBody(req: IncomingMessage) {

@@ -15,6 +15,7 @@ import { Appended, binaryAnswer, binaryBody, Stored } from "../schemas/artifacts
 import { blobResponse } from "../artifacts/blob-store.ts";
 import { rawBody } from "../artifacts/request-body.ts";
 import { storeDownloads, storeProfile } from "../artifacts/stored-blobs.ts";
+import { utf8Bytes } from "../sessions/input-bounds.ts";
 import { NodeSessionParam } from "./internal.ts";
 import { sessionStub } from "./scope.ts";
 
@@ -26,8 +27,6 @@ const refusals = {
   409: error("The session is over (or past its grace), the session does not keep this artifact, or (context) it no longer holds the context"),
   413: error("Over the artifact's bound"),
 };
-
-const byteLength = (s: string) => new TextEncoder().encode(s).length;
 
 nodeArtifacts.openapi(
   createRoute({
@@ -112,7 +111,7 @@ nodeArtifacts.openapi(
   async (c) => {
     const entries = c.req.valid("json").entries.map((entry) => {
       const json = JSON.stringify(entry);
-      return { json, bytes: byteLength(json) };
+      return { json, bytes: utf8Bytes(json) };
     });
     const big = entries.findIndex((e) => e.bytes > ArtifactLimits.logEntryBytes);
     if (big >= 0) throw new ApiError(413, `entries.${big}: larger than ${ArtifactLimits.logEntryBytes} bytes as JSON (truncate its bodies)`);
@@ -137,6 +136,6 @@ nodeArtifacts.openapi(
     const { events } = c.req.valid("json");
     // Stored as the items of the JSON array clients get, with the session's id as the SDK's SessionRecording has it.
     const chunk = events.map((e) => JSON.stringify({ ...e, data: e.data ?? {}, sessionId })).join(",");
-    return c.json(unwrap(await sessionStub(c.env, sessionId).appendRecording(chunk, events.length, byteLength(chunk))), 200);
+    return c.json(unwrap(await sessionStub(c.env, sessionId).appendRecording(chunk, events.length, utf8Bytes(chunk))), 200);
   },
 );

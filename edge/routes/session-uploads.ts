@@ -14,7 +14,8 @@ import { log } from "../log.ts";
 import { error, errors, json } from "../schemas/common.ts";
 import { SessionIdParam } from "../schemas/session.ts";
 import { multipartFile, UploadCreateResponse } from "../schemas/artifacts.ts";
-import { openFilePart, safeFileName } from "../artifacts/request-body.ts";
+import { openFilePart } from "../artifacts/request-body.ts";
+import { plainFileName } from "../file-names.ts";
 import { blobKey, putStream } from "../artifacts/blob-store.ts";
 import { sessionStub } from "./scope.ts";
 
@@ -45,7 +46,7 @@ sessionUploads.openapi(
     const session = sessionStub(c.env, id);
     unwrap(await session.liveNode(projectId));
     const part = await openFilePart(c.req.raw, { maxBytes: ArtifactLimits.uploadBytes });
-    const name = safeFileName(part.fileName);
+    const name = plainFileName(part.fileName);
     if (!name) throw new ApiError(400, "file: the part needs a filename (a plain file name)");
     const key = blobKey.stagedUpload(sessionId, name);
     try {
