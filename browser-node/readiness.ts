@@ -5,6 +5,7 @@
  * what the node's channels connect to.
  */
 import WebSocket from "ws";
+import { retrying } from "../edge/retries.ts";
 import { requestJson } from "./http-json.ts";
 import { READINESS_HEADER } from "./proxy/authenticate.ts";
 
@@ -26,17 +27,9 @@ async function roundTrip(url: string, headers: Record<string, string>): Promise<
   }
 }
 
-/** Tries `once` until it works, or throws its last failure at `deadline` (epoch ms). */
-async function retrying(once: () => Promise<string>, deadline: number): Promise<string> {
-  for (;;) {
-    try {
-      return await once();
-    } catch (err) {
-      if (Date.now() + 250 >= deadline) throw err;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-}
+/** Tries `once` every 250 ms until it works, or throws its last failure at `deadline` (epoch ms). */
+const untilReady = (once: () => Promise<string>, deadline: number) =>
+  retrying({ until: deadline, firstDelayMs: 250, maxDelayMs: 250 }, once, () => true);
 
 /** Both paths at once: each waits for Chromium to finish starting, neither for the other. */
 async function probeOnce(httpBase: string, wsUrl: string, headers: Record<string, string>): Promise<string> {
@@ -50,11 +43,11 @@ async function probeOnce(httpBase: string, wsUrl: string, headers: Record<string
 /** Direct mode: Chromium's version string (e.g. "Chrome/156.0.8078.108") once the proxy path works. */
 export function probeThroughProxy(port: number, secret: string, deadline: number): Promise<string> {
   const base = `127.0.0.1:${port}`;
-  return retrying(() => probeOnce(`http://${base}`, `ws://${base}/`, { [READINESS_HEADER]: secret }), deadline);
+  return untilReady(() => probeOnce(`http://${base}`, `ws://${base}/`, { [READINESS_HEADER]: secret }), deadline);
 }
 
 /** Edge mode: the same, straight to Chromium's debugging port. */
 export function probeChromium(browser: { debugPort: number; browserPath: string }, deadline: number): Promise<string> {
   const base = `127.0.0.1:${browser.debugPort}`;
-  return retrying(() => probeOnce(`http://${base}`, `ws://${base}${browser.browserPath}`, {}), deadline);
+  return untilReady(() => probeOnce(`http://${base}`, `ws://${base}${browser.browserPath}`, {}), deadline);
 }

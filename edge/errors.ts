@@ -15,30 +15,32 @@ export interface ErrorShape {
   status: ContentfulStatusCode;
   message: string;
   retry?: boolean;
-  headers?: Record<string, string>;
 }
 
+/**
+ * A failure the client is told about. `cause` (as Hono's HTTPException has it) is what went wrong
+ * behind it, e.g. a node's own answer to a call: logged, never sent to the client.
+ */
 export class ApiError extends Error {
   readonly status: ContentfulStatusCode;
   readonly retry?: boolean;
-  readonly headers?: Record<string, string>;
-  constructor(status: ContentfulStatusCode, message: string, options: { retry?: boolean; headers?: Record<string, string> } = {}) {
-    super(message);
+  constructor(status: ContentfulStatusCode, message: string, options: { retry?: boolean; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
     this.status = status;
     this.retry = options.retry;
-    this.headers = options.headers;
   }
   toShape(): ErrorShape {
-    return { status: this.status, message: this.message, retry: this.retry, headers: this.headers };
+    return { status: this.status, message: this.message, retry: this.retry };
   }
-  static from(shape: ErrorShape) {
-    return new ApiError(shape.status, shape.message, shape);
+  static from(shape: ErrorShape, cause?: unknown) {
+    return new ApiError(shape.status, shape.message, { retry: shape.retry, cause });
   }
 }
 
 /**
- * What a Durable Object's RPC method answers when it can fail: RPC keeps an error's message but
- * not its class or fields, so failures cross as data and become an ApiError on the Worker's side.
+ * What every Durable Object RPC method answers: RPC keeps a thrown error's message but not its
+ * class or fields (it would become a 500), so failures cross as data, and the Worker's routes
+ * turn them into an ApiError with `unwrap`.
  */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: ErrorShape };
 export const ok = <T>(value: T): Outcome<T> => ({ ok: true, value });
@@ -83,15 +85,23 @@ export function describeZodError(error: ZodError, prefix = ""): string {
 
 export function errorResponse(c: Context<AppEnv>, error: unknown): Response {
   let shape: ErrorShape;
-  if (error instanceof ApiError) shape = error.toShape();
-  else if (error instanceof HTTPException) shape = { status: error.status as ContentfulStatusCode, message: error.message || "Bad request" };
+  if (error instanceof ApiError) {
+    shape = error.toShape();
+    if (error.cause !== undefined)
+      log(shape.status >= 500 ? "warn" : "info", "request.failed", { requestId: c.get("requestId"), status: shape.status, message: shape.message, cause: describeCause(error.cause) });
+  } else if (error instanceof HTTPException) shape = { status: error.status as ContentfulStatusCode, message: error.message || "Bad request" };
   else {
     log("error", "unhandled", { requestId: c.get("requestId"), error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
     shape = { status: 500, message: "Internal error" };
   }
-  const headers: Record<string, string> = { ...shape.headers };
+  const headers: Record<string, string> = {};
   if (shape.retry !== undefined) headers["x-should-retry"] = String(shape.retry);
   return c.json({ message: shape.message }, shape.status, headers);
+}
+
+function describeCause(cause: unknown): unknown {
+  if (cause instanceof Error) return `${cause.name}: ${cause.message}`;
+  return cause;
 }
 
 /** Every route's validation hook: a value that does not fit its schema is a 400 naming the field. */

@@ -290,6 +290,23 @@ export type ConnectMode = (typeof CONNECT_MODES)[number];
  */
 export const cdpPathPrefix = (sessionId: string) => `/cdp/${sessionId}`;
 
+/**
+ * The two URL forms every CDP address takes, at the edge (connectUrl, debug URLs, `/json/*`) and
+ * at the node's proxy alike. `base` is `host[:port][/cdp/<session>]`, `path` is "" (the browser)
+ * or a Chromium path such as `/devtools/page/<targetId>`; the CDP token rides in `signingKey`.
+ *
+ *   socket:    ws(s)://<base><path>?signingKey=<T>
+ *   DevTools:  http(s)://<base>/devtools/inspector.html?ws(s)=<base><path>%3FsigningKey%3D<T>
+ * The DevTools frontend URL-decodes `ws`/`wss` and opens that, query included, so its page
+ * socket arrives with its token.
+ */
+export const cdpSocketUrl = (scheme: "ws" | "wss", base: string, path: string, token?: string) =>
+  `${scheme}://${base}${path}${token === undefined ? "" : `?signingKey=${encodeURIComponent(token)}`}`;
+
+export const devtoolsFrontendUrl = (scheme: "ws" | "wss", base: string, path: string, token?: string) =>
+  `${scheme === "wss" ? "https" : "http"}://${base}/devtools/inspector.html?${scheme}=${base}${path}` +
+  (token === undefined ? "" : `%3FsigningKey%3D${encodeURIComponent(token)}`);
+
 /** Edge → node, on the link. */
 export type EdgeToNode =
   /** First message on every (re)opened link: the credential for the node's artifact requests. */

@@ -4,14 +4,13 @@
  * starts with (it opens the node's link and nothing else) and the node token the link hands it
  * (its artifact requests). Only the public half leaves the edge, as the JWKS.
  */
-import { createLocalJWKSet, errors, importJWK, jwtVerify, SignJWT, type JWK, type JWTVerifyGetKey } from "jose";
+import { createLocalJWKSet, importJWK, jwtVerify, SignJWT, type JWK, type JWTVerifyGetKey } from "jose";
 import {
   CDP_TOKEN_AUDIENCE,
   LINK_TOKEN_AUDIENCE,
   NODE_TOKEN_AUDIENCE,
   TOKEN_ALGORITHM,
   TOKEN_ISSUER,
-  type CdpTokenClaims,
 } from "./node-protocol.ts";
 import { NodeTokenClaims } from "./schemas/node-messages.ts";
 import { ApiError } from "./errors.ts";
@@ -108,53 +107,4 @@ export async function verifyNodeToken(key: SigningKey, token: string, sessionId:
 /** Throws 401 unless `token` is a valid link token for exactly `sessionId`. */
 export async function verifyLinkToken(key: SigningKey, token: string, sessionId: string): Promise<void> {
   if (!(await isSessionToken(key, token, sessionId, LINK_TOKEN_AUDIENCE))) throw new ApiError(401, "Invalid link token for this session");
-}
-
-// ---- the CDP token, checked by the Worker before a client's upgrade --------------------------
-// The rules and the refusal reasons are the node proxy's (browser-node/auth.ts), so a client sees
-// the same answer whichever way it connects.
-
-export type CdpTokenCheck = { ok: true; claims: CdpTokenClaims } | { ok: false; reason: string };
-
-const CLOCK_TOLERANCE_S = 5;
-
-/** The token from, in order: `signingKey` query, `Authorization: Bearer`, `x-bb-signing-key`. */
-export function cdpTokenFromRequest(request: Request): string | undefined {
-  const fromQuery = new URL(request.url).searchParams.get("signingKey");
-  if (fromQuery) return fromQuery;
-  const auth = request.headers.get("authorization");
-  if (auth && /^Bearer\s+/i.test(auth)) return auth.replace(/^Bearer\s+/i, "").trim();
-  return request.headers.get("x-bb-signing-key") || undefined;
-}
-
-export async function verifyCdpToken(key: SigningKey, token: string | undefined, sessionId: string): Promise<CdpTokenCheck> {
-  if (!token) return { ok: false, reason: "missing signing key" };
-  try {
-    const { payload } = await jwtVerify(token, key.keySet, {
-      algorithms: [TOKEN_ALGORITHM],
-      issuer: TOKEN_ISSUER,
-      audience: CDP_TOKEN_AUDIENCE,
-      subject: sessionId,
-      requiredClaims: ["exp", "sub", "iat"],
-      clockTolerance: CLOCK_TOLERANCE_S,
-    });
-    if (typeof payload.pid !== "string" || !Number.isInteger(payload.iat) || !Number.isInteger(payload.exp))
-      return { ok: false, reason: "signing key has malformed claims" };
-    return { ok: true, claims: payload as unknown as CdpTokenClaims };
-  } catch (error) {
-    return { ok: false, reason: refusal(error) };
-  }
-}
-
-function refusal(error: unknown): string {
-  if (error instanceof errors.JWTExpired) return "signing key expired";
-  if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.claim === "sub") return "signing key is for another session";
-    if (error.claim === "nbf") return "signing key not yet valid";
-    return `signing key ${error.claim} claim rejected`;
-  }
-  if (error instanceof errors.JWSSignatureVerificationFailed) return "signing key signature invalid";
-  if (error instanceof errors.JOSEAlgNotAllowed) return "signing key algorithm not allowed";
-  if (error instanceof errors.JWKSNoMatchingKey) return "signing key not signed by the edge";
-  return "signing key invalid";
 }

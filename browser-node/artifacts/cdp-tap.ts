@@ -1,14 +1,16 @@
 /**
  * The logging taps on the hot path: `FrameCapture` for the proxy's byte relay, `captureMessage`
  * for a channel, which sees whole messages. It never delays a byte: it follows WebSocket frame
- * headers in the bytes as they pass (as the relay's own FrameBoundaries does), copies at most the
- * first `HEAD_BYTES` and the last `TAIL_BYTES` of each text message's payload (unmasking a client's
- * copy), and hands that copy on; decoding and JSON parsing happen later, off the hot path
- * (session-log.ts). A 3 MB screenshot costs a 8 KiB copy here, a small command its own size.
+ * headers in the bytes as they pass (read by the relay's own reader, proxy/frames.ts), copies at
+ * most the first `HEAD_BYTES` and the last `TAIL_BYTES` of each text message's payload
+ * (unmasking a client's copy), and hands that copy on; decoding and JSON parsing happen later,
+ * off the hot path (session-log.ts). A 3 MB screenshot costs a 8 KiB copy here, a small command
+ * its own size.
  *
  * Fragmented messages (never sent by Chromium or the CDP clients measured) are not captured.
  */
 import { ArtifactLimits } from "../../edge/node-protocol.ts";
+import { FrameHeaderReader } from "../proxy/frames.ts";
 
 /** Bytes of a message kept from its start: enough for a whole log body before it is truncated. */
 export const HEAD_BYTES = ArtifactLimits.logBodyChars;
@@ -32,15 +34,12 @@ export function captureMessage(data: Buffer): CapturedMessage {
 }
 
 export class FrameCapture {
-  private readonly header = Buffer.alloc(14);
-  private headerHave = 0;
+  private readonly header = new FrameHeaderReader();
   private inFrame = false;
   private left = 0;
   private offset = 0;
   private length = 0;
   private capturing = false;
-  private readonly mask = Buffer.alloc(4);
-  private masked = false;
   private head: Buffer | undefined;
   private tail: Buffer | undefined;
   private tailStart = 0;
@@ -51,7 +50,8 @@ export class FrameCapture {
     let i = start;
     while (i < chunk.length) {
       if (!this.inFrame) {
-        i = this.readHeader(chunk, i);
+        i = this.header.read(chunk, i);
+        if (!this.header.partial) this.startFrame();
         continue;
       }
       const n = Math.min(this.left, chunk.length - i);
@@ -63,27 +63,10 @@ export class FrameCapture {
     }
   }
 
-  private readHeader(chunk: Buffer, i: number): number {
-    while (i < chunk.length) {
-      this.header[this.headerHave++] = chunk[i++];
-      const size = headerSize(this.header, this.headerHave);
-      if (size > 0 && this.headerHave === size) {
-        this.startFrame(size);
-        break;
-      }
-    }
-    return i;
-  }
-
-  private startFrame(size: number) {
-    const h = this.header;
-    this.headerHave = 0;
-    const len7 = h[1] & 0x7f;
-    this.length = len7 < 126 ? len7 : len7 === 126 ? h.readUInt16BE(2) : h.readUInt32BE(2) * 2 ** 32 + h.readUInt32BE(6);
-    this.masked = (h[1] & 0x80) !== 0;
-    if (this.masked) h.copy(this.mask, 0, size - 4, size);
+  private startFrame() {
+    this.length = this.header.payloadLength;
     // A whole (FIN) text frame: a CDP message. Anything else is only followed.
-    this.capturing = (h[0] & 0x80) !== 0 && (h[0] & 0x0f) === OPCODE_TEXT;
+    this.capturing = this.header.fin && this.header.opcode === OPCODE_TEXT;
     this.inFrame = true;
     this.left = this.length;
     this.offset = 0;
@@ -109,8 +92,9 @@ export class FrameCapture {
   private copyOut(chunk: Buffer, i: number, from: number, to: number, into: Buffer, intoBase: number) {
     const src = i + (from - this.offset);
     chunk.copy(into, from - intoBase, src, src + (to - from));
-    if (!this.masked) return;
-    for (let o = from; o < to; o++) into[o - intoBase] ^= this.mask[o & 3];
+    if (!this.header.masked) return;
+    const mask = this.header.mask;
+    for (let o = from; o < to; o++) into[o - intoBase] ^= mask[o & 3];
   }
 
   private endFrame() {
@@ -121,12 +105,4 @@ export class FrameCapture {
     this.head = this.tail = undefined;
     this.emit(message);
   }
-}
-
-/** Size of a frame header once `have` bytes of it are known, else 0 (need more). */
-function headerSize(buf: Buffer, have: number): number {
-  if (have < 2) return 0;
-  const len7 = buf[1] & 0x7f;
-  const size = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (buf[1] & 0x80 ? 4 : 0);
-  return have >= size ? size : 0;
 }

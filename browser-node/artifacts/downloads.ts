@@ -11,13 +11,14 @@
  * download is collected, while the client's own download handling keeps working. A client that
  * sets `deny` gets no download, as it asked.
  */
+import { existsSync } from "node:fs";
 import { copyFile, readdir, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import { numberedFileName, plainFileName } from "../../edge/file-names.ts";
 import { ArtifactLimits } from "../../edge/node-protocol.ts";
 import { log } from "../log.ts";
 import { zipFiles } from "./archive.ts";
 import type { EdgeArtifacts } from "./edge-artifacts.ts";
-import { freeNameIn, plainFileName } from "./file-names.ts";
 import type { SideCdp } from "./side-cdp.ts";
 
 /** Downloads in progress remembered at once (their suggested names); more are named by guid. */
@@ -133,5 +134,14 @@ export class Downloads {
       kept.push({ name: file.name, path: file.path });
     }
     return kept;
+  }
+}
+
+/** `name` in `dir`, or `name (1)`, `name (2)`, ... when taken. */
+function freeNameIn(dir: string, name: string): string {
+  if (!existsSync(join(dir, name))) return name;
+  for (let n = 1; ; n++) {
+    const candidate = numberedFileName(name, n);
+    if (!existsSync(join(dir, candidate))) return candidate;
   }
 }

@@ -11,6 +11,7 @@ import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { pipeline } from "node:stream/promises";
 import { nodeArtifactPath, nodeStagedUploadPath, type ArtifactKind } from "../../edge/node-protocol.ts";
+import { mayPassLater, retrying, type RetryPolicy } from "../../edge/retries.ts";
 import { requestJson, type JsonResponse } from "../http-json.ts";
 import { log } from "../log.ts";
 import { NodeError } from "../node-error.ts";
@@ -27,10 +28,18 @@ export interface EdgeArtifacts {
   postBatch(kind: "logs" | "recording" | "usage", json: string): Promise<JsonResponse>;
 }
 
-const ATTEMPTS = 3;
+/** Three tries, 0.6 s and 1.2 s apart. */
+const RETRIES: RetryPolicy = { attempts: 3, firstDelayMs: 600, maxDelayMs: 1200 };
 const ATTEMPT_TIMEOUT_MS = 30_000;
-const retryable = (status: number) => status === 408 || status === 429 || status >= 500;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const problemOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** The edge answered with a status that may pass later. */
+class AskedToRetry extends Error {
+  constructor() {
+    super("the edge asked to retry");
+  }
+}
 
 /** The edge's `{message}` of a refusal, cut short, for an error or a log line. */
 async function refusal(res: IncomingMessage): Promise<string> {
@@ -59,22 +68,18 @@ export function createEdgeArtifacts(options: { edgeUrl: URL; sessionId: string; 
     });
   }
 
-  /** One call, retried on 408/429/5xx and network errors; `attempt` turns a response into a result. */
-  async function withRetries<T>(what: string, attempt: () => Promise<T | "retry">): Promise<T> {
-    let problem = "";
-    for (let i = 1; i <= ATTEMPTS; i++) {
-      try {
-        const result = await attempt();
-        if (result !== "retry") return result;
-        problem = "the edge asked to retry";
-      } catch (err) {
-        if (err instanceof NodeError) throw err;
-        problem = err instanceof Error ? err.message : String(err);
-      }
-      log("artifact-retry", { what, attempt: i, problem }, "warn");
-      if (i < ATTEMPTS) await sleep(300 * 2 ** i);
+  /** One call, retried on network errors and AskedToRetry; a NodeError is final. */
+  async function withRetries<T>(what: string, attempt: () => Promise<T>): Promise<T> {
+    try {
+      return await retrying(RETRIES, attempt, (err, i) => {
+        if (err instanceof NodeError) return false;
+        log("artifact-retry", { what, attempt: i, problem: problemOf(err) }, "warn");
+        return true;
+      });
+    } catch (err) {
+      if (err instanceof NodeError) throw err;
+      throw new NodeError("error", `${what}: ${problemOf(err)}`, { status: 502 });
     }
-    throw new NodeError("error", `${what}: ${problem}`, { status: 502 });
   }
 
   /** GETs `target` into `file` (at most `maxBytes`); false on 404. A cut transfer leaves no file and is retried. */
@@ -87,7 +92,7 @@ export function createEdgeArtifacts(options: { edgeUrl: URL; sessionId: string; 
       }
       if (res.statusCode !== 200) {
         const why = await refusal(res);
-        if (retryable(res.statusCode ?? 0)) return "retry";
+        if (mayPassLater(res.statusCode ?? 0)) throw new AskedToRetry();
         throw new NodeError("not-ready", `the edge refused ${what}: ${why}`, { status: 502 });
       }
       try {
@@ -118,7 +123,7 @@ export function createEdgeArtifacts(options: { edgeUrl: URL; sessionId: string; 
           return undefined;
         }
         const why = await refusal(res);
-        if (retryable(res.statusCode ?? 0)) return "retry";
+        if (mayPassLater(res.statusCode ?? 0)) throw new AskedToRetry();
         throw new NodeError("error", `the edge refused the session's ${kind} (${size} bytes): ${why}`);
       });
     },
@@ -126,7 +131,8 @@ export function createEdgeArtifacts(options: { edgeUrl: URL; sessionId: string; 
     async postBatch(kind, json) {
       return withRetries(`POST ${kind}`, async () => {
         const res = await requestJson(url(kind), { headers: await auth(), json, timeoutMs: ATTEMPT_TIMEOUT_MS });
-        return retryable(res.status) ? "retry" : res;
+        if (mayPassLater(res.status)) throw new AskedToRetry();
+        return res;
       });
     },
   };

@@ -10,11 +10,11 @@
 import { randomBytes } from "node:crypto";
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { plainFileName } from "../../edge/file-names.ts";
 import { ArtifactLimits, type NodeUploadReply } from "../../edge/node-protocol.ts";
 import { log } from "../log.ts";
 import { NodeError } from "../node-error.ts";
 import type { EdgeArtifacts } from "./edge-artifacts.ts";
-import { plainFileName } from "./file-names.ts";
 
 export async function receiveStagedUpload(edge: EdgeArtifacts, uploadsDir: string, name: string): Promise<NodeUploadReply> {
   if (plainFileName(name) !== name) throw new NodeError("error", `not a plain file name: ${JSON.stringify(name.slice(0, 100))}`, { status: 400 });

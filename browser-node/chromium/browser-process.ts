@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import { NodeEnv } from "../../edge/node-protocol.ts";
+import { sleep } from "../../edge/retries.ts";
 import type { BrowserSettings } from "../config.ts";
 import { NodeError } from "../node-error.ts";
 import { launchFlags, type LaunchExtras } from "./flags.ts";
@@ -61,7 +62,6 @@ export interface EarlyLaunch {
 }
 
 const LISTENING = /DevTools listening on ws:\/\/127\.0\.0\.1:(\d+)(\/devtools\/browser\/[A-Za-z0-9-]+)/;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function launchBrowser(options: {
   executable: string;

@@ -8,24 +8,17 @@ import { CloseCode, nodeChannelPath, type FrontendFile, type NodeUploadReply } f
 import type { MessageTap } from "../artifacts/session-log.ts";
 import { getFromChromium, readBody } from "../chromium/debug-http.ts";
 import { NodeError } from "../node-error.ts";
-import type { ClientRegistry } from "../proxy/clients.ts";
-import type { Upstream } from "../proxy/context.ts";
+import type { ProxyContext, Upstream } from "../proxy/context.ts";
 import { FRONTEND_FILE } from "../proxy/http.ts";
-import type { CloseReason } from "../proxy/relay.ts";
 import { upstreamPath } from "../proxy/upgrade.ts";
 import { Channel } from "./channel.ts";
 import { wsUrl } from "./edge-link.ts";
 
-export interface CallContext {
+/** The session as the calls see it: what the proxy sees of it too (the same Chromium, clients and endings), and the edge. */
+export interface CallContext extends Pick<ProxyContext, "browser" | "accepting" | "upstreamLost" | "clients"> {
   sessionId: string;
   edgeUrl: URL;
-  /** Chromium's endpoint, once it runs. */
-  browser(): Upstream | undefined;
-  /** False once the session is ending. */
-  accepting(): boolean;
   nodeToken(): Promise<string>;
-  upstreamLost(): Promise<CloseReason>;
-  clients: ClientRegistry;
   artifacts: {
     upload(name: string): Promise<NodeUploadReply>;
     flushDownloads(): Promise<void>;

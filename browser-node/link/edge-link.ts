@@ -8,6 +8,7 @@
  */
 import WebSocket from "ws";
 import { EXIT_REASONS, LINK_RECONNECT_GRACE_MS, LinkClose, nodeLinkPath, type EdgeToNode, type ExitReason, type NodeCall, type NodeExit, type NodeToEdge } from "../../edge/node-protocol.ts";
+import { backoffDelay, mayPassLater, sleep, type Backoff } from "../../edge/retries.ts";
 import { log } from "../log.ts";
 import { NodeError } from "../node-error.ts";
 
@@ -30,17 +31,13 @@ export function wsUrl(edgeUrl: URL, path: string): URL {
 /** A link whose pings go unanswered this long is dead even if TCP has not noticed. */
 const PING_EVERY_MS = 10_000;
 const WELCOME_WAIT_MS = 10_000;
-const FIRST_REDIAL_MS = 100;
-const MAX_REDIAL_MS = 1000;
+/** Redials 0.1 s apart at first, then up to 1 s apart. */
+const REDIALS: Backoff = { firstDelayMs: 100, maxDelayMs: 1000 };
 /** After a drop the node redials this long: the edge's grace, and room for an answer in flight. */
 const REDIAL_FOR_MS = 2 * LINK_RECONNECT_GRACE_MS;
 /** `exit` on a link that is down waits this long for it to come back. */
 const EXIT_WAIT_MS = 5000;
 const CLOSE_WAIT_MS = 1000;
-
-/** 408, 425, 429 and 5xx may pass later (and 0: no answer at all); any other refusal will not. */
-const retryable = (status: number) => status === 0 || status === 408 || status === 425 || status === 429 || status >= 500;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Dialed = { open: WebSocket } | { retry: string } | { final: string } | { over: string };
 
@@ -145,7 +142,6 @@ export class EdgeLink {
   }
 
   private async dialLoop(until: number) {
-    let delay = FIRST_REDIAL_MS;
     for (let attempt = 1; !this.over; attempt++) {
       const dialed = await this.dialOnce();
       if (this.over) {
@@ -156,9 +152,9 @@ export class EdgeLink {
       if ("final" in dialed) return this.lose(`the edge refused the link: ${dialed.final}`);
       if ("over" in dialed) return this.sessionOver();
       log("link-retry", { attempt, problem: dialed.retry }, "warn");
+      const delay = backoffDelay(REDIALS, attempt);
       if (Date.now() + delay > until) return this.lose(`the link did not come back: ${dialed.retry}`);
       await sleep(delay);
-      delay = Math.min(2 * delay, MAX_REDIAL_MS);
     }
   }
 
@@ -183,7 +179,7 @@ export class EdgeLink {
       ws.once("unexpected-response", (_req, res) => {
         const status = res.statusCode ?? 0;
         res.resume();
-        settle(retryable(status) ? { retry: `HTTP ${status}` } : { final: `HTTP ${status}` });
+        settle(mayPassLater(status) ? { retry: `HTTP ${status}` } : { final: `HTTP ${status}` });
       });
       ws.on("message", (data, isBinary) => {
         const message = parse(data, isBinary);

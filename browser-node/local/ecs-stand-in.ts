@@ -13,6 +13,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { randomUUID } from "node:crypto";
 import type { ChildProcess } from "node:child_process";
 import { TASK_EVENTS_SECRET_HEADER } from "../../edge/node-protocol.ts";
+import { mayPassLater, retrying } from "../../edge/retries.ts";
 import { SignatureError, verifySigV4, type Credentials } from "./sigv4.ts";
 import { newTask, startTaskProcess, type Runner, type Task, type TaskProcessOptions } from "./tasks.ts";
 import { describeNetworkInterfacesXml, ec2ErrorXml } from "./ec2-xml.ts";
@@ -49,7 +50,7 @@ export interface EcsStandIn {
   close(): Promise<void>;
 }
 
-class ApiError extends Error {
+class EcsApiFault extends Error {
   constructor(
     readonly code: string,
     message: string,
@@ -117,14 +118,14 @@ export async function startEcsStandIn(options: EcsStandInOptions): Promise<EcsSt
 
   const ecs: Record<string, (body: any) => unknown> = {
     RunTask(body) {
-      if (!body.taskDefinition) throw new ApiError("ClientException", "TaskDefinition can not be blank.");
+      if (!body.taskDefinition) throw new EcsApiFault("ClientException", "TaskDefinition can not be blank.");
       if (body.startedBy !== undefined && !/^[A-Za-z0-9_/-]{1,128}$/.test(body.startedBy))
-        throw new ApiError("InvalidParameterException", "startedBy may only contain letters, numbers, hyphens, underscores and slashes.");
+        throw new EcsApiFault("InvalidParameterException", "startedBy may only contain letters, numbers, hyphens, underscores and slashes.");
       if (body.clientToken !== undefined && String(body.clientToken).length > 64)
-        throw new ApiError("InvalidParameterException", "clientToken must be at most 64 characters.");
+        throw new EcsApiFault("InvalidParameterException", "clientToken must be at most 64 characters.");
       const vpc = body.networkConfiguration?.awsvpcConfiguration;
       if (body.launchType === "FARGATE" && !vpc?.subnets?.length)
-        throw new ApiError("InvalidParameterException", "Network Configuration must be provided when networkMode 'awsvpc' is specified.");
+        throw new EcsApiFault("InvalidParameterException", "Network Configuration must be provided when networkMode 'awsvpc' is specified.");
       if (body.clientToken && byClientToken.has(body.clientToken)) return { tasks: [describeTask(byClientToken.get(body.clientToken)!)], failures: [] };
       const override = body.overrides?.containerOverrides?.[0];
       const environment = Object.fromEntries(
@@ -148,12 +149,12 @@ export async function startEcsStandIn(options: EcsStandInOptions): Promise<EcsSt
     },
     StopTask(body) {
       const task = body.task && findTask(body.task);
-      if (!task) throw new ApiError("InvalidParameterException", "The referenced task was not found.");
+      if (!task) throw new EcsApiFault("InvalidParameterException", "The referenced task was not found.");
       stop(task, body.reason ?? "Task stopped by user");
       return { task: describeTask(task) };
     },
     DescribeTasks(body) {
-      if (!Array.isArray(body.tasks)) throw new ApiError("InvalidParameterException", "Tasks cannot be empty.");
+      if (!Array.isArray(body.tasks)) throw new EcsApiFault("InvalidParameterException", "Tasks cannot be empty.");
       const found = body.tasks.map((ref: string) => [ref, findTask(ref)] as const);
       return {
         tasks: found.filter(([, t]: readonly [string, Task | undefined]) => t).map(([, t]: any) => describeTask(t)),
@@ -183,20 +184,20 @@ export async function startEcsStandIn(options: EcsStandInOptions): Promise<EcsSt
       );
       if (isEcs) {
         const handler = ecs[action];
-        if (!handler) throw new ApiError("UnknownOperationException", `Unknown operation ${action}`);
+        if (!handler) throw new EcsApiFault("UnknownOperationException", `Unknown operation ${action}`);
         const parsed = safeJson(body);
-        if (parsed === undefined) throw new ApiError("SerializationException", "Request body is not valid JSON");
+        if (parsed === undefined) throw new EcsApiFault("SerializationException", "Request body is not valid JSON");
         call.clientToken = (parsed as any).clientToken;
         return sendJson(res, 200, handler(parsed), "application/x-amz-json-1.1");
       }
-      if (action !== "DescribeNetworkInterfaces") throw new ApiError("InvalidAction", `The action ${action} is not valid for this web service.`);
+      if (action !== "DescribeNetworkInterfaces") throw new EcsApiFault("InvalidAction", `The action ${action} is not valid for this web service.`);
       const ids = [...form!.entries()].filter(([k]) => /^NetworkInterfaceId\.\d+$/.test(k)).map(([, v]) => v);
       const enis = [...tasks.values()].filter((t) => ids.length === 0 || ids.includes(t.eniId));
       const missing = ids.find((id) => !enis.some((t) => t.eniId === id));
-      if (missing) throw new ApiError("InvalidNetworkInterfaceID.NotFound", `The networkInterface ID '${missing}' does not exist`);
+      if (missing) throw new EcsApiFault("InvalidNetworkInterfaceID.NotFound", `The networkInterface ID '${missing}' does not exist`);
       res.writeHead(200, { "content-type": "text/xml" }).end(describeNetworkInterfacesXml(enis));
     } catch (error) {
-      const e = error instanceof SignatureError || error instanceof ApiError ? error : new ApiError("ServerException", String(error), 500);
+      const e = error instanceof SignatureError || error instanceof EcsApiFault ? error : new EcsApiFault("ServerException", String(error), 500);
       call.status = e.status;
       if (isEcs) sendJson(res, e.status, { __type: e.code, message: e.message }, "application/x-amz-json-1.1");
       else res.writeHead(e.status, { "content-type": "text/xml" }).end(ec2ErrorXml(e.code === "UnrecognizedClientException" ? "AuthFailure" : e.code, e.message));
@@ -219,7 +220,8 @@ export async function startEcsStandIn(options: EcsStandInOptions): Promise<EcsSt
 }
 
 async function postTaskEvent(options: EcsStandInOptions, task: Task) {
-  if (!options.taskEvents) return;
+  const target = options.taskEvents;
+  if (!target) return;
   const event = {
     version: "0",
     id: randomUUID(),
@@ -231,20 +233,17 @@ async function postTaskEvent(options: EcsStandInOptions, task: Task) {
     resources: [task.taskArn],
     detail: { ...describeTask(task), overrides: undefined, updatedAt: new Date().toISOString() },
   };
-  // EventBridge retries failed deliveries for up to 24 h; a few quick retries serve a local run.
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const res = await fetch(options.taskEvents.url, {
-        method: "POST",
-        headers: { "content-type": "application/json", [TASK_EVENTS_SECRET_HEADER]: options.taskEvents.secret },
-        body: JSON.stringify(event),
-      });
-      if (res.status < 500) return;
-    } catch {
-      // the edge is not up yet, or restarting
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250 * (attempt + 1)));
-  }
+  // EventBridge retries failed deliveries for up to 24 h; a few quick retries serve a local run
+  // (the edge may not be up yet, or restarting). A delivery that fails them all is dropped.
+  const deliver = async () => {
+    const res = await fetch(target.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", [TASK_EVENTS_SECRET_HEADER]: target.secret },
+      body: JSON.stringify(event),
+    });
+    if (mayPassLater(res.status)) throw new Error(`the edge answered ${res.status}`);
+  };
+  await retrying({ attempts: 3, firstDelayMs: 250, maxDelayMs: 500 }, deliver, () => true).catch(() => {});
 }
 
 async function readBody(req: IncomingMessage) {

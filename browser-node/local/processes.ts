@@ -3,8 +3,8 @@
  * Chromium inherits the node's environment, so this reaches every descendant even after the node
  * itself was SIGKILLed and Chromium was re-parented: the local platform's leak check and last resort.
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { NodeEnv } from "../../edge/node-protocol.ts";
+import { liveProcesses } from "../chromium/process-table.ts";
 
 export function sessionProcesses(sessionId?: string): number[] {
   return processesWithEnv(NodeEnv.sessionId, sessionId);
@@ -12,27 +12,8 @@ export function sessionProcesses(sessionId?: string): number[] {
 
 /** Live processes whose environment sets `name` (to `value`, when given). */
 export function processesWithEnv(name: string, value?: string): number[] {
-  const needle = value === undefined ? `\0${name}=` : `\0${name}=${value}\0`;
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
-    try {
-      const environ = readFileSync(`/proc/${pid}/environ`, "latin1");
-      if (`\0${environ}\0`.includes(needle) && !isZombie(pid)) pids.push(pid);
-    } catch {
-      // gone already, or not ours to read
-    }
-  }
-  return pids;
-}
-
-function isZombie(pid: number) {
-  try {
-    return /^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, "latin1"));
-  } catch {
-    return true;
-  }
+  const environ = value === undefined ? `\0${name}=` : `\0${name}=${value}\0`;
+  return liveProcesses({ environ }).map((entry) => entry.pid);
 }
 
 export function killSessionProcesses(sessionId: string, signal: NodeJS.Signals = "SIGKILL") {

@@ -8,15 +8,15 @@
  * - `GET /devtools/...`: Chromium's own DevTools frontend (public static files; subresources
  *   cannot carry a token, and everything they connect to does need one).
  *
- * Debug URL form (the edge builds its debug links the same way, from `/json/list`):
- *   http://<host:port>/devtools/inspector.html?ws=<host:port>/devtools/page/<targetId>%3FsigningKey%3D<JWT>
- * The frontend URL-decodes `ws` and opens `ws://` + that value, query included, so the page
- * socket arrives here with its token (checked by test/browser-node/devtools-frontend.test.ts).
+ * URL forms: node-protocol.ts's cdpSocketUrl and devtoolsFrontendUrl, which the edge builds its
+ * own with too. The frontend opens its `ws` value, query included, so the page socket arrives here
+ * with its token (checked by test/browser-node/devtools-frontend.test.ts).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { getFromChromium } from "../chromium/debug-http.ts";
 import type { ProxyContext } from "./context.ts";
 import { authenticate } from "./authenticate.ts";
+import { cdpSocketUrl, devtoolsFrontendUrl } from "../../edge/node-protocol.ts";
 
 const JSON_PATHS = new Set(["/json", "/json/list", "/json/version", "/json/protocol"]);
 /** Frontend files only: the sockets under /devtools/page|browser are upgrades, never files. */
@@ -35,11 +35,10 @@ function publicHost(ctx: ProxyContext, req: IncomingMessage): string {
 }
 
 export function debuggerUrls(host: string, token: string | undefined, targetPath: string) {
-  const query = token ? `?signingKey=${encodeURIComponent(token)}` : "";
-  const encodedQuery = token ? `%3FsigningKey%3D${encodeURIComponent(token)}` : "";
+  const signingKey = token || undefined; // an empty token is none
   return {
-    webSocketDebuggerUrl: `ws://${host}${targetPath}${query}`,
-    devtoolsFrontendUrl: `http://${host}/devtools/inspector.html?ws=${host}${targetPath}${encodedQuery}`,
+    webSocketDebuggerUrl: cdpSocketUrl("ws", host, targetPath, signingKey),
+    devtoolsFrontendUrl: devtoolsFrontendUrl("ws", host, targetPath, signingKey),
   };
 }
 

@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import type { Server } from "node:http";
 import { CloseCode, type ExitReason } from "../../edge/node-protocol.ts";
+import { sleep } from "../../edge/retries.ts";
 import { createEdgeArtifacts, type EdgeArtifacts } from "../artifacts/edge-artifacts.ts";
 import { SessionArtifacts } from "../artifacts/session-artifacts.ts";
 import { createTokenVerifier } from "../auth.ts";
@@ -186,7 +187,7 @@ export class Session {
   private async upstreamLost(): Promise<CloseReason> {
     const browser = this.browser;
     if (!browser) return CloseCode.nodeError;
-    const dead = await Promise.race([browser.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 500))]);
+    const dead = await Promise.race([browser.exited.then(() => true), sleep(500).then(() => false)]);
     return dead ? CloseCode.browserCrashed : CloseCode.nodeError;
   }
 
@@ -203,7 +204,7 @@ export class Session {
     log("session-ending", { reason, detail, clients: this.clients.count });
     this.disarmTimers();
     this.server?.close();
-    await Promise.race([this.clients.closeAll(CLOSE_FOR[reason]), new Promise((r) => setTimeout(r, CLIENT_CLOSE_MS))]);
+    await Promise.race([this.clients.closeAll(CLOSE_FOR[reason]), sleep(CLIENT_CLOSE_MS)]);
     this.server?.closeAllConnections();
     this.launchAbort.abort(); // a Chromium still starting (or hung before listening) is stopped, not awaited
     const browser = this.browser ?? (await this.launching?.catch(() => undefined));

@@ -243,19 +243,3 @@ function parsePartHeaders(block: string): PartHeaders {
 const CRLF = encoder.encode("\r\n");
 const CRLF_CRLF = encoder.encode("\r\n\r\n");
 const truncated = () => new ApiError(400, "Malformed multipart body: it ends before its closing boundary");
-
-/**
- * A client's file name as a plain name: its last path segment, without control characters, at
- * most 255 bytes; undefined when nothing usable is left ("", ".", "..").
- */
-export function safeFileName(raw: string | undefined): string | undefined {
-  const base = (raw ?? "").split(/[/\\]/).pop()!.replace(/[\u0000-\u001f\u007f]/g, "").trim();
-  if (!base || base === "." || base === "..") return undefined;
-  // Shortened from the end of its stem, so a long name keeps its extension.
-  const extension = /(?<=.)\.[^.]{1,16}$/.exec(base)?.[0] ?? "";
-  const stem = Array.from(base.slice(0, base.length - extension.length));
-  while (stem.length && encoder.encode(stem.join("") + extension).length > 255) stem.pop();
-  // Trimmed again: a cut can end on a space, and the node takes only a name that is plain as it is.
-  const name = (stem.join("") + extension).trimEnd();
-  return name && name !== "." && name !== ".." ? name : undefined;
-}

@@ -9,7 +9,8 @@ import type { EdgeEnv } from "../env.ts";
 import { ApiError, unwrap } from "../errors.ts";
 import type { ExtensionRow } from "../projects/artifact-catalog.ts";
 import { blobKey, blobSource, putStream } from "./blob-store.ts";
-import { safeFileName, type FilePart } from "./request-body.ts";
+import { plainFileName } from "../file-names.ts";
+import type { FilePart } from "./request-body.ts";
 import { readZipEntries, unsafeEntry, ZipError, type ZipEntry } from "./zip.ts";
 
 async function storeBlob<T>(
@@ -48,7 +49,7 @@ export async function storeExtension(env: EdgeEnv, projectId: string, part: File
     if (unsafe) throw new ApiError(400, `file: the zip holds an entry outside its root: ${JSON.stringify(unsafe.name)}`);
     if (!entries.some((e) => e.name === "manifest.json")) throw new ApiError(400, "file: no manifest.json at the root of the zip");
     const now = Date.now();
-    const row = { id, fileName: safeFileName(part.fileName) ?? "extension.zip", bytes, blob: key, createdAt: now, updatedAt: now };
+    const row = { id, fileName: plainFileName(part.fileName) ?? "extension.zip", bytes, blob: key, createdAt: now, updatedAt: now };
     return unwrap(await env.PROJECTS.getByName(projectId).addExtension(row));
   });
 }

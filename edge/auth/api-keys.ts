@@ -8,6 +8,7 @@
  * nearly every request. KV itself caches reads for up to 60 s at each location, so a revoked key
  * stops working everywhere within about a minute either way (at once in the revoking isolate).
  */
+import { listMetadata } from "../kv-listing.ts";
 import { sha256Hex } from "./secrets-compare.ts";
 
 export interface ApiKeyOwner {
@@ -63,15 +64,8 @@ export async function createApiKey(
   return { ...info, key };
 }
 
-export async function listApiKeys(kv: KVNamespace, projectId: string): Promise<ApiKeyInfo[]> {
-  const keys: ApiKeyInfo[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await kv.list<ApiKeyInfo>({ prefix: byProject(projectId), cursor });
-    for (const k of page.keys) if (k.metadata) keys.push(k.metadata);
-    cursor = page.list_complete ? undefined : page.cursor;
-  } while (cursor);
-  return keys;
+export function listApiKeys(kv: KVNamespace, projectId: string): Promise<ApiKeyInfo[]> {
+  return listMetadata<ApiKeyInfo>(kv, byProject(projectId));
 }
 
 /** Removes the key; false when the project has no such key. */

@@ -7,6 +7,7 @@
  */
 import { AwsClient } from "aws4fetch";
 import { secret, type EdgeEnv } from "../env.ts";
+import { mayPassLater, retrying } from "../retries.ts";
 
 export class AwsError extends Error {
   constructor(
@@ -14,7 +15,7 @@ export class AwsError extends Error {
     readonly action: string,
     readonly code: string,
     message: string,
-    /** Throttling, a 5xx, or no answer at all: the call may succeed later. */
+    /** Throttling, an answer that may pass later (408, 425, 429, a 5xx), or no answer at all: the call may succeed later. */
     readonly transient: boolean,
     readonly httpStatus?: number,
   ) {
@@ -76,15 +77,13 @@ export class AwsCaller {
   }
 
   /** Sends `req`, retrying transient failures with capped exponential backoff and jitter. */
-  async call(req: AwsRequest): Promise<string> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.once(req);
-      } catch (error) {
-        if (!(error instanceof AwsError) || !error.transient || attempt >= this.retry.attempts) throw error;
-      }
-      await sleep(backoff(this.retry, attempt));
-    }
+  call(req: AwsRequest): Promise<string> {
+    const { attempts, baseDelayMs, maxDelayMs } = this.retry;
+    return retrying(
+      { attempts, firstDelayMs: baseDelayMs, maxDelayMs, jitter: true },
+      () => this.once(req),
+      (error) => error instanceof AwsError && error.transient,
+    );
   }
 
   private async once(req: AwsRequest): Promise<string> {
@@ -98,17 +97,10 @@ export class AwsCaller {
     const text = new TextDecoder().decode(await res.arrayBuffer());
     if (res.ok) return text;
     const { code, message } = req.service === "ecs" ? jsonError(res, text) : xmlError(text);
-    const transient = res.status >= 500 || res.status === 429 || THROTTLING.has(code);
+    const transient = mayPassLater(res.status) || THROTTLING.has(code);
     throw new AwsError(req.service, req.action, code, message, transient, res.status);
   }
 }
-
-const backoff = (policy: RetryPolicy, attempt: number) => {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-  return ceiling / 2 + Math.random() * (ceiling / 2);
-};
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * ECS (JSON 1.1): `{"__type": "...#Code", "message": "..."}`, the code also in `x-amzn-errortype`.

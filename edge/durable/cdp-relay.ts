@@ -121,7 +121,7 @@ export class CdpRelay {
   pair(channel: RelaySide, token: { expiresAt: number; sessionExpiresAt: number }): Response {
     const [client, server] = Object.values(new WebSocketPair());
     const pair: Pair = { client: new RelaySide(server, CLIENT_SIDE_LOST), channel };
-    pair.client.onClosed = pair.channel.onClosed = () => this.forget(pair);
+    pair.client.onClosed = pair.channel.onClosed = () => this.unpair(pair);
     channel.pairWith(pair.client);
     pair.client.pairWith(channel);
     // JWT times are whole seconds: a token that lasts until the session's end leaves the closing to the session's own end.
@@ -141,7 +141,7 @@ export class CdpRelay {
     pair.channel.close(why);
   }
 
-  private forget(pair: Pair) {
+  private unpair(pair: Pair) {
     this.pairs.delete(pair);
     if (pair.expiry) clearTimeout(pair.expiry);
   }

@@ -6,6 +6,7 @@
 import { CloseCode, LinkClose, type NodeExit, type NodeToEdge } from "../node-protocol.ts";
 import { describeZodError, type Outcome } from "../errors.ts";
 import { log } from "../log.ts";
+import { sleep } from "../retries.ts";
 import { NodeToEdge as NodeMessage } from "../schemas/node-messages.ts";
 import type { EdgeEnv } from "../env.ts";
 import { nodeTokenExpiry, signingKey, signNodeToken } from "../tokens.ts";
@@ -103,7 +104,7 @@ export class NodeSockets {
       const outcome = await this.session.ready(report);
       if (outcome.ok) return;
       if (outcome.error.retry && attempt < READY_ATTEMPTS) {
-        await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
+        await sleep(250 * 2 ** attempt);
         continue;
       }
       if (outcome.error.status === 409) this.link.close(LinkClose.sessionOver.code, LinkClose.sessionOver.reason);

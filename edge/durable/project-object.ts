@@ -23,7 +23,7 @@ import {
   type Json,
   type Region,
   type SessionArtifactSettings,
-  type SessionRecord,
+  type Admission,
   type SessionStatus,
 } from "../sessions/session-record.ts";
 
@@ -38,6 +38,11 @@ export interface AdmitRequest {
 }
 
 const LIVE = ["PENDING", "RUNNING"] as const;
+const PROJECT_NOT_FOUND = "Project not found";
+/** What an API key whose project was deleted meets. */
+const PROJECT_GONE = "The API key's project no longer exists";
+const EXTENSION_NOT_FOUND = "Extension not found";
+const CONTEXT_NOT_FOUND = "Context not found";
 const minutes = (from: number, to: number) => Math.ceil(Math.max(0, to - from) / 60_000);
 
 export class ProjectObject extends DurableObject<EdgeEnv> {
@@ -62,19 +67,24 @@ export class ProjectObject extends DurableObject<EdgeEnv> {
     return this.ctx.storage.kv;
   }
 
+  private project(): Project | undefined {
+    return this.kv.get<Project>("project");
+  }
+
   create(project: Project): Outcome<Project> {
     if (this.kv.get("project")) return fail(409, `Project ${project.id} already exists`);
     this.kv.put("project", project);
     return ok(project);
   }
 
-  get(): Project | undefined {
-    return this.kv.get<Project>("project");
+  get(): Outcome<Project> {
+    const project = this.project();
+    return project ? ok(project) : fail(404, PROJECT_NOT_FOUND);
   }
 
   update(patch: Partial<Pick<Project, "name" | "concurrency" | "defaultTimeout">>): Outcome<Project> {
-    const project = this.get();
-    if (!project) return fail(404, "Project not found");
+    const project = this.project();
+    if (!project) return fail(404, PROJECT_NOT_FOUND);
     const updated = { ...project, ...patch, updatedAt: new Date().toISOString() };
     this.kv.put("project", updated);
     return ok(updated);
@@ -86,9 +96,9 @@ export class ProjectObject extends DurableObject<EdgeEnv> {
    * the last slot. A session of a context whose last writer just ended waits for that writer's
    * save first: it must start from the profile its user just left.
    */
-  async admit(req: AdmitRequest): Promise<Outcome<SessionRecord>> {
-    const project = this.get();
-    if (!project) return fail(404, "The API key's project no longer exists");
+  async admit(req: AdmitRequest): Promise<Outcome<Admission>> {
+    const project = this.project();
+    if (!project) return fail(404, PROJECT_GONE);
     const missing = this.missingReference(req.artifacts);
     if (missing) return missing;
     const context = req.artifacts.context;
@@ -103,18 +113,19 @@ export class ProjectObject extends DurableObject<EdgeEnv> {
           `Release a session with status REQUEST_RELEASE, wait for one to end, or raise the project's concurrency.`,
       );
     const config = readConfig(this.env);
-    const record = newSessionRecord({
-      ...req,
+    const admission: Admission = {
       projectId: project.id,
       expiresAt: req.createdAt + (req.timeoutSeconds ?? project.defaultTimeout) * 1000,
       startDeadline: req.createdAt + config.startTimeoutMs,
-    });
+    };
     // After the awaits above, with none from here on: the check sees every admitted writer.
     const writer = context?.persist ? this.writers.of(context.id) : undefined;
     if (writer) return contextHeld(context!.id, writer);
-    this.record(indexEntry(record));
-    if (context?.persist) this.writers.hold(record.id, context.id);
-    return ok({ ...record, indexedVersion: record.version });
+    // Indexed as its SessionObject will record it (that one is built there, from the same create).
+    const { timeoutSeconds: _, ...create } = req;
+    this.indexSession(indexEntry(newSessionRecord({ ...create, ...admission })));
+    if (context?.persist) this.writers.hold(req.id, context.id);
+    return ok(admission);
   }
 
   /** A create's extension and context must be this project's. */
@@ -127,26 +138,28 @@ export class ProjectObject extends DurableObject<EdgeEnv> {
   // ---- extensions and contexts ----------------------------------------------------------------
 
   addExtension(row: ExtensionRow): Outcome<ExtensionRow> {
-    if (!this.get()) return fail(404, "The API key's project no longer exists");
+    if (!this.project()) return fail(404, PROJECT_GONE);
     this.catalog.addExtension(row);
     return ok(row);
   }
 
-  extension(id: string): ExtensionRow | undefined {
-    return this.catalog.extension(id);
+  /** `missing` is the 404's message (a client's lookup and a node's differ). */
+  extension(id: string, missing = EXTENSION_NOT_FOUND): Outcome<ExtensionRow> {
+    const row = this.catalog.extension(id);
+    return row ? ok(row) : fail(404, missing);
   }
 
-  /** False when there is no such extension. Its blob goes after its row, so no new reader finds it. */
-  async deleteExtension(id: string): Promise<boolean> {
+  /** Its blob goes after its row, so no new reader finds it. */
+  async deleteExtension(id: string): Promise<Outcome<null>> {
     const row = this.catalog.extension(id);
-    if (!row) return false;
+    if (!row) return fail(404, EXTENSION_NOT_FOUND);
     this.catalog.removeExtension(id);
     await this.deleteBlobs(row.blob, () => this.env.BLOBS.delete(row.blob));
-    return true;
+    return ok(null);
   }
 
   createContext(init: { id: string; name?: string; now: number }): Outcome<ContextRow> {
-    if (!this.get()) return fail(404, "The API key's project no longer exists");
+    if (!this.project()) return fail(404, PROJECT_GONE);
     if (init.name !== undefined && this.catalog.contextNamed(init.name)) return fail(409, `name: a context named "${init.name}" already exists`, false);
     const row: ContextRow = { id: init.id, createdAt: init.now, updatedAt: init.now };
     if (init.name !== undefined) row.name = init.name;
@@ -154,14 +167,16 @@ export class ProjectObject extends DurableObject<EdgeEnv> {
     return ok(row);
   }
 
-  context(id: string): ContextRow | undefined {
-    return this.catalog.context(id);
+  /** `missing` is the 404's message (a client's lookup and a node's differ). */
+  context(id: string, missing = CONTEXT_NOT_FOUND): Outcome<ContextRow> {
+    const row = this.catalog.context(id);
+    return row ? ok(row) : fail(404, missing);
   }
 
-  touchContext(id: string): ContextRow | undefined {
-    if (!this.catalog.context(id)) return undefined;
+  touchContext(id: string): Outcome<ContextRow> {
+    if (!this.catalog.context(id)) return fail(404, CONTEXT_NOT_FOUND);
     this.catalog.touchContext(id, Date.now());
-    return this.catalog.context(id);
+    return ok(this.catalog.context(id)!);
   }
 
   /**
@@ -195,21 +210,22 @@ export class ProjectObject extends DurableObject<EdgeEnv> {
   }
 
   /** The session's node can save nothing more (it exited, or its task stopped): its context may go to the next writer. */
-  releaseContext(sessionId: string): void {
+  releaseContext(sessionId: string): Outcome<null> {
     this.writers.release(sessionId);
+    return ok(null);
   }
 
   /**
-   * False when there is no such context. The row goes first: a profile written meanwhile then
-   * fails its commit and is deleted by its writer; every committed one is under the folder.
+   * The row goes first: a profile written meanwhile then fails its commit and is deleted by its
+   * writer; every committed one is under the folder.
    */
-  async deleteContext(id: string): Promise<boolean> {
-    if (!this.catalog.context(id)) return false;
+  async deleteContext(id: string): Promise<Outcome<null>> {
+    const project = this.project();
+    if (!project || !this.catalog.context(id)) return fail(404, CONTEXT_NOT_FOUND);
     this.catalog.removeContext(id);
-    const project = this.get()!;
     const folder = blobKey.contextDir(project.id, id);
     await this.deleteBlobs(folder, () => deletePrefix(this.env.BLOBS, folder));
-    return true;
+    return ok(null);
   }
 
   /** A blob that could not be deleted is storage left behind, not a failed delete: logged, not thrown. */
@@ -221,8 +237,8 @@ export class ProjectObject extends DurableObject<EdgeEnv> {
     }
   }
 
-  /** Applies a session's change, unless a newer one was already applied. */
-  record(entry: IndexEntry): void {
+  /** Applies a session's change to the index, unless a newer one was already applied. */
+  indexSession(entry: IndexEntry): Outcome<null> {
     this.ctx.storage.sql.exec(
       `INSERT INTO sessions (id, status, version, created_at, ended_at, view) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET status = excluded.status, version = excluded.version,
@@ -235,23 +251,25 @@ export class ProjectObject extends DurableObject<EdgeEnv> {
       entry.endedAt ?? null,
       JSON.stringify(entry.view),
     );
+    return ok(null);
   }
 
-  /** Drops a session past its retention; its minutes and proxy bytes stay in the project's usage. */
-  forget(id: string): void {
+  /** Drops a session past its retention from the index; its minutes and proxy bytes stay in the project's usage. */
+  retireSession(id: string): Outcome<null> {
     const row = this.ctx.storage.sql.exec<{ created_at: number; ended_at: number | null; proxy_bytes: number | null }>(
       "SELECT created_at, ended_at, json_extract(view, '$.proxyBytes') AS proxy_bytes FROM sessions WHERE id = ?",
       id,
     ).toArray()[0];
-    if (!row) return;
+    if (!row) return ok(null);
     this.kv.put("retiredMinutes", (this.kv.get<number>("retiredMinutes") ?? 0) + minutes(row.created_at, row.ended_at ?? Date.now()));
     this.kv.put("retiredProxyBytes", (this.kv.get<number>("retiredProxyBytes") ?? 0) + (row.proxy_bytes ?? 0));
     this.ctx.storage.sql.exec("DELETE FROM sessions WHERE id = ?", id);
     this.writers.release(id);
+    return ok(null);
   }
 
   /** The newest sessions that match, at most MAX_LISTED_SESSIONS: the filter sees every session, the bound what matches. */
-  list(filter: { status?: SessionStatus; query?: MetadataQuery }): ApiSession[] {
+  list(filter: { status?: SessionStatus; query?: MetadataQuery }): Outcome<ApiSession[]> {
     const rows = filter.status
       ? this.ctx.storage.sql.exec<{ view: string }>("SELECT view FROM sessions WHERE status = ? ORDER BY created_at DESC", filter.status)
       : this.ctx.storage.sql.exec<{ view: string }>("SELECT view FROM sessions ORDER BY created_at DESC");
@@ -261,15 +279,16 @@ export class ProjectObject extends DurableObject<EdgeEnv> {
       const view = JSON.parse(row.view) as ApiSession;
       if (!filter.query || matchesMetadataQuery(view.userMetadata, filter.query)) views.push(view);
     }
-    return views;
+    return ok(views);
   }
 
-  usage(): ProjectUsage {
+  usage(): Outcome<ProjectUsage> {
+    if (!this.project()) return fail(404, PROJECT_NOT_FOUND);
     const now = Date.now();
     const rows = this.ctx.storage.sql.exec<{ created_at: number; ended_at: number | null }>("SELECT created_at, ended_at FROM sessions").toArray();
     const live = rows.reduce((sum, r) => sum + minutes(r.created_at, r.ended_at ?? now), 0);
     const bytes = this.ctx.storage.sql.exec<{ n: number | null }>("SELECT SUM(json_extract(view, '$.proxyBytes')) AS n FROM sessions").one().n ?? 0;
-    return { browserMinutes: (this.kv.get<number>("retiredMinutes") ?? 0) + live, proxyBytes: (this.kv.get<number>("retiredProxyBytes") ?? 0) + bytes };
+    return ok({ browserMinutes: (this.kv.get<number>("retiredMinutes") ?? 0) + live, proxyBytes: (this.kv.get<number>("retiredProxyBytes") ?? 0) + bytes });
   }
 
   private liveCount(): number {
@@ -296,8 +315,8 @@ export class ProjectObject extends DurableObject<EdgeEnv> {
       overdue.map(async (row) => {
         try {
           const entry = await this.env.SESSIONS.getByName(row.id).indexEntry();
-          if (entry && isFinal(entry.status)) this.record(entry);
-          else if (!entry) this.ctx.storage.sql.exec("DELETE FROM sessions WHERE id = ?", row.id);
+          if (entry.ok && isFinal(entry.value.status)) this.indexSession(entry.value);
+          else if (!entry.ok && entry.error.status === 404) this.ctx.storage.sql.exec("DELETE FROM sessions WHERE id = ?", row.id);
         } catch (error) {
           log("warn", "project.reconcile_failed", { sessionId: row.id, error: String(error) });
         }

@@ -9,6 +9,7 @@ import { error, errors, json, jsonBody } from "../schemas/common.ts";
 import { ApiKeyCreateBody, ApiKeyCreated, ApiKeyInfo, KeyParams, Project, ProjectCreateBody, ProjectIdParam, ProjectUpdateBody } from "../schemas/project.ts";
 import { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_SECONDS, type Project as ProjectRecord } from "../projects/project-record.ts";
 import { createApiKey, listApiKeys, revokeApiKey } from "../auth/api-keys.ts";
+import { listMetadata } from "../kv-listing.ts";
 
 export const admin = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 const tags = ["admin"];
@@ -17,11 +18,7 @@ const listing = (id: string) => `project:${id}`;
 
 const remember = (env: EdgeEnv, project: ProjectRecord) => env.API_KEYS.put(listing(project.id), "", { metadata: project });
 
-const existing = async (env: EdgeEnv, id: string) => {
-  const project = await env.PROJECTS.getByName(id).get();
-  if (!project) throw new ApiError(404, "Project not found");
-  return project;
-};
+const existing = async (env: EdgeEnv, id: string) => unwrap(await env.PROJECTS.getByName(id).get());
 
 admin.openapi(
   createRoute({
@@ -54,13 +51,7 @@ admin.openapi(
 admin.openapi(
   createRoute({ method: "get", path: "/admin/projects", tags, security, responses: { 200: json(Project.array(), "Every project"), ...errors } }),
   async (c) => {
-    const projects: ProjectRecord[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await c.env.API_KEYS.list<ProjectRecord>({ prefix: "project:", cursor });
-      for (const k of page.keys) if (k.metadata) projects.push(k.metadata);
-      cursor = page.list_complete ? undefined : page.cursor;
-    } while (cursor);
+    const projects = await listMetadata<ProjectRecord>(c.env.API_KEYS, listing(""));
     return c.json(projects.sort((a, b) => a.createdAt.localeCompare(b.createdAt)), 200);
   },
 );

@@ -17,9 +17,10 @@ import { cdpPathPrefix } from "../node-protocol.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError, validationHook, type Outcome } from "../errors.ts";
 import { readConfig } from "../config.ts";
-import { cdpTokenFromRequest, signingKey, verifyCdpToken } from "../tokens.ts";
+import { cdpTokenFrom, verifyCdpToken } from "../cdp-token.ts";
+import { signingKey } from "../tokens.ts";
 import { FrontendFile } from "../schemas/node-messages.ts";
-import { edgeEndpoint, rewriteTarget } from "../sessions/cdp-urls.ts";
+import { edgeEndpoint, rewriteTarget } from "../sessions/connect-urls.ts";
 import { SESSION_ID } from "../sessions/session-record.ts";
 import { VERIFIED_CLIENT } from "../durable/node-sockets.ts";
 import { edgeOrigin } from "./scope.ts";
@@ -45,7 +46,7 @@ async function serve(c: Context<AppEnv>): Promise<Response> {
   if (!SESSION_ID.test(sessionId)) throw new ApiError(404, "Session not found");
   const rest = c.req.path.slice(cdpPathPrefix(sessionId).length);
   if (SOCKET_PATH.test(rest)) {
-    const claims = await verified(c, sessionId);
+    const { claims } = await verified(c, sessionId);
     requireUpgrade(c);
     const headers = new Headers(c.req.raw.headers);
     headers.set(VERIFIED_CLIENT.project, claims.pid);
@@ -54,8 +55,7 @@ async function serve(c: Context<AppEnv>): Promise<Response> {
   }
   const jsonPath = JSON_PATHS[rest.replace(/\/$/, "")];
   if (jsonPath) {
-    const claims = await verified(c, sessionId);
-    const token = cdpTokenFromRequest(c.req.raw)!;
+    const { claims, token } = await verified(c, sessionId);
     const value = fromNode(await c.env.SESSIONS.getByName(sessionId).clientJson(claims.pid, jsonPath));
     if (jsonPath === "/json/protocol") return c.json(value as object, 200);
     const endpoint = edgeEndpoint(edgeOrigin(readConfig(c.env).edgePublicUrl, c.req.url), sessionId);
@@ -80,12 +80,13 @@ async function serve(c: Context<AppEnv>): Promise<Response> {
 function fromNode<T>(outcome: Outcome<T>): T {
   if (outcome.ok) return outcome.value;
   const { status, message, retry } = outcome.error;
-  throw new ApiError(status < 500 ? status : 502, message, { retry });
+  throw new ApiError(status < 500 ? status : 502, message, { retry, cause: status < 500 ? undefined : outcome.error });
 }
 
 /** The caller's CDP token for this session, or a 401 naming why not (the node proxy's words). */
 async function verified(c: Context<AppEnv>, sessionId: string) {
-  const check = await verifyCdpToken(await signingKey(c.env), cdpTokenFromRequest(c.req.raw), sessionId);
+  const token = cdpTokenFrom({ signingKey: new URL(c.req.url).searchParams.get("signingKey"), authorization: c.req.header("authorization"), signingKeyHeader: c.req.header("x-bb-signing-key") });
+  const check = await verifyCdpToken((await signingKey(c.env)).keySet, token, { sessionId });
   if (!check.ok) throw new ApiError(401, check.reason);
-  return check.claims;
+  return check;
 }

@@ -7,7 +7,7 @@
 import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
 import { ArtifactLimits } from "../node-protocol.ts";
 import type { AppEnv } from "../env.ts";
-import { ApiError, unwrap, validationHook } from "../errors.ts";
+import { unwrap, validationHook } from "../errors.ts";
 import { readConfig } from "../config.ts";
 import { error, errors, json, jsonBody } from "../schemas/common.ts";
 import { binaryBody, Context, ContextCreateBody, ContextCreateResponse, IdParam, NoContent, ProfileStored } from "../schemas/artifacts.ts";
@@ -18,7 +18,6 @@ import { edgeOrigin, sameProject } from "./scope.ts";
 
 export const contexts = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 const tags = ["contexts"];
-const NOT_FOUND = "Context not found";
 
 type Ctx = { env: AppEnv["Bindings"]; get(key: "projectId"): string; req: { url: string } };
 const project = (c: Ctx) => c.env.PROJECTS.getByName(c.get("projectId"));
@@ -55,8 +54,7 @@ contexts.openapi(
 contexts.openapi(
   createRoute({ method: "get", path: "/v1/contexts/{id}", tags, request: { params: IdParam }, responses: { 200: json(Context, "The context"), ...errors } }),
   async (c) => {
-    const row = await project(c).context(c.req.valid("param").id);
-    if (!row) throw new ApiError(404, NOT_FOUND);
+    const row = unwrap(await project(c).context(c.req.valid("param").id));
     return c.json(toApiContext(row, c.get("projectId")), 200);
   },
 );
@@ -70,8 +68,7 @@ contexts.openapi(
     responses: { 200: json(ContextCreateResponse, "As create (Browserbase's update hands out new upload keys; there are none here)"), ...errors },
   }),
   async (c) => {
-    const row = await project(c).touchContext(c.req.valid("param").id);
-    if (!row) throw new ApiError(404, NOT_FOUND);
+    const row = unwrap(await project(c).touchContext(c.req.valid("param").id));
     return c.json(createAnswer(c, row.id), 200);
   },
 );
@@ -79,7 +76,7 @@ contexts.openapi(
 contexts.openapi(
   createRoute({ method: "delete", path: "/v1/contexts/{id}", tags, request: { params: IdParam }, responses: { 204: NoContent, ...errors } }),
   async (c) => {
-    if (!(await project(c).deleteContext(c.req.valid("param").id))) throw new ApiError(404, NOT_FOUND);
+    unwrap(await project(c).deleteContext(c.req.valid("param").id));
     return c.body(null, 204);
   },
 );
@@ -98,7 +95,7 @@ contexts.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    if (!(await project(c).context(id))) throw new ApiError(404, NOT_FOUND);
+    unwrap(await project(c).context(id));
     const chunks = await rawBody(c.req.raw, { maxBytes: ArtifactLimits.contextBytes, what: "profile" });
     const { bytes } = await storeProfile(c.env, c.get("projectId"), id, chunks);
     return c.json({ id, bytes }, 200);

@@ -2,7 +2,7 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { ArtifactLimits } from "../node-protocol.ts";
 import type { AppEnv } from "../env.ts";
-import { ApiError, validationHook } from "../errors.ts";
+import { unwrap, validationHook } from "../errors.ts";
 import { error, errors, json } from "../schemas/common.ts";
 import { Extension, IdParam, multipartFile, NoContent } from "../schemas/artifacts.ts";
 import { toApiExtension } from "../projects/artifact-catalog.ts";
@@ -11,7 +11,6 @@ import { storeExtension } from "../artifacts/stored-blobs.ts";
 
 export const extensions = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 const tags = ["extensions"];
-const NOT_FOUND = "Extension not found";
 
 extensions.openapi(
   createRoute({
@@ -37,8 +36,7 @@ extensions.openapi(
   createRoute({ method: "get", path: "/v1/extensions/{id}", tags, request: { params: IdParam }, responses: { 200: json(Extension, "The extension"), ...errors } }),
   async (c) => {
     const projectId = c.get("projectId");
-    const row = await c.env.PROJECTS.getByName(projectId).extension(c.req.valid("param").id);
-    if (!row) throw new ApiError(404, NOT_FOUND);
+    const row = unwrap(await c.env.PROJECTS.getByName(projectId).extension(c.req.valid("param").id));
     return c.json(toApiExtension(row, projectId), 200);
   },
 );
@@ -46,7 +44,7 @@ extensions.openapi(
 extensions.openapi(
   createRoute({ method: "delete", path: "/v1/extensions/{id}", tags, request: { params: IdParam }, responses: { 204: NoContent, ...errors } }),
   async (c) => {
-    if (!(await c.env.PROJECTS.getByName(c.get("projectId")).deleteExtension(c.req.valid("param").id))) throw new ApiError(404, NOT_FOUND);
+    unwrap(await c.env.PROJECTS.getByName(c.get("projectId")).deleteExtension(c.req.valid("param").id));
     return c.body(null, 204);
   },
 );

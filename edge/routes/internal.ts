@@ -30,7 +30,9 @@ export const NodeSessionParam = z.object({
 
 /** A WebSocket upgrade, or a 426 that says so. */
 export function requireUpgrade(c: Context<AppEnv>) {
-  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") throw new ApiError(426, "Expected a WebSocket upgrade", { headers: { upgrade: "websocket" } });
+  if (c.req.header("upgrade")?.toLowerCase() === "websocket") return;
+  c.header("upgrade", "websocket"); // kept by the error's answer, which is built on the same context
+  throw new ApiError(426, "Expected a WebSocket upgrade");
 }
 
 const sessionIdOf = (c: Context<AppEnv>) => {

@@ -15,6 +15,7 @@ import { Appended, binaryAnswer, binaryBody, Stored } from "../schemas/artifacts
 import { blobResponse } from "../artifacts/blob-store.ts";
 import { rawBody } from "../artifacts/request-body.ts";
 import { storeDownloads, storeProfile } from "../artifacts/stored-blobs.ts";
+import { utf8Bytes } from "../sessions/input-bounds.ts";
 import { NodeSessionParam } from "./internal.ts";
 import { sessionStub } from "./scope.ts";
 
@@ -27,8 +28,6 @@ const refusals = {
   413: error("Over the artifact's bound"),
 };
 
-const byteLength = (s: string) => new TextEncoder().encode(s).length;
-
 nodeArtifacts.openapi(
   createRoute({
     method: "get",
@@ -39,9 +38,9 @@ nodeArtifacts.openapi(
     responses: { 200: binaryAnswer("application/zip", "The session's extension"), ...refusals },
   }),
   async (c) => {
-    const { projectId, id } = unwrap(await sessionStub(c.env, c.req.valid("param").sessionId).nodeRead("extension"));
-    const row = await c.env.PROJECTS.getByName(projectId).extension(id);
-    const answer = await blobResponse(c.env.BLOBS, row?.blob, "application/zip");
+    const { projectId, id } = unwrap(await sessionStub(c.env, c.req.valid("param").sessionId).artifactToLoad("extension"));
+    const row = unwrap(await c.env.PROJECTS.getByName(projectId).extension(id, `Extension ${id} no longer exists`));
+    const answer = await blobResponse(c.env.BLOBS, row.blob, "application/zip");
     if (!answer) throw new ApiError(404, `Extension ${id} no longer exists`);
     return answer;
   },
@@ -57,9 +56,8 @@ nodeArtifacts.openapi(
     responses: { 200: binaryAnswer("application/gzip", "The context's saved profile (tar.gz); 404 when none is saved yet"), ...refusals },
   }),
   async (c) => {
-    const { projectId, id } = unwrap(await sessionStub(c.env, c.req.valid("param").sessionId).nodeRead("context"));
-    const row = await c.env.PROJECTS.getByName(projectId).context(id);
-    if (!row) throw new ApiError(404, `Context ${id} no longer exists`);
+    const { projectId, id } = unwrap(await sessionStub(c.env, c.req.valid("param").sessionId).artifactToLoad("context"));
+    const row = unwrap(await c.env.PROJECTS.getByName(projectId).context(id, `Context ${id} no longer exists`));
     const answer = await blobResponse(c.env.BLOBS, row.profile, "application/gzip");
     if (!answer) throw new ApiError(404, `Context ${id} has no saved profile yet`);
     return answer;
@@ -77,7 +75,7 @@ nodeArtifacts.openapi(
   }),
   async (c) => {
     const { sessionId } = c.req.valid("param");
-    const { projectId, contextId } = unwrap(await sessionStub(c.env, sessionId).nodeWrite("context"));
+    const { projectId, contextId } = unwrap(await sessionStub(c.env, sessionId).nodeMayWrite("context"));
     unwrap(await c.env.PROJECTS.getByName(projectId).mayCommitProfile(contextId!, sessionId));
     const chunks = await rawBody(c.req.raw, { maxBytes: ArtifactLimits.contextBytes, what: "profile" });
     return c.json(await storeProfile(c.env, projectId, contextId!, chunks, sessionId), 200);
@@ -95,7 +93,7 @@ nodeArtifacts.openapi(
   }),
   async (c) => {
     const { sessionId } = c.req.valid("param");
-    unwrap(await sessionStub(c.env, sessionId).nodeWrite("downloads"));
+    unwrap(await sessionStub(c.env, sessionId).nodeMayWrite("downloads"));
     const chunks = await rawBody(c.req.raw, { maxBytes: ArtifactLimits.downloadsBytes, what: "downloads" });
     return c.json(await storeDownloads(c.env, sessionId, chunks), 200);
   },
@@ -113,7 +111,7 @@ nodeArtifacts.openapi(
   async (c) => {
     const entries = c.req.valid("json").entries.map((entry) => {
       const json = JSON.stringify(entry);
-      return { json, bytes: byteLength(json) };
+      return { json, bytes: utf8Bytes(json) };
     });
     const big = entries.findIndex((e) => e.bytes > ArtifactLimits.logEntryBytes);
     if (big >= 0) throw new ApiError(413, `entries.${big}: larger than ${ArtifactLimits.logEntryBytes} bytes as JSON (truncate its bodies)`);
@@ -138,7 +136,7 @@ nodeArtifacts.openapi(
     const { events } = c.req.valid("json");
     // Stored as the items of the JSON array clients get, with the session's id as the SDK's SessionRecording has it.
     const chunk = events.map((e) => JSON.stringify({ ...e, data: e.data ?? {}, sessionId })).join(",");
-    return c.json(unwrap(await sessionStub(c.env, sessionId).appendRecording(chunk, events.length, byteLength(chunk))), 200);
+    return c.json(unwrap(await sessionStub(c.env, sessionId).appendRecording(chunk, events.length, utf8Bytes(chunk))), 200);
   },
 );
 

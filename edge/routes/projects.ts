@@ -1,7 +1,7 @@
 /** `/v1/projects`: an API key sees exactly one project, its own. */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../env.ts";
-import { ApiError, validationHook } from "../errors.ts";
+import { ApiError, unwrap, validationHook } from "../errors.ts";
 import { errors, json } from "../schemas/common.ts";
 import { Project, ProjectIdParam, ProjectUsage } from "../schemas/project.ts";
 
@@ -15,15 +15,10 @@ const ownProject = (c: { env: AppEnv["Bindings"]; get(key: "projectId"): string 
   return c.env.PROJECTS.getByName(projectId);
 };
 
-const load = async (stub: ReturnType<typeof ownProject>) => {
-  const project = await stub.get();
-  if (!project) throw new ApiError(404, "Project not found");
-  return project;
-};
 
 projects.openapi(
   createRoute({ method: "get", path: "/v1/projects", tags, responses: { 200: json(Project.array(), "The key's project"), ...errors } }),
-  async (c) => c.json([await load(ownProject(c))], 200),
+  async (c) => c.json([unwrap(await ownProject(c).get())], 200),
 );
 
 projects.openapi(
@@ -34,7 +29,7 @@ projects.openapi(
     request: { params: ProjectIdParam },
     responses: { 200: json(Project, "The project"), ...errors },
   }),
-  async (c) => c.json(await load(ownProject(c, c.req.valid("param").id)), 200),
+  async (c) => c.json(unwrap(await ownProject(c, c.req.valid("param").id).get()), 200),
 );
 
 projects.openapi(
@@ -45,9 +40,5 @@ projects.openapi(
     request: { params: ProjectIdParam },
     responses: { 200: json(ProjectUsage, "Browser minutes and bytes through upstream proxies so far"), ...errors },
   }),
-  async (c) => {
-    const stub = ownProject(c, c.req.valid("param").id);
-    await load(stub);
-    return c.json(await stub.usage(), 200);
-  },
+  async (c) => c.json(unwrap(await ownProject(c, c.req.valid("param").id).usage()), 200),
 );

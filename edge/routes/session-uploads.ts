@@ -14,7 +14,8 @@ import { log } from "../log.ts";
 import { error, errors, json } from "../schemas/common.ts";
 import { SessionIdParam } from "../schemas/session.ts";
 import { multipartFile, UploadCreateResponse } from "../schemas/artifacts.ts";
-import { openFilePart, safeFileName } from "../artifacts/request-body.ts";
+import { openFilePart } from "../artifacts/request-body.ts";
+import { plainFileName } from "../file-names.ts";
 import { blobKey, putStream } from "../artifacts/blob-store.ts";
 import { sessionStub } from "./scope.ts";
 
@@ -45,7 +46,7 @@ sessionUploads.openapi(
     const session = sessionStub(c.env, id);
     unwrap(await session.liveNode(projectId));
     const part = await openFilePart(c.req.raw, { maxBytes: ArtifactLimits.uploadBytes });
-    const name = safeFileName(part.fileName);
+    const name = plainFileName(part.fileName);
     if (!name) throw new ApiError(400, "file: the part needs a filename (a plain file name)");
     const key = blobKey.stagedUpload(sessionId, name);
     try {
@@ -58,8 +59,7 @@ sessionUploads.openapi(
       if (!taken.ok) {
         if (taken.error.status === 413) throw new ApiError(413, `file: the browser node refused ${name} as too large`);
         if (taken.error.status === 409) throw ApiError.from(taken.error);
-        log("warn", "session.upload_refused", { sessionId, status: taken.error.status, error: taken.error.message });
-        throw new ApiError(502, "The session's browser node did not take the upload");
+        throw new ApiError(502, "The session's browser node did not take the upload", { cause: taken.error });
       }
       const reply = NodeUploadReply.safeParse(taken.value);
       if (!reply.success) throw new ApiError(502, "The session's browser node did not take the upload");

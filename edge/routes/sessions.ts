@@ -23,7 +23,7 @@ import { MAX_LISTED_SESSIONS } from "../sessions/input-bounds.ts";
 import { REGIONS, type Json, type Region, type SessionArtifactSettings, type SessionRecord } from "../sessions/session-record.ts";
 import { edgeOrigin, sameProject, sessionStub } from "./scope.ts";
 import { liveUrls, targetsOf } from "../sessions/debug-urls.ts";
-import { directEndpoint, edgeEndpoint } from "../sessions/cdp-urls.ts";
+import { directEndpoint, edgeEndpoint } from "../sessions/connect-urls.ts";
 
 /** The node lists its browser's targets within this, or the debug answer is a 502. */
 const DEBUG_TARGETS_TIMEOUT_MS = 5_000;
@@ -60,20 +60,16 @@ sessions.openapi(
       throw new ApiError(400, `${proxies.length ? "browserSettings and proxies" : "browserSettings"}: larger than ${MAX_BROWSER_SETTINGS_BYTES} bytes as sent to the node`);
     const config = readConfig(c.env);
     const id = crypto.randomUUID();
-    const admitted = unwrap(
-      await c.env.PROJECTS.getByName(projectId).admit({
-        id,
-        createdAt: Date.now(),
-        timeoutSeconds: body.timeout,
-        keepAlive: body.keepAlive ?? false,
-        // One configured region serves all four names until there is more than one.
-        region: body.region ?? ((REGIONS as readonly string[]).includes(config.ecs.region) ? (config.ecs.region as Region) : "us-east-1"),
-        userMetadata: body.userMetadata,
-        artifacts: artifactSettings(body),
-      }),
-    );
-    // Kept as sent, including what is not acted on yet; the project's index has no use for them.
-    const record = { ...admitted, ...sentSettings(body) };
+    const request = {
+      id,
+      createdAt: Date.now(),
+      keepAlive: body.keepAlive ?? false,
+      // One configured region serves all four names until there is more than one.
+      region: body.region ?? ((REGIONS as readonly string[]).includes(config.ecs.region) ? (config.ecs.region as Region) : "us-east-1"),
+      userMetadata: body.userMetadata,
+      artifacts: artifactSettings(body),
+    };
+    const admission = unwrap(await c.env.PROJECTS.getByName(projectId).admit({ ...request, timeoutSeconds: body.timeout }));
     const session = c.env.SESSIONS.getByName(id);
     // The SDK gives up after 60 s and retries with a new create: the browser this one started
     // must not outlive the request that nobody is waiting for any more.
@@ -82,7 +78,8 @@ sessions.openapi(
     signal.addEventListener("abort", abandon, { once: true });
     try {
       const launch = { browserSettings, proxies, edgeUrl: edgeOrigin(config.edgePublicUrl, c.req.url), connectMode: config.connectMode };
-      const created = unwrap(await session.start(record, launch));
+      // Kept as sent, including what is not acted on yet; the project's index has no use for them.
+      const created = unwrap(await session.start({ ...request, ...admission, ...sentSettings(body) }, launch));
       return c.json(created, 201);
     } finally {
       signal.removeEventListener("abort", abandon);
@@ -119,7 +116,7 @@ sessions.openapi(
     const { status, q } = c.req.valid("query");
     const query = q === undefined ? undefined : parseMetadataQuery(q);
     if (q !== undefined && !query) throw new ApiError(400, "q: expected user_metadata['key']:'value' (nested: user_metadata['a']['b']:'value')");
-    return c.json(await c.env.PROJECTS.getByName(c.get("projectId")).list({ status, query }), 200);
+    return c.json(unwrap(await c.env.PROJECTS.getByName(c.get("projectId")).list({ status, query })), 200);
   },
 );
 
@@ -171,7 +168,7 @@ sessions.openapi(
     const list = await session.callNode(projectId, { op: "json", path: "/json/list" }, DEBUG_TARGETS_TIMEOUT_MS);
     if (!list.ok) {
       if (list.error.status === 409) throw ApiError.from(list.error);
-      throw new ApiError(502, "The session's browser node did not answer", { retry: true });
+      throw new ApiError(502, "The session's browser node did not answer", { retry: true, cause: list.error });
     }
     return c.json(liveUrls(endpoint, token, targetsOf(list.value)), 200);
   },

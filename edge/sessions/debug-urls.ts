@@ -1,9 +1,9 @@
 /**
  * The live-view answer of `GET /v1/sessions/{id}/debug`, built from the browser's own target list
  * (real CDP target ids, asked of the node over its link) and the session's CDP endpoint
- * (cdp-urls.ts): through the edge, or to the node's proxy in direct mode.
+ * (connect-urls.ts): through the edge, or to the node's proxy in direct mode.
  */
-import { frontendUrl, webSocketUrl, type CdpEndpoint } from "./cdp-urls.ts";
+import { frontendUrl, webSocketUrl, type CdpEndpoint } from "./connect-urls.ts";
 
 export interface CdpTarget {
   id: string;

@@ -1,5 +1,5 @@
 import type { ConnectMode } from "../node-protocol.ts";
-import { cdpEndpoint, webSocketUrl } from "./cdp-urls.ts";
+import { cdpEndpoint, webSocketUrl } from "./connect-urls.ts";
 
 /**
  * A session as its SessionObject keeps it, and the Browserbase shape clients see. Timestamps are
@@ -166,21 +166,34 @@ function maskProxies(proxies: Json): Json {
   });
 }
 
-/** A new session's record, as admitted by its project. */
-export function newSessionRecord(init: {
+/** What a session is created from: its create request, and the terms its project admitted it on. */
+export interface SessionCreate extends Admission {
   id: string;
-  projectId: string;
   createdAt: number;
-  expiresAt: number;
-  startDeadline: number;
   keepAlive: boolean;
   region: Region;
   userMetadata?: Record<string, Json>;
   artifacts: SessionArtifactSettings;
-}): SessionRecord {
-  const { userMetadata, ...rest } = init;
+  /** Kept as sent, including what is not acted on yet. */
+  browserSettings?: Record<string, Json>;
+  proxies?: Json;
+}
+
+/** The terms a project admits a session on (ProjectObject.admit). */
+export interface Admission {
+  projectId: string;
+  expiresAt: number;
+  /** PENDING past this instant ends in ERROR. */
+  startDeadline: number;
+}
+
+/** A new session's record, PENDING. */
+export function newSessionRecord(init: SessionCreate): SessionRecord {
+  const { userMetadata, browserSettings, proxies, ...rest } = init;
   const record: SessionRecord = { ...rest, status: "PENDING", version: 1, updatedAt: init.createdAt };
   if (userMetadata !== undefined) record.userMetadata = userMetadata;
+  if (browserSettings !== undefined) record.browserSettings = browserSettings;
+  if (proxies !== undefined) record.proxies = proxies;
   if (init.artifacts.context) record.contextId = init.artifacts.context.id;
   return record;
 }

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { ROOT } from "./support/node-process.ts";
 
 /** The modules both sides import: constants, types and pure functions only. */
-const SHARED_WITH_THE_EDGE = ["edge/node-protocol.ts", "edge/browser-settings.ts", "edge/egress-rules.ts"];
+const SHARED_WITH_THE_EDGE = ["edge/node-protocol.ts", "edge/browser-settings.ts", "edge/egress-rules.ts", "edge/file-names.ts", "edge/cdp-token.ts", "edge/retries.ts"];
 const sources: string[] = JSON.parse(readFileSync(`${ROOT}dist/browser-node/main.mjs.map`, "utf8")).sources;
 
 describe("the browser-node bundle", () => {

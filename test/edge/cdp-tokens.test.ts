@@ -120,7 +120,9 @@ describe("CDP tokens at the edge", () => {
 
   it("answers a plain GET on a socket path with 426, and unknown paths with 404", async () => {
     const token = await sign({ iss: TOKEN_ISSUER, aud: CDP_TOKEN_AUDIENCE, sub: sessionId, pid: projectId, iat: now(), exp: now() + 600 });
-    expect((await raw(`/cdp/${sessionId}?signingKey=${token}`)).status).toBe(426);
+    const plain = await raw(`/cdp/${sessionId}?signingKey=${token}`);
+    expect(plain.status).toBe(426);
+    expect(plain.headers.get("upgrade")).toBe("websocket");
     expect((await raw(`/cdp/${sessionId}/nothing?signingKey=${token}`)).status).toBe(404);
     expect((await raw(`/cdp/not-a-session?signingKey=${token}`)).status).toBe(404);
   });

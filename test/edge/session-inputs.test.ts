@@ -140,7 +140,7 @@ describe("the session list", () => {
         const createdAt = base + i * 1000;
         const id = crypto.randomUUID();
         const iso = new Date(createdAt).toISOString();
-        o.record({
+        o.indexSession({
           id,
           status: "COMPLETED",
           version: 2,

@@ -1,7 +1,7 @@
 /** The live-view URLs of `GET /v1/sessions/{id}/debug` (edge/sessions/debug-urls.ts), built from a target list. */
 import { describe, expect, it } from "vitest";
 import { liveUrls, targetsOf, type CdpTarget } from "../../../edge/sessions/debug-urls.ts";
-import { directEndpoint, edgeEndpoint } from "../../../edge/sessions/cdp-urls.ts";
+import { directEndpoint, edgeEndpoint } from "../../../edge/sessions/connect-urls.ts";
 
 const node = { host: "10.0.0.7", port: 9223 };
 const direct = (scheme: "ws" | "wss" = "ws", at = node) => directEndpoint(at, scheme);

@@ -1,15 +1,10 @@
 /**
- * Where a session's CDP clients connect, and the URLs the edge hands out for it. In edge mode
- * everything lives under `<edge>/cdp/<session>`; in direct mode under the node's proxy
- * (`<node host>:<port>`). Every URL that opens a socket carries a CDP token in `signingKey`.
- *
- *   browser socket:  ws(s)://<base>?signingKey=<T>                     (connectUrl, wsUrl)
- *   a target socket: ws(s)://<base><path>?signingKey=<T>
- *   DevTools:        http(s)://<base>/devtools/inspector.html?ws(s)=<base minus scheme><path>%3FsigningKey%3D<T>
- * The DevTools frontend URL-decodes `ws`/`wss` and opens that, query included, so its page socket
- * arrives with its token.
+ * Where a session's CDP clients connect (its connectUrl), and the other URLs the edge hands out
+ * for it. In edge mode everything lives under `<edge>/cdp/<session>`; in direct mode under the
+ * node's proxy (`<node host>:<port>`). The URL forms themselves are node-protocol.ts's
+ * (cdpSocketUrl, devtoolsFrontendUrl), shared with the node's proxy.
  */
-import { cdpPathPrefix, type ConnectMode } from "../node-protocol.ts";
+import { cdpPathPrefix, cdpSocketUrl, devtoolsFrontendUrl, type ConnectMode } from "../node-protocol.ts";
 
 export interface CdpEndpoint {
   /** `ws` or `wss`. */
@@ -47,16 +42,13 @@ export function cdpEndpoint(
   return host && port ? directEndpoint({ host, port }, directScheme) : undefined;
 }
 
-const tokenQuery = (token: string) => `signingKey=${encodeURIComponent(token)}`;
-
-/** A socket URL: `path` is "" (the browser) or a Chromium path such as `/devtools/page/<id>`. */
-export const webSocketUrl = (e: CdpEndpoint, path: string, token: string) => `${e.scheme}://${e.bare}${path}?${tokenQuery(token)}`;
+/** A socket URL: `path` is "" (the browser: connectUrl) or a Chromium path such as `/devtools/page/<id>`. */
+export const webSocketUrl = (e: CdpEndpoint, path: string, token: string) => cdpSocketUrl(e.scheme, e.bare, path, token);
 
 /** The DevTools frontend on the target at `path`, or the bare frontend without one. */
 export function frontendUrl(e: CdpEndpoint, path: string | undefined, token: string): string {
-  const base = `${e.http}/devtools/inspector.html`;
-  if (path === undefined) return base;
-  return `${base}?${e.scheme}=${e.bare}${path}%3F${tokenQuery(token).replace("=", "%3D")}`;
+  if (path === undefined) return `${e.http}/devtools/inspector.html`;
+  return devtoolsFrontendUrl(e.scheme, e.bare, path, token);
 }
 
 /** Points a target (or `/json/version`'s answer) from Chromium's own address to `e`, with the caller's `token`. */

@@ -1,5 +1,5 @@
 /**
- * A session's artifacts as its SessionObject keeps them: the CDP log in its own SQLite (bounded
+ * The artifact ledger: a session's artifacts as its SessionObject keeps them: the CDP log in its own SQLite (bounded
  * in entries and bytes, oldest dropped first: small enough to answer in one piece), and the
  * names of its blobs in R2 (the latest downloads zip; the recording, one blob per batch, append
  * only and refused once full). Who may read and write them: the client of the session's project,
@@ -9,8 +9,10 @@ import { ARTIFACT_LATE_WRITE_GRACE_MS, ArtifactLimits } from "../node-protocol.t
 import { fail, ok, type Outcome } from "../errors.ts";
 import { log } from "../log.ts";
 import { blobKey } from "../artifacts/blob-store.ts";
-import { isFinal, type SessionRecord } from "../sessions/session-record.ts";
-import { NOT_FOUND, SessionCore } from "./session-core.ts";
+import type { EdgeEnv } from "../env.ts";
+import { isFinal } from "../sessions/session-record.ts";
+import { NOT_FOUND } from "./session-lifecycle.ts";
+import type { SessionStore } from "./session-store.ts";
 
 interface Downloads {
   blob: string;
@@ -25,20 +27,26 @@ interface Recording {
 
 export type NodeWrite = "context" | "downloads" | "logs" | "recording" | "usage";
 
-export abstract class SessionArtifacts extends SessionCore {
+export class ArtifactLedger {
   private logTable = false;
+
+  constructor(
+    private readonly store: SessionStore,
+    private readonly ctx: DurableObjectState,
+    private readonly env: EdgeEnv,
+  ) {}
 
   // ---- the client's reads (its project's sessions only) --------------------------------------
 
   logs(projectId: string): Outcome<string[]> {
-    const r = this.owned(projectId);
+    const r = this.store.owned(projectId);
     if (!r) return fail(404, NOT_FOUND);
     this.ensureLogTable();
     return ok(this.ctx.storage.sql.exec<{ entry: string }>("SELECT entry FROM logs ORDER BY seq").toArray().map((row) => row.entry));
   }
 
   recordingBlobs(projectId: string): Outcome<string[]> {
-    const r = this.owned(projectId);
+    const r = this.store.owned(projectId);
     if (!r) return fail(404, NOT_FOUND);
     const next = this.ctx.storage.kv.get<Recording>("recording")?.next ?? 0;
     return ok(Array.from({ length: next }, (_, n) => blobKey.recording(r.id, n)));
@@ -46,7 +54,7 @@ export abstract class SessionArtifacts extends SessionCore {
 
   /** The latest downloads zip, and whether the session runs (then its node is asked for a fresher one). */
   downloads(projectId: string): Outcome<{ blob?: string; live: boolean }> {
-    const r = this.owned(projectId);
+    const r = this.store.owned(projectId);
     if (!r) return fail(404, NOT_FOUND);
     const blob = this.ctx.storage.kv.get<Downloads>("downloads")?.blob;
     return ok({ blob, live: r.status === "RUNNING" });
@@ -55,8 +63,8 @@ export abstract class SessionArtifacts extends SessionCore {
   // ---- the node's reads and writes (the route checked its node token) ------------------------
 
   /** What the node loads at its start: the session's extension or context, while the session lives. */
-  nodeRead(kind: "extension" | "context"): Outcome<{ projectId: string; id: string }> {
-    const r = this.load();
+  artifactToLoad(kind: "extension" | "context"): Outcome<{ projectId: string; id: string }> {
+    const r = this.store.load();
     if (!r) return fail(404, NOT_FOUND);
     if (isFinal(r.status)) return fail(409, `The session is over (${r.status})`);
     const a = r.artifacts;
@@ -65,8 +73,8 @@ export abstract class SessionArtifacts extends SessionCore {
   }
 
   /** Whether the node may write `kind` now; asked before a large body is read, and again on commit. */
-  nodeWrite(kind: NodeWrite): Outcome<{ projectId: string; contextId?: string }> {
-    const r = this.load();
+  nodeMayWrite(kind: NodeWrite): Outcome<{ projectId: string; contextId?: string }> {
+    const r = this.store.load();
     if (!r) return fail(404, NOT_FOUND);
     if (isFinal(r.status) && Date.now() > (r.endedAt ?? r.updatedAt) + ARTIFACT_LATE_WRITE_GRACE_MS)
       return fail(409, `The session ended more than ${ARTIFACT_LATE_WRITE_GRACE_MS / 1000} s ago (${r.status}); its artifacts are closed`);
@@ -80,7 +88,7 @@ export abstract class SessionArtifacts extends SessionCore {
 
   /** Appends serialized SessionLog entries, then drops the oldest beyond the bounds. */
   appendLogs(entries: { json: string; bytes: number }[]): Outcome<{ accepted: number; kept: number }> {
-    const access = this.nodeWrite("logs");
+    const access = this.nodeMayWrite("logs");
     if (!access.ok) return access;
     this.ensureLogTable();
     const sql = this.ctx.storage.sql;
@@ -96,7 +104,7 @@ export abstract class SessionArtifacts extends SessionCore {
 
   /** Stores one batch of recording events (JSON array items, comma-joined) after the others. */
   async appendRecording(chunk: string, events: number, bytes: number): Promise<Outcome<{ accepted: number; kept: number }>> {
-    const access = this.nodeWrite("recording");
+    const access = this.nodeMayWrite("recording");
     if (!access.ok) return access;
     const kv = this.ctx.storage.kv;
     const state = kv.get<Recording>("recording") ?? { next: 0, events: 0, bytes: 0 };
@@ -111,11 +119,11 @@ export abstract class SessionArtifacts extends SessionCore {
     // Counted before the write so concurrent batches cannot both pass the bound.
     kv.put("recording", { next: n + 1, events: state.events + events, bytes: state.bytes + bytes });
     try {
-      await this.env.BLOBS.put(blobKey.recording(this.load()!.id, n), chunk, { httpMetadata: { contentType: "application/json" } });
+      await this.env.BLOBS.put(blobKey.recording(this.store.require().id, n), chunk, { httpMetadata: { contentType: "application/json" } });
     } catch (error) {
       const now = kv.get<Recording>("recording")!;
       kv.put("recording", { ...now, events: now.events - events, bytes: now.bytes - bytes });
-      log("warn", "session.recording_write_failed", { sessionId: this.load()!.id, error: String(error) });
+      log("warn", "session.recording_write_failed", { sessionId: this.store.require().id, error: String(error) });
       return fail(503, "The recording could not be stored; try again", true);
     }
     const kept = kv.get<Recording>("recording")!.events;
@@ -124,7 +132,7 @@ export abstract class SessionArtifacts extends SessionCore {
 
   /** Makes `blob` the session's downloads zip and deletes the one it replaces. */
   async commitDownloads(blob: string, bytes: number): Promise<Outcome<{ bytes: number }>> {
-    const access = this.nodeWrite("downloads");
+    const access = this.nodeMayWrite("downloads");
     if (!access.ok) return access;
     const previous = this.ctx.storage.kv.get<Downloads>("downloads");
     this.ctx.storage.kv.put("downloads", { blob, bytes } satisfies Downloads);
@@ -132,26 +140,7 @@ export abstract class SessionArtifacts extends SessionCore {
     return ok({ bytes });
   }
 
-  /**
-   * The node's running `proxyBytes` (its `usage` reports and its `exit`): totals, so only a larger
-   * one changes the session, which then reaches its project's list and usage.
-   */
-  async recordUsage(proxyBytes: number): Promise<Outcome<{ proxyBytes: number }>> {
-    const access = this.nodeWrite("usage");
-    if (!access.ok) return access;
-    const r = this.load()!;
-    if (proxyBytes <= (r.proxyBytes ?? 0)) return ok({ proxyBytes: r.proxyBytes ?? 0 });
-    this.save({ ...r, proxyBytes, version: r.version + 1 });
-    await this.syncIndex();
-    return ok({ proxyBytes });
-  }
-
   // ---- internals ----------------------------------------------------------------------------
-
-  private owned(projectId: string): SessionRecord | undefined {
-    const r = this.load();
-    return r && r.projectId === projectId ? r : undefined;
-  }
 
   private ensureLogTable() {
     if (this.logTable) return;
