@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { unstable_startWorker } from "wrangler";
+import { unstable_DevEnv, type unstable_startWorker } from "wrangler";
 import { NodeEnv, TASK_EVENTS_PATH } from "../../edge/node-protocol.ts";
 import { generateSecrets, loadOrCreateSecrets, type DevSecrets } from "./dev-secrets.ts";
 import { startEcsStandIn, type EcsStandIn } from "./ecs-stand-in.ts";
@@ -49,6 +49,11 @@ export interface LocalPlatform {
   projectId: string;
   secrets: DevSecrets;
   standIn: EcsStandIn;
+  /**
+   * workerd's own address, past the local entry layer that clients and nodes go through (wrangler's
+   * proxy Worker): for measuring what that layer costs (bench/cdp-edge); nothing else uses it.
+   */
+  workerdUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -92,8 +97,17 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     ...options.vars,
   };
   let worker: Awaited<ReturnType<typeof unstable_startWorker>>;
+  let workerdUrl: string | undefined;
   try {
-    worker = await unstable_startWorker({
+    // unstable_startWorker's own steps, so the user Worker's address can be read on its way to the proxy.
+    const devEnv = new unstable_DevEnv();
+    const reloaded = devEnv.proxy.onReloadComplete.bind(devEnv.proxy);
+    devEnv.proxy.onReloadComplete = (event) => {
+      const { protocol, hostname, port } = event.proxyData.userWorkerUrl;
+      workerdUrl = `${protocol}//${hostname}:${port}`;
+      reloaded(event);
+    };
+    worker = await devEnv.startWorker({
       config: `${repoRoot}wrangler.toml`,
       envFiles: [],
       bindings: {
@@ -125,7 +139,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       concurrency: options.concurrency,
       projectFile: options.projectFile,
     });
-    return { edgeUrl, apiKey, projectId, secrets, standIn, stop };
+    return { edgeUrl, apiKey, projectId, secrets, standIn, workerdUrl, stop };
   } catch (error) {
     await stop();
     throw error;
