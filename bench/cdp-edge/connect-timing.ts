@@ -1,5 +1,6 @@
 /** Connect times on a settled browser. */
 import { chromium } from "playwright-core";
+import puppeteer from "puppeteer-core";
 import { CdpClient } from "../cdp-proxy/cdp-client.ts";
 
 /** Playwright's `connectOverCDP`: the time until it resolves, then a disconnect. */
@@ -10,6 +11,15 @@ export async function connectOverCdpMs(url: string): Promise<number> {
   if (browser.contexts()[0]?.pages().length !== 1) throw new Error(`connectOverCDP(${url}) did not find the session's one page`);
   // Over CDP this only disconnects: the session's browser and page stay as they were.
   await browser.close();
+  return ms;
+}
+
+/** Puppeteer's `connect` (it offers no deflate): the time until it resolves, then a disconnect. */
+export async function puppeteerConnectMs(browserWSEndpoint: string): Promise<number> {
+  const started = performance.now();
+  const browser = await puppeteer.connect({ browserWSEndpoint, defaultViewport: null });
+  const ms = performance.now() - started;
+  await browser.disconnect();
   return ms;
 }
 

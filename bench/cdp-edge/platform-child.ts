@@ -4,6 +4,8 @@ import { createInterface } from "node:readline";
 import { repoRoot } from "../../browser-node/local/platform.ts";
 
 export interface PlatformChild {
+  /** The platform process's pid: workerd and the nodes run below it. */
+  pid: number;
   edgeUrl: string;
   apiKey: string;
   /** workerd's own address past the local entry layer, when the platform tells it. */
@@ -45,6 +47,7 @@ export async function startPlatformChild(): Promise<PlatformChild> {
   const platform = await find((l) => l.platform as { edgeUrl: string; apiKey: string; workerdUrl?: string } | undefined, "it was up");
   return {
     ...platform,
+    pid: child.pid!,
     debugPort: (sessionId) =>
       find((l) => (l.event === "browser-started" && l.sessionId === sessionId ? (l.debugPort as number) : undefined), `${sessionId}'s browser started`),
     async stop() {

@@ -17,7 +17,8 @@ import type { AddressInfo } from "node:net";
 import { summarize, type BenchRow } from "../report.ts";
 import { CdpClient } from "../cdp-proxy/cdp-client.ts";
 import { FULL_HD, HEAVY_PAGE, pipelined, screenshot, sequential } from "../cdp-workloads.ts";
-import { connectOverCdpMs, socketOpenMs } from "./connect-timing.ts";
+import { connectOverCdpMs, puppeteerConnectMs, socketOpenMs } from "./connect-timing.ts";
+import { RELAYS, RelayMeter, type Relay } from "./relays.ts";
 import { startPlatformChild } from "./platform-child.ts";
 
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 4000); // per path
@@ -74,14 +75,20 @@ export default async function run(): Promise<BenchRow[]> {
     await clients.direct.send("Page.navigate", { url: pageUrl });
     await new Promise((r) => setTimeout(r, 1000));
 
+    // What the relays spend while the plain edge path runs, apart for the sequential and pipelined calls.
+    const meters = { sequential: RelayMeter.find(platform), pipelined: RelayMeter.find(platform) };
+    const { pids } = meters.sequential;
+    console.error(`[bench] cdp-edge: relays: node ${pids.node}, edge ${pids.edge}, entry layer ${pids.entry.join(",") || "not apart"}`);
+
     for (const name of paths) await sequential(clients[name]!, 300, []); // JIT, TCP windows
     const rt = Object.fromEntries(paths.map((n) => [n, [] as number[]])) as Record<PathName, number[]>;
     for (let round = 0; round < ROUNDS; round++)
-      for (const name of rotated(paths, round)) await sequential(clients[name]!, SEQUENTIAL / ROUNDS, rt[name]);
+      for (const name of rotated(paths, round)) await meters.sequential.measure(name === "edge", () => sequential(clients[name]!, SEQUENTIAL / ROUNDS, rt[name]));
 
     const tput = Object.fromEntries(paths.map((n) => [n, [] as number[]])) as Record<PathName, number[]>;
     for (let round = 0; round < PIPELINED_ROUNDS; round++)
-      for (const name of rotated(paths, round)) tput[name].push(await pipelined(clients[name]!, PIPELINED, IN_FLIGHT));
+      for (const name of rotated(paths, round))
+        tput[name].push(await meters.pipelined.measure(name === "edge", () => pipelined(clients[name]!, PIPELINED, IN_FLIGHT)));
 
     const shots = Object.fromEntries(paths.map((n) => [n, [] as number[]])) as Record<PathName, number[]>;
     for (const name of paths) await screenshot(clients[name]!, []);
@@ -97,6 +104,11 @@ export default async function run(): Promise<BenchRow[]> {
     const connects = Object.fromEntries(connectPaths.map((n) => [n, [] as number[]])) as Record<PathName, number[]>;
     for (const name of connectPaths) await connectOverCdpMs(connectTargets[name]!);
     for (let i = 0; i < CONNECTS; i++) for (const name of rotated(connectPaths, i)) connects[name].push(await connectOverCdpMs(connectTargets[name]!));
+    const puppeteerTargets = { direct: browserWs, edge: session.connectUrl };
+    const puppeteerConnects = { direct: [] as number[], edge: [] as number[] };
+    for (const name of ["direct", "edge"] as const) await puppeteerConnectMs(puppeteerTargets[name]);
+    for (let i = 0; i < CONNECTS; i++)
+      for (const name of rotated(["direct", "edge"] as const, i)) puppeteerConnects[name].push(await puppeteerConnectMs(puppeteerTargets[name]));
     const pageSockets = { direct: `ws://127.0.0.1:${debugPort}/devtools/page/${page.id}`, edge: viaEdge };
     const opens = { direct: [] as number[], edge: [] as number[] };
     for (let i = 0; i < CONNECTS; i++)
@@ -120,7 +132,15 @@ export default async function run(): Promise<BenchRow[]> {
       row(`full-HD screenshot p50, ${LABEL[name]}`, "ms", p50(shots.direct), p50(shots[name]), name === "edge" ? { ratio: 1.1, better: "lower" } : undefined);
     for (const name of connectPaths.filter((n) => n !== "direct"))
       row(`Playwright connectOverCDP p50 (deflate offered), ${LABEL[name]}`, "ms", p50(connects.direct), p50(connects[name]), name === "edge" ? { delta: 10, better: "lower" } : undefined);
-    row("of which: a bare CDP WebSocket open p50, through the edge", "ms", p50(opens.direct), p50(opens.edge));
+    row("Puppeteer connect p50 (no deflate), through the edge", "ms", p50(puppeteerConnects.direct), p50(puppeteerConnects.edge));
+    row("a bare CDP WebSocket open p50, through the edge", "ms", p50(opens.direct), p50(opens.edge));
+    const perRoundTrip = (us: number) => us / rt.edge.length;
+    const perMessage = (us: number) => us / (PIPELINED * PIPELINED_ROUNDS);
+    const relayLabel: Record<Relay, string> = { node: "browser node", edge: pids.entry.length ? "edge (workerd)" : "edge (workerd, entry layer included)", entry: "local entry layer" };
+    for (const relay of RELAYS.filter((r) => pids[r].length)) {
+      rows.push({ bench: "cdp-edge", metric: `CPU per round trip through the edge: ${relayLabel[relay]}`, unit: "µs", subject: perRoundTrip(meters.sequential.spent[relay]) });
+      rows.push({ bench: "cdp-edge", metric: `CPU per pipelined call through the edge: ${relayLabel[relay]}`, unit: "µs", subject: perMessage(meters.pipelined.spent[relay]) });
+    }
     if (clients.workerd) {
       // One crossing of the entry layer, apart: the same edge with and without it on the client's side.
       const crossing = p50(rt.edge) - p50(rt.workerd);

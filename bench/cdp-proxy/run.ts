@@ -13,6 +13,7 @@ import { summarize, type BenchRow } from "../report.ts";
 import { ROOT } from "../../test/browser-node/support/node-process.ts";
 import { startReadyNode } from "../../test/browser-node/support/ready-node.ts";
 import { CdpClient } from "./cdp-client.ts";
+import { cpuMicros } from "../process-cpu.ts";
 import { FULL_HD, HEAVY_PAGE as PAGE, pipelined, screenshot, sequential } from "../cdp-workloads.ts";
 
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 5000);
@@ -20,13 +21,6 @@ const ROUNDS = 50; // fine interleaving: load from other processes hits both sid
 const PIPELINED = 10_000;
 const IN_FLIGHT = 64;
 const SCREENSHOTS = 50;
-
-/** CPU time (user + system) the process has used, in microseconds. */
-const cpuMicros = (pid: number) => {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) / 100) * 1e6; // utime, stime in clock ticks (100 Hz)
-};
 
 /** The whole machine's busy and total CPU time so far (all cores, from /proc/stat), in clock ticks. */
 const machineCpu = () => {
