@@ -46,7 +46,9 @@ export async function startPlatformChild(): Promise<PlatformChild> {
   };
   const platform = await find((l) => l.platform as { edgeUrl: string; apiKey: string; workerdUrl?: string } | undefined, "it was up");
   return {
-    ...platform,
+    edgeUrl: new URL(platform.edgeUrl).origin,
+    apiKey: platform.apiKey,
+    workerdUrl: platform.workerdUrl && new URL(platform.workerdUrl).origin,
     pid: child.pid!,
     debugPort: (sessionId) =>
       find((l) => (l.event === "browser-started" && l.sessionId === sessionId ? (l.debugPort as number) : undefined), `${sessionId}'s browser started`),

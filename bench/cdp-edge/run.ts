@@ -95,24 +95,15 @@ export default async function run(): Promise<BenchRow[]> {
     for (let i = 0; i < SCREENSHOTS; i++) for (const name of rotated(paths, i)) await screenshot(clients[name]!, shots[name]);
 
     const browserWs = ((await (await fetch(`${direct}/json/version`)).json()) as { webSocketDebuggerUrl: string }).webSocketDebuggerUrl;
-    const connectTargets: Partial<Record<PathName, string>> = {
-      direct: browserWs,
-      edge: session.connectUrl,
-      ...(platform.workerdUrl ? { workerd: session.connectUrl.replace(connectUrl.origin, platform.workerdUrl.replace(/^http/, "ws")) } : {}),
-    };
-    const connectPaths = Object.keys(connectTargets) as PathName[];
-    const connects = Object.fromEntries(connectPaths.map((n) => [n, [] as number[]])) as Record<PathName, number[]>;
-    for (const name of connectPaths) await connectOverCdpMs(connectTargets[name]!);
-    for (let i = 0; i < CONNECTS; i++) for (const name of rotated(connectPaths, i)) connects[name].push(await connectOverCdpMs(connectTargets[name]!));
-    const puppeteerTargets = { direct: browserWs, edge: session.connectUrl };
-    const puppeteerConnects = { direct: [] as number[], edge: [] as number[] };
-    for (const name of ["direct", "edge"] as const) await puppeteerConnectMs(puppeteerTargets[name]);
-    for (let i = 0; i < CONNECTS; i++)
-      for (const name of rotated(["direct", "edge"] as const, i)) puppeteerConnects[name].push(await puppeteerConnectMs(puppeteerTargets[name]));
-    const pageSockets = { direct: `ws://127.0.0.1:${debugPort}/devtools/page/${page.id}`, edge: viaEdge };
-    const opens = { direct: [] as number[], edge: [] as number[] };
-    for (let i = 0; i < CONNECTS; i++)
-      for (const name of rotated(["direct", "edge"] as const, i)) opens[name].push(await socketOpenMs(pageSockets[name]));
+    const workerdConnectUrl = platform.workerdUrl && session.connectUrl.replace(connectUrl.origin, platform.workerdUrl.replace(/^http/, "ws"));
+    const connects = await interleaved<PathName>(
+      { direct: browserWs, edge: session.connectUrl, ...(workerdConnectUrl ? { workerd: workerdConnectUrl } : {}) },
+      CONNECTS,
+      connectOverCdpMs,
+    );
+    const connectPaths = Object.keys(connects) as PathName[];
+    const puppeteerConnects = await interleaved({ direct: browserWs, edge: session.connectUrl }, CONNECTS, puppeteerConnectMs);
+    const opens = await interleaved({ direct: `ws://127.0.0.1:${debugPort}/devtools/page/${page.id}`, edge: viaEdge }, CONNECTS, socketOpenMs);
 
     const p50 = (xs: number[]) => summarize(xs).p50;
     const d = summarize(rt.direct);
@@ -155,6 +146,15 @@ export default async function run(): Promise<BenchRow[]> {
     await platform.stop();
     site.close();
   }
+}
+
+/** `n` samples of `measure` on each target, after one warm-up each, interleaved. */
+async function interleaved<K extends string>(targets: Partial<Record<K, string>>, n: number, measure: (url: string) => Promise<number>) {
+  const names = Object.keys(targets) as K[];
+  const samples = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<K, number[]>;
+  for (const name of names) await measure(targets[name]!);
+  for (let i = 0; i < n; i++) for (const name of rotated(names, i)) samples[name].push(await measure(targets[name]!));
+  return samples;
 }
 
 /** The paths in a different order each round, so none is always first after a pause. */
