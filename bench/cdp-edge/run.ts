@@ -23,11 +23,11 @@ import { startPlatformChild } from "./platform-child.ts";
 
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 4000); // per path
 const ROUNDS = 40;
-const PIPELINED = 4000; // per path per round
-const PIPELINED_ROUNDS = 3;
+const PIPELINED = 2000; // per path per round
+const PIPELINED_ROUNDS = 6;
 const IN_FLIGHT = 64;
 const SCREENSHOTS = 30;
-const CONNECTS = 15;
+const CONNECTS = 20;
 
 type PathName = "direct" | "edge" | "edgeDeflate" | "workerd" | "workerdDeflate";
 const LABEL: Record<PathName, string> = {
