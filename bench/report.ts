@@ -5,8 +5,11 @@ export interface BenchRow {
   unit: string; // "ms", "msg/s", "MB", "%"
   baseline?: number; // the reference measured side by side (direct Chromium, bare route, bare launch)
   subject: number; // what we ship
-  /** The goal as a ratio subject/baseline, and which way is good. */
-  goal?: { ratio: number; better: "lower" | "higher" } | { value: number; better: "lower" | "higher" };
+  /** The goal as a ratio subject/baseline, a value, or a difference subject − baseline; and which way is good. */
+  goal?:
+    | { ratio: number; better: "lower" | "higher" }
+    | { value: number; better: "lower" | "higher" }
+    | { delta: number; better: "lower" | "higher" };
 }
 
 export const percentile = (sorted: number[], p: number) =>
@@ -29,6 +32,10 @@ export function printTable(rows: BenchRow[]) {
     if (r.goal && "ratio" in r.goal && ratio !== undefined) {
       goal = `${r.goal.better === "lower" ? "≤" : "≥"} ${r.goal.ratio}×`;
       met = (r.goal.better === "lower" ? ratio <= r.goal.ratio : ratio >= r.goal.ratio) ? "yes" : "NO";
+    } else if (r.goal && "delta" in r.goal && r.baseline !== undefined) {
+      const delta = r.subject - r.baseline;
+      goal = `${r.goal.better === "lower" ? "≤" : "≥"} baseline + ${r.goal.delta} ${r.unit}`;
+      met = (r.goal.better === "lower" ? delta <= r.goal.delta : delta >= r.goal.delta) ? "yes" : "NO";
     } else if (r.goal && "value" in r.goal) {
       goal = `${r.goal.better === "lower" ? "≤" : "≥"} ${r.goal.value} ${r.unit}`;
       met = (r.goal.better === "lower" ? r.subject <= r.goal.value : r.subject >= r.goal.value) ? "yes" : "NO";

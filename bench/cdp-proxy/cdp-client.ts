@@ -1,4 +1,4 @@
-/** A minimal CDP client for measuring: one WebSocket, numbered calls, no compression. */
+/** A minimal CDP client for measuring: one WebSocket, numbered calls, no compression unless asked. */
 import WebSocket from "ws";
 
 export class CdpClient {
@@ -16,13 +16,19 @@ export class CdpClient {
     });
   }
 
-  static async connect(url: string): Promise<CdpClient> {
-    const socket = new WebSocket(url, { perMessageDeflate: false });
+  /** `offerDeflate`: offer permessage-deflate, as Playwright and Puppeteer (through ws) do. */
+  static async connect(url: string, options: { offerDeflate?: boolean } = {}): Promise<CdpClient> {
+    const socket = new WebSocket(url, { perMessageDeflate: options.offerDeflate ?? false });
     await new Promise((resolve, reject) => {
       socket.once("open", resolve);
       socket.once("error", reject);
     });
     return new CdpClient(socket);
+  }
+
+  /** The extensions the server agreed to ("" or "permessage-deflate"). */
+  get extensions(): string {
+    return this.socket.extensions;
   }
 
   send(method: string, params: object = {}): Promise<any> {

@@ -13,47 +13,14 @@ import { summarize, type BenchRow } from "../report.ts";
 import { ROOT } from "../../test/browser-node/support/node-process.ts";
 import { startReadyNode } from "../../test/browser-node/support/ready-node.ts";
 import { CdpClient } from "./cdp-client.ts";
+import { cpuMicros } from "../process-cpu.ts";
+import { FULL_HD, HEAVY_PAGE as PAGE, pipelined, screenshot, sequential } from "../cdp-workloads.ts";
 
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 5000);
 const ROUNDS = 50; // fine interleaving: load from other processes hits both sides alike
 const PIPELINED = 10_000;
 const IN_FLIGHT = 64;
 const SCREENSHOTS = 50;
-
-async function sequential(client: CdpClient, n: number, into: number[]) {
-  for (let i = 0; i < n; i++) {
-    const t = process.hrtime.bigint();
-    await client.send("Runtime.evaluate", { expression: "1+1", returnByValue: true });
-    into.push(Number(process.hrtime.bigint() - t) / 1e6);
-  }
-}
-
-/** Messages per second with `IN_FLIGHT` calls always outstanding. */
-async function pipelined(client: CdpClient, total: number): Promise<number> {
-  let sent = 0;
-  const t = process.hrtime.bigint();
-  const lane = async () => {
-    while (sent < total) {
-      sent++;
-      await client.send("Runtime.evaluate", { expression: "1+1", returnByValue: true });
-    }
-  };
-  await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
-  return total / (Number(process.hrtime.bigint() - t) / 1e9);
-}
-
-async function screenshot(client: CdpClient, into: number[]) {
-  const t = process.hrtime.bigint();
-  await client.send("Page.captureScreenshot", { format: "png" });
-  into.push(Number(process.hrtime.bigint() - t) / 1e6);
-}
-
-/** CPU time (user + system) the process has used, in microseconds. */
-const cpuMicros = (pid: number) => {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) / 100) * 1e6; // utime, stime in clock ticks (100 Hz)
-};
 
 /** The whole machine's busy and total CPU time so far (all cores, from /proc/stat), in clock ticks. */
 const machineCpu = () => {
@@ -80,12 +47,6 @@ const rssMb = (pid: number) => {
   const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)![1]);
   return { rss: kb("VmRSS") / 1024, peak: kb("VmHWM") / 1024 };
 };
-
-/** A page heavy enough that a full-HD PNG is a few MB, as real screenshots are. */
-const PAGE = `<!doctype html><body style="margin:0">${Array.from(
-  { length: 300 },
-  (_, i) => `<div style="display:inline-block;width:96px;height:54px;background:linear-gradient(${i}deg,hsl(${i},80%,50%),hsl(${(i * 7) % 360},60%,40%))">${i}</div>`,
-).join("")}</body>`;
 
 export default async function run(): Promise<BenchRow[]> {
   execFileSync(process.execPath, [`${ROOT}browser-node/build.mjs`]);
@@ -114,7 +75,7 @@ export default async function run(): Promise<BenchRow[]> {
     const direct = await CdpClient.connect(`ws://127.0.0.1:${debugPort}/devtools/page/${page.id}`);
     const proxied = await CdpClient.connect(`ws://127.0.0.1:${ready.port}/devtools/page/${page.id}?signingKey=${token}`);
     const spliced = await CdpClient.connect(`ws://127.0.0.1:${splicePort}/devtools/page/${page.id}`);
-    await direct.send("Emulation.setDeviceMetricsOverride", { width: 1920, height: 1080, deviceScaleFactor: 1, mobile: false });
+    await direct.send("Emulation.setDeviceMetricsOverride", FULL_HD);
     await direct.send("Page.enable");
     await direct.send("Page.navigate", { url: pageUrl });
     await new Promise((r) => setTimeout(r, 1000));
@@ -140,15 +101,15 @@ export default async function run(): Promise<BenchRow[]> {
     const busy = { direct: [] as number[], proxied: [] as number[] };
     let nodeCpuPipelined = 0;
     for (let round = 0; round < 3; round++) {
-      const d = await withCoresBusy(() => pipelined(direct, PIPELINED / 2));
+      const d = await withCoresBusy(() => pipelined(direct, PIPELINED / 2, IN_FLIGHT));
       tput.direct.push(d.result);
       busy.direct.push(d.coresBusy);
       const before = cpuMicros(node.child.pid!);
-      const p = await withCoresBusy(() => pipelined(proxied, PIPELINED / 2));
+      const p = await withCoresBusy(() => pipelined(proxied, PIPELINED / 2, IN_FLIGHT));
       nodeCpuPipelined += cpuMicros(node.child.pid!) - before;
       tput.proxied.push(p.result);
       busy.proxied.push(p.coresBusy);
-      tput.spliced.push(await pipelined(spliced, PIPELINED / 2));
+      tput.spliced.push(await pipelined(spliced, PIPELINED / 2, IN_FLIGHT));
     }
     const shots = { direct: [] as number[], proxied: [] as number[] };
     await screenshot(direct, []);

@@ -32,6 +32,8 @@ export interface EdgeOptions {
 }
 
 export interface Edge {
+  /** workerd's own address, behind the front door (benchmarks measure the front apart). */
+  workerdUrl: string;
   url: string;
   dispose(): Promise<void>;
 }
@@ -95,9 +97,11 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
     ],
   });
   try {
-    const front = await startEdgeFront({ host: options.host, port: options.port, upstream: await mf.ready });
+    const workerd = await mf.ready;
+    const front = await startEdgeFront({ host: options.host, port: options.port, upstream: workerd });
     return {
       url: front.url,
+      workerdUrl: workerd.origin,
       dispose: async () => {
         await front.close();
         await mf.dispose();

@@ -50,6 +50,11 @@ export interface LocalPlatform {
   projectId: string;
   secrets: DevSecrets;
   standIn: EcsStandIn;
+  /**
+   * workerd's own address, past the local entry layer that clients and nodes go through (wrangler's
+   * proxy Worker): for measuring what that layer costs (bench/cdp-edge); nothing else uses it.
+   */
+  workerdUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -118,7 +123,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       concurrency: options.concurrency,
       projectFile: options.projectFile,
     });
-    return { edgeUrl, apiKey, projectId, secrets, standIn, stop };
+    return { edgeUrl, apiKey, projectId, secrets, standIn, workerdUrl: edge.workerdUrl, stop };
   } catch (error) {
     await stop();
     throw error;

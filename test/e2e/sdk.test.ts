@@ -76,4 +76,14 @@ describe("@browserbasehq/sdk against the local platform", () => {
     const bb = new Browserbase({ apiKey: t.platform.apiKey, baseURL: t.platform.edgeUrl, maxRetries: 0 });
     await expect(bb.sessions.retrieve(crypto.randomUUID())).rejects.toBeInstanceOf(Browserbase.NotFoundError);
   });
+
+  // For measuring the local entry layer apart (bench/cdp-edge): the same edge, reached past it.
+  it("tells workerd's own address, where the same edge answers past the local entry layer", async () => {
+    const { workerdUrl, edgeUrl, apiKey, projectId } = t.platform;
+    expect(workerdUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(new URL(workerdUrl!).port).not.toBe(new URL(edgeUrl).port);
+    const res = await fetch(`${workerdUrl}/v1/projects/${projectId}`, { headers: { "X-BB-API-Key": apiKey } });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { id: string }).id).toBe(projectId);
+  });
 });
