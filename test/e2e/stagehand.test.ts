@@ -6,32 +6,11 @@
  * stagehand-run.ts) because it needs a WebSocket global that Node 20 has only behind a flag.
  */
 import Browserbase from "@browserbasehq/sdk";
-import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { sessionProcesses, usePlatform } from "./helpers.ts";
+import { runFixture } from "./fixtures/run-fixture.ts";
 
-const SCRIPT = fileURLToPath(new URL("./fixtures/stagehand-run.ts", import.meta.url));
-
-function runStagehand(env: Record<string, string>): Promise<{ code: number; report: any; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--experimental-websocket", "--no-warnings", "--import", "tsx", SCRIPT],
-      { env: { ...process.env, ...env }, timeout: 100_000 },
-      (error, stdout, stderr) => {
-        const line = stdout.trim().split("\n").pop() ?? "";
-        let report: any;
-        try {
-          report = JSON.parse(line);
-        } catch {
-          report = { unparsed: stdout.slice(-2000) };
-        }
-        resolve({ code: error ? ((error as any).code ?? 1) : 0, report, stderr });
-      },
-    );
-  });
-}
+const runStagehand = (env: Record<string, string>) => runFixture("stagehand-run.ts", env, 100_000);
 
 describe("Stagehand 4.4 against the local platform", () => {
   const t = usePlatform();

@@ -5,32 +5,11 @@
  * session's CDP log, kept by the node, shows Stagehand's own commands: they went through the edge
  * to the real browser. Stagehand runs in a child process, as 4.4 does (stagehand.test.ts).
  */
-import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { sessionProcesses, usePlatform } from "./helpers.ts";
+import { runFixture } from "./fixtures/run-fixture.ts";
 
-const SCRIPT = fileURLToPath(new URL("./fixtures/stagehand3-run.ts", import.meta.url));
-
-function runStagehand3(env: Record<string, string>): Promise<{ code: number; report: any; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--experimental-websocket", "--no-warnings", "--import", "tsx", SCRIPT],
-      { env: { ...process.env, ...env }, timeout: 90_000 },
-      (error, stdout, stderr) => {
-        const line = stdout.trim().split("\n").pop() ?? "";
-        let report: any;
-        try {
-          report = JSON.parse(line);
-        } catch {
-          report = { unparsed: stdout.slice(-2000) };
-        }
-        resolve({ code: error ? ((error as any).code ?? 1) : 0, report, stderr });
-      },
-    );
-  });
-}
+const runStagehand3 = (env: Record<string, string>) => runFixture("stagehand3-run.ts", env, 90_000);
 
 describe("Stagehand 3 through the edge", () => {
   const t = usePlatform();
