@@ -53,6 +53,7 @@ describe("proxies become the node's routes", () => {
     [{ proxies: [{ type: "external", server: "http://proxy.example:3128/path" }] }, /^proxies\.0\.server: must have no path/],
     [{ proxies: [{ type: "none", domainPattern: "((" }] }, /^proxies\.0\.domainPattern: not a regular expression/],
     [{ browserSettings: { allowedDomains: [""] } }, /^browserSettings\.allowedDomains\.0: /],
+    // Refused at the edge; even past it, this suite's stand-in only records RunTask and starts no node.
   ])("refuses %j with a 400 naming the entry, starting no node", async (body, message) => {
     const before = (await standInCalls()).length;
     const res = await api(project.key, "POST", "/v1/sessions", body);

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { liveUrls, targetsOf, type CdpTarget } from "../../../edge/sessions/debug-urls.ts";
 import { directEndpoint, edgeEndpoint } from "../../../edge/sessions/connect-urls.ts";
 
+// A task's address as text only: these functions format URLs and open no connection.
 const node = { host: "10.0.0.7", port: 9223 };
 const direct = (scheme: "ws" | "wss" = "ws", at = node) => directEndpoint(at, scheme);
 const session = "5f0c6a8e-8d0b-4c57-9a5e-2f1a3b4c5d6e";

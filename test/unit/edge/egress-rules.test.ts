@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import { classifyAddress, compileDomainPattern, hostInDomain, parseProxyServer } from "../../../edge/egress-rules.ts";
 import { managedProxies, proxyRoutes } from "../../../edge/sessions/proxy-routes.ts";
 
+// Pure rules over strings: the addresses below are classified and parsed, never resolved or dialled.
+
 describe("classifyAddress", () => {
   it.each([
     ["127.0.0.1", "loopback"],
