@@ -41,28 +41,28 @@ export interface NodeTokenClaims {
 }
 
 /**
- * Environment variables the edge sets on a node (RunTask container overrides; the local ECS
- * stand-in passes them to the child process). The node reads its configuration only from these.
+ * Environment variables a node boots with (RunTask container overrides, which DescribeTasks and
+ * CloudTrail show; the local ECS stand-in passes them to the child process). Every node boots
+ * WITHOUT a session (docs/pool.md): these name the node, its pool and the edge, and hold the
+ * bootstrap token, which opens the pool link and nothing else. The session's part (its ids,
+ * expiry, settings, proxies, tokens) arrives over that link as an `Assignment`.
  */
 export const NodeEnv = {
-  /** The session this node serves; the proxy accepts only tokens whose `sub` equals it. */
-  sessionId: "WC_SESSION_ID",
-  projectId: "WC_PROJECT_ID",
-  /** Base URL of the edge, for the link, the channels and the artifact requests (`/internal/nodes/<session>/...`). */
+  /** Base URL of the edge, for the links, the channels and the artifact requests. */
   edgeUrl: "WC_EDGE_URL",
-  /** The link token (LINK_TOKEN_AUDIENCE): opens the node's link, whose `welcome` carries the node token. */
-  linkToken: "WC_LINK_TOKEN",
-  /** "edge" | "direct" (ConnectMode): in direct mode the node's proxy serves clients and `ready` names its address. */
-  connectMode: "WC_CONNECT_MODE",
-  /** JSON `{"keys": [...]}`: the edge's public keys; when absent the node fetches `<edge>/.well-known/jwks.json`. */
-  jwks: "WC_JWKS",
-  /** ISO-8601; the node ends the session itself at this instant. */
-  expiresAt: "WC_EXPIRES_AT",
-  /** "true" | "false" */
-  keepAlive: "WC_KEEP_ALIVE",
-  /** JSON of the session's `browserSettings` (viewport, extension, context, ...). */
-  browserSettings: "WC_BROWSER_SETTINGS",
-  /** Port of the CDP proxy (default 9223); CONNECT_MODE=direct only. */
+  /** The pool this node belongs to (the ECS region's name: one pool per region). */
+  pool: "WC_POOL",
+  /** This node's id in its pool (a UUID; a member reserved for a session has the session's id). */
+  memberId: "WC_MEMBER_ID",
+  /** The bootstrap token (POOL_LINK_TOKEN_AUDIENCE, sub = the member id): opens the pool link, nothing else. */
+  bootstrapToken: "WC_BOOTSTRAP_TOKEN",
+  /**
+   * "1": this member was started for one session (the cold path); its assignment comes as soon
+   * as its pool link opens, so it may wait for it before launching Chromium with the session's
+   * settings instead of launching the defaults and relaunching.
+   */
+  reserved: "WC_MEMBER_RESERVED",
+  /** Port of the CDP proxy (default 9223); used by sessions assigned CONNECT_MODE=direct only. */
   proxyPort: "WC_PROXY_PORT",
   /** Host the node advertises in `ready`; set locally (127.0.0.1). In AWS it is left unset and the edge resolves the task's public IP. */
   advertiseHost: "WC_ADVERTISE_HOST",
@@ -70,12 +70,10 @@ export const NodeEnv = {
   chromiumPath: "WC_CHROMIUM_PATH",
   /** Milliseconds a non-keepAlive session lives after its last client leaves (default 10000). */
   idleGraceMs: "WC_IDLE_GRACE_MS",
-  /** Milliseconds a session waits for its first client (default 300000). */
+  /** Milliseconds a session waits for its first client, from its assignment (default 300000). */
   connectDeadlineMs: "WC_CONNECT_DEADLINE_MS",
-  /** Milliseconds the node may take to become ready (default 60000). */
+  /** Milliseconds the node may take to become warm, and again to become ready once assigned (default 60000). */
   readyDeadlineMs: "WC_READY_DEADLINE_MS",
-  /** JSON `ProxyRoute[]`: the session's `proxies`, managed ones resolved by the edge; absent or `[]`: every request goes direct. */
-  proxies: "WC_PROXIES",
   /** "1": the egress proxy lets pages reach loopback (the local platform, whose test pages live there). Never set in the image. */
   egressAllowLoopback: "WC_EGRESS_ALLOW_LOOPBACK",
   /** "1": the egress proxy resolves only IP literals and `localhost`, so no DNS query leaves the machine (tests). */
@@ -150,10 +148,18 @@ export interface EcsTaskStateChange {
   };
 }
 
-/** ECS `startedBy` allows no ':'; the edge sets it to this prefix + the session id. */
+/**
+ * ECS `startedBy` allows no ':'. A member reserved for a session (the cold path) is started with
+ * this prefix + the session id, so its task's events go to the session; a warm pool member with
+ * POOL_STARTED_BY_PREFIX + its member id, so its events go to its pool (which passes them on to
+ * the session that claimed it).
+ */
 export const STARTED_BY_PREFIX = "wc-";
 export const sessionIdFromStartedBy = (startedBy: string | undefined) =>
   startedBy?.startsWith(STARTED_BY_PREFIX) ? startedBy.slice(STARTED_BY_PREFIX.length) : undefined;
+export const POOL_STARTED_BY_PREFIX = "wp-";
+export const memberIdFromStartedBy = (startedBy: string | undefined) =>
+  startedBy?.startsWith(POOL_STARTED_BY_PREFIX) ? startedBy.slice(POOL_STARTED_BY_PREFIX.length) : undefined;
 
 // ---------------------------------------------------------------------------------------------
 // Session artifacts (extensions, contexts, downloads, uploads, logs, recording).
@@ -259,7 +265,7 @@ export interface NodeUploadReply {
 // pairs with the client's socket and relays message for message. Bulk artifacts stay HTTP
 // requests from the node (the routes above).
 
-/** Audience of the link token: the bootstrap credential in a node's environment; it opens the link and nothing else. */
+/** Audience of the session link token: it arrives in the node's `Assignment` and opens the session link and nothing else. */
 export const LINK_TOKEN_AUDIENCE = "wallcrawler-node-link";
 
 /**
@@ -364,3 +370,71 @@ export const LinkClose = {
 
 /** A node whose link dropped has this long to reopen it before the edge settles the session. */
 export const LINK_RECONNECT_GRACE_MS = 5_000;
+
+// ---------------------------------------------------------------------------------------------
+// The warm pool (docs/pool.md): every node boots without a session, launches Chromium with the
+// default settings and a fresh profile, lets it settle, and opens its POOL LINK to its pool's
+// Durable Object, where it waits for one assignment. Assigned, it opens its session link (above)
+// with the assignment's link token and serves that one session, then exits: single use.
+
+/** Audience of the bootstrap token (`WC_BOOTSTRAP_TOKEN`): it opens the member's pool link and nothing else. */
+export const POOL_LINK_TOKEN_AUDIENCE = "wallcrawler-pool-link";
+
+/** Claims of the bootstrap token. */
+export interface PoolLinkTokenClaims {
+  iss: typeof TOKEN_ISSUER;
+  aud: typeof POOL_LINK_TOKEN_AUDIENCE;
+  /** The member id (a UUID). */
+  sub: string;
+  /** The pool's name (the region). */
+  pool: string;
+  iat: number;
+  exp: number;
+}
+
+/**
+ * `GET <edge>/internal/pools/<pool>/members/<member>/link`, a WebSocket upgrade with
+ * `Authorization: Bearer <bootstrap token>` (aud POOL_LINK_TOKEN_AUDIENCE, sub = the member,
+ * pool = the pool). JSON text frames both ways, like the session link.
+ */
+export const poolLinkPath = (pool: string, memberId: string) => `/internal/pools/${encodeURIComponent(pool)}/members/${memberId}/link`;
+
+/** The session's part of a node's configuration, sent once over the pool link. */
+export interface Assignment {
+  /** The session this node now serves (a UUID); its session link is `nodeLinkPath(sessionId)`. */
+  sessionId: string;
+  projectId: string;
+  /** Epoch ms: the node ends the session itself at this instant (`timed-out`). */
+  expiresAt: number;
+  keepAlive: boolean;
+  /** How the session's clients reach CDP; direct: the node's proxy listens on WC_PROXY_PORT and `ready` names it. */
+  connectMode: ConnectMode;
+  /** The session's `browserSettings` (the edge folded a top-level extensionId in), as `normalizeBrowserSettings` takes them. */
+  browserSettings: Record<string, unknown>;
+  /** The session's upstream proxies, in order, managed ones resolved by the edge; `[]`: every request goes direct. */
+  proxies: ProxyRoute[];
+  /** The session's link token (LINK_TOKEN_AUDIENCE, sub = the session): opens the session link, whose `welcome` brings the node token. */
+  linkToken: string;
+  /** The edge's public keys `{keys: [...]}`: direct mode's proxy checks clients' CDP tokens with them. */
+  jwks: { keys: Record<string, unknown>[] };
+}
+
+/** Pool → node, on the pool link. */
+export type PoolToNode =
+  /** Sent once: serve this session. Sent to a warm member when a create claims it, to a reserved one as soon as its link opens. */
+  { t: "assign"; assignment: Assignment };
+
+/** Node → pool, on the pool link. */
+export type NodeToPool =
+  /** Sent once, when Chromium has settled (a CDP round trip worked and the first page is loaded): the member may be claimed. */
+  { t: "warm"; browserVersion: string };
+
+/** Close codes on the pool link. */
+export const PoolLinkClose = {
+  /** The node closes its pool link with this once its session link is open (its `welcome` came): the session holds the node now. */
+  assigned: { code: 1000, reason: "assigned" },
+  /** A newer pool link for the same member took over. */
+  replaced: { code: 4009, reason: "link replaced" },
+  /** The pool does not want this member (unknown or forgotten member, idle too long, pool shrunk): the node exits with 0. */
+  retired: { code: 4011, reason: "retired" },
+} as const;
