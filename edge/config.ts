@@ -28,6 +28,8 @@ const Vars = z.object({
   EDGE_PUBLIC_URL: url,
   SESSION_START_TIMEOUT_SECONDS: seconds("SESSION_START_TIMEOUT_SECONDS", 5, 900),
   SESSION_RETENTION_DAYS: z.coerce.number().min(0).max(3650),
+  WARM_POOL_SIZE: z.coerce.number({ error: "WARM_POOL_SIZE must be a whole number of members" }).int().min(0).max(100).default(2),
+  WARM_POOL_IDLE_SECONDS: seconds("WARM_POOL_IDLE_SECONDS", 60, 86_400).default(1800),
 });
 
 export interface EdgeConfig {
@@ -49,6 +51,8 @@ export interface EdgeConfig {
   edgePublicUrl?: string;
   startTimeoutMs: number;
   retentionMs: number;
+  /** The warm pool of the region (docs/pool.md): members kept warm (0: off), and how long one may wait. */
+  pool: { size: number; idleMs: number };
 }
 
 const cache = new WeakMap<object, EdgeConfig>();
@@ -79,6 +83,7 @@ export function readConfig(env: EdgeEnv): EdgeConfig {
     edgePublicUrl: v.EDGE_PUBLIC_URL?.replace(/\/+$/, ""),
     startTimeoutMs: v.SESSION_START_TIMEOUT_SECONDS * 1000,
     retentionMs: v.SESSION_RETENTION_DAYS * 86_400_000,
+    pool: { size: v.WARM_POOL_SIZE, idleMs: v.WARM_POOL_IDLE_SECONDS * 1000 },
   };
   cache.set(env, config);
   return config;

@@ -1,7 +1,8 @@
 /**
  * The tokens the edge signs with its private key (the `SIGNING_KEY` secret, an ES256 JWK with a
- * `kid`): the CDP token a client presents (the session's `signingKey`), the link token a node
- * starts with (it opens the node's link and nothing else) and the node token the link hands it
+ * `kid`): the CDP token a client presents (the session's `signingKey`), the bootstrap token a
+ * node boots with (it opens the node's pool link and nothing else), the link token its assignment
+ * brings (it opens the session's link and nothing else) and the node token that link hands it
  * (its artifact requests). Only the public half leaves the edge, as the JWKS.
  */
 import { createLocalJWKSet, importJWK, jwtVerify, SignJWT, type JWK, type JWTVerifyGetKey } from "jose";
@@ -9,10 +10,11 @@ import {
   CDP_TOKEN_AUDIENCE,
   LINK_TOKEN_AUDIENCE,
   NODE_TOKEN_AUDIENCE,
+  POOL_LINK_TOKEN_AUDIENCE,
   TOKEN_ALGORITHM,
   TOKEN_ISSUER,
 } from "./node-protocol.ts";
-import { NodeTokenClaims } from "./schemas/node-messages.ts";
+import { NodeTokenClaims, PoolLinkTokenClaims } from "./schemas/node-messages.ts";
 import { ApiError } from "./errors.ts";
 import { secret, type EdgeEnv } from "./env.ts";
 
@@ -85,7 +87,7 @@ export const nodeTokenExpiry = (sessionExpiresAt: number) => sessionExpiresAt + 
 export const signNodeToken = (key: SigningKey, c: { sessionId: string; expiresAtMs: number }) =>
   sign(key, NODE_TOKEN_AUDIENCE, c.sessionId, c.expiresAtMs);
 
-/** The node's bootstrap credential (its environment): opens its session's link, nothing else. */
+/** The session link's credential (it travels in the node's assignment): opens its session's link, nothing else. */
 export const signLinkToken = (key: SigningKey, c: { sessionId: string; expiresAtMs: number }) =>
   sign(key, LINK_TOKEN_AUDIENCE, c.sessionId, c.expiresAtMs);
 
@@ -107,4 +109,20 @@ export async function verifyNodeToken(key: SigningKey, token: string, sessionId:
 /** Throws 401 unless `token` is a valid link token for exactly `sessionId`. */
 export async function verifyLinkToken(key: SigningKey, token: string, sessionId: string): Promise<void> {
   if (!(await isSessionToken(key, token, sessionId, LINK_TOKEN_AUDIENCE))) throw new ApiError(401, "Invalid link token for this session");
+}
+
+/** A pool member's bootstrap credential (its environment): opens its own pool link, nothing else. */
+export const signPoolLinkToken = (key: SigningKey, c: { pool: string; memberId: string; expiresAtMs: number }) =>
+  sign(key, POOL_LINK_TOKEN_AUDIENCE, c.memberId, c.expiresAtMs, { pool: c.pool });
+
+/** Throws 401 unless `token` is a valid bootstrap token for exactly `memberId` of `pool`. */
+export async function verifyPoolLinkToken(key: SigningKey, token: string, pool: string, memberId: string): Promise<void> {
+  let claims: { sub: string; pool: string } | undefined;
+  try {
+    const { payload } = await jwtVerify(token, key.publicKey, { algorithms: [TOKEN_ALGORITHM], issuer: TOKEN_ISSUER, audience: POOL_LINK_TOKEN_AUDIENCE });
+    claims = PoolLinkTokenClaims.parse(payload);
+  } catch {
+    // every failure is the same 401
+  }
+  if (claims?.sub !== memberId || claims.pool !== pool) throw new ApiError(401, "Invalid bootstrap token for this pool member");
 }

@@ -10,6 +10,7 @@
  *   keys create <projectId> [--name <name>] [--key <preset key>]   (the key is shown once)
  *   keys list <projectId>
  *   keys revoke <projectId> <keyId>
+ *   pools list                                                     (the warm pools: members and their states)
  */
 import { parseArgs } from "node:util";
 
@@ -21,6 +22,7 @@ const USAGE = `usage: npm run admin -- <command>
   keys create <projectId> [--name <name>] [--key <preset key>]
   keys list <projectId>
   keys revoke <projectId> <keyId>
+  pools list
 environment: WALLCRAWLER_EDGE_URL (default http://127.0.0.1:8787), WALLCRAWLER_ADMIN_TOKEN (required)`;
 
 class UsageError extends Error {}
@@ -72,6 +74,8 @@ function request(): [string, string, unknown?] {
       return ["GET", `/admin/projects/${project()}/keys`];
     case "keys revoke":
       return ["DELETE", `/admin/projects/${project()}/keys/${encodeURIComponent(arg(3, "<keyId>"))}`];
+    case "pools list":
+      return ["GET", "/admin/pools"];
     default:
       throw new UsageError(positionals.length ? `unknown command "${positionals.join(" ")}"` : "no command");
   }

@@ -1,7 +1,7 @@
 /**
  * A session's status and what moves it: PENDING → RUNNING → COMPLETED | TIMED_OUT | ERROR, with
  * the create waiting until it leaves PENDING, the alarms that end a session nobody else ends,
- * the node link's loss and return, and the one way a session ends (finish) with what an end
+ * the node link's loss and return (or its pool member's loss before it linked), and the one way a session ends (finish) with what an end
  * still owes: the task's StopTask, the project index's update, the context's release and, past
  * the retention period, the session's removal. Once a session is over nothing moves it again.
  */
@@ -111,9 +111,32 @@ export class SessionLifecycle {
     this.wake();
     this.hooks.ended(status, reason, ending);
     await this.stopTaskIfOwed();
+    await this.releaseMember();
     await this.reportToProject();
     if (!ending.stop) await this.releaseContext();
     await this.scheduleAlarm();
+  }
+
+  /**
+   * The session is over: a member still reserved for it, or claimed but not linked yet, is
+   * nobody's any more (the pool drops it; its task is the session's to stop). Nothing to do once
+   * its node opened the session link; the pool answers that as well.
+   */
+  private async releaseMember(): Promise<void> {
+    const r = this.store.load();
+    if (!r?.pool) return;
+    try {
+      await this.env.POOLS.getByName(r.pool).forget(r.id);
+    } catch (error) {
+      // A reservation left behind only assigns a node whose session link then closes with 4010.
+      log("warn", "session.member_release_failed", { sessionId: r.id, error: String(error) });
+    }
+  }
+
+  /** The member serving this session lost its pool link before its session link opened: as a dropped session link. */
+  async memberLost(): Promise<void> {
+    if (this.hooks.linkOpen()) return; // its session link is open: the pool link no longer matters
+    await this.linkLost();
   }
 
   /** What a client sees when the task stops under its session. */

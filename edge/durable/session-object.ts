@@ -4,7 +4,7 @@
  *
  * - SessionStore (session-store.ts): the session's record, read and patched.
  * - SessionLifecycle (session-lifecycle.ts): its status, the create's wait, alarms, its end.
- * - SessionTask (session-task.ts): its ECS task: RunTask, its address, its state changes.
+ * - SessionTask (session-task.ts): its node: the pool's claim or RunTask, its address, its task's state changes.
  * - NodeReports (node-reports.ts): the node's `ready` and `exit`.
  * - ArtifactLedger (artifact-ledger.ts): logs, recording, downloads, and the node's access to them.
  * - NodeLink, NodeSockets, CdpRelay: the node's link, the sockets the object answers, CDP clients.
@@ -190,8 +190,15 @@ export class SessionObject extends DurableObject<EdgeEnv> {
 
   // ---- ECS, alarms, and the sockets (the node's link and channels, its CDP clients) ----------
 
+  /** A state change of the session's task (its own `wc-` task, or its pool member's, passed on by the pool). */
   async taskEvent(detail: EcsTaskStateChange["detail"]): Promise<Outcome<null>> {
     await this.task.changed(detail);
+    return ok(null);
+  }
+
+  /** The pool: the member assigned to this session lost its pool link before the session link opened. */
+  async memberLost(): Promise<Outcome<null>> {
+    await this.lifecycle.memberLost();
     return ok(null);
   }
 

@@ -1,24 +1,27 @@
 /**
- * A session's ECS task: starting it (RunTask, with the node's environment and link token), its
- * address when the node cannot tell it, what its state changes (EventBridge) mean for the session,
- * and stopping a task whose session is gone. Stopping the session's own task is the lifecycle's
- * (a StopTask owed by its end).
+ * A session's ECS task: claiming its node from the region's pool (docs/pool.md) and, when no
+ * member is warm, starting one reserved for it (RunTask); its address when the node cannot tell
+ * it; what its state changes (EventBridge) mean for the session; and stopping a task whose
+ * session is gone. Stopping the session's own task is the lifecycle's (a StopTask owed by its end).
  */
-import { STARTED_BY_PREFIX, type EcsTaskStateChange } from "../node-protocol.ts";
+import { STARTED_BY_PREFIX, type Assignment, type EcsTaskStateChange } from "../node-protocol.ts";
 import type { EdgeEnv } from "../env.ts";
-import { ApiError } from "../errors.ts";
+import { ApiError, type ErrorShape } from "../errors.ts";
 import { log } from "../log.ts";
-import { jwks, nodeTokenExpiry, signingKey, signLinkToken } from "../tokens.ts";
+import { jwks, nodeTokenExpiry, signingKey, signLinkToken, signPoolLinkToken } from "../tokens.ts";
 import { AwsError } from "../aws/aws-call.ts";
-import type { EcsClient } from "../aws/ecs-client.ts";
 import { describeStoppedTask, statusForStoppedTask } from "../sessions/endings.ts";
-import { nodeEnvironment, type LaunchSettings } from "../sessions/node-env.ts";
+import { assignmentFor, memberEnvironment, type LaunchSettings } from "../sessions/node-env.ts";
 import { isFinal } from "../sessions/session-record.ts";
+import { bootstrapTokenExpiry } from "../pool/pool-settings.ts";
 import type { SessionLifecycle } from "./session-lifecycle.ts";
 import type { SessionStore } from "./session-store.ts";
 
+const internalError = (error: unknown): ErrorShape =>
+  error instanceof ApiError ? error.toShape() : { status: 500, message: "Internal error", retry: false };
+
 export class SessionTask {
-  /** The RunTask in flight, which a direct-mode `ready` waits for to learn the task's address. */
+  /** The claim and RunTask in flight, which a direct-mode `ready` waits for to learn the task's address. */
   private launching?: Promise<void>;
 
   constructor(
@@ -27,9 +30,9 @@ export class SessionTask {
     private readonly lifecycle: SessionLifecycle,
   ) {}
 
-  /** Starts the session's task; a failure ends the session with the create's answer. */
+  /** Claims the session's node (or starts one); a failure ends the session with the create's answer. */
   start(launch: LaunchSettings): Promise<void> {
-    return (this.launching = this.runTask(launch));
+    return (this.launching = this.launch(launch));
   }
 
   /** The task's address in direct mode, when the node cannot tell (AWS); undefined while unknown. */
@@ -45,7 +48,7 @@ export class SessionTask {
     }
   }
 
-  /** A state change of a task started for this session (or of one whose session is gone). */
+  /** A state change of a task started for this session, or of the pool member that serves it (or of one whose session is gone). */
   async changed(detail: EcsTaskStateChange["detail"]): Promise<void> {
     const r = this.store.load();
     const stopping = detail.lastStatus === "STOPPED" || detail.desiredStatus === "STOPPED";
@@ -72,17 +75,49 @@ export class SessionTask {
     }
   }
 
-  private async runTask(launch: LaunchSettings): Promise<void> {
+  private async launch(launch: LaunchSettings): Promise<void> {
+    const r = this.store.require();
+    let assignment: Assignment;
+    try {
+      const key = await signingKey(this.env);
+      const linkToken = await signLinkToken(key, { sessionId: r.id, expiresAtMs: nodeTokenExpiry(r.expiresAt) });
+      assignment = assignmentFor(r, launch, { linkToken, jwks: jwks(key) as Assignment["jwks"] });
+    } catch (error) {
+      const failure = internalError(error);
+      return this.lifecycle.finish("ERROR", failure.message, { stop: false, failure });
+    }
+    this.store.update({ pool: launch.pool.name });
+    let claim;
+    try {
+      claim = await this.env.POOLS.getByName(launch.pool.name).claim(launch.pool, { sessionId: r.id, assignment });
+    } catch (error) {
+      log("warn", "session.claim_failed", { sessionId: r.id, error: String(error) });
+      claim = { ok: false as const, error: { status: 503 as const, message: "The warm pool did not answer", retry: true } };
+    }
+    if (!claim.ok) return this.lifecycle.finish("ERROR", claim.error.message, { stop: false, failure: claim.error });
+    const { memberId, taskArn, warm } = claim.value;
+    if (warm) {
+      const current = this.store.update({ memberId, taskArn });
+      log("info", "session.member_claimed", { sessionId: r.id, projectId: r.projectId, memberId, taskArn });
+      if (current.stopOwed) await this.lifecycle.stopTaskIfOwed(); // the session ended while the claim was in flight
+      return;
+    }
+    this.store.update({ memberId });
+    await this.runReserved(launch);
+  }
+
+  /** The cold path: a member reserved for this session, started by it (clientToken = the session id). */
+  private async runReserved(launch: LaunchSettings): Promise<void> {
     const r = this.store.require();
     let environment: Record<string, string>;
-    let ecs: EcsClient;
+    let ecs;
     try {
       ecs = this.lifecycle.ecs();
       const key = await signingKey(this.env);
-      const linkToken = await signLinkToken(key, { sessionId: r.id, expiresAtMs: nodeTokenExpiry(r.expiresAt) });
-      environment = nodeEnvironment(r, launch, { linkToken, jwks: jwks(key) });
+      const bootstrapToken = await signPoolLinkToken(key, { pool: launch.pool.name, memberId: r.id, expiresAtMs: bootstrapTokenExpiry(Date.now(), launch.pool) });
+      environment = memberEnvironment({ edgeUrl: launch.edgeUrl, pool: launch.pool.name, memberId: r.id, bootstrapToken, reserved: true });
     } catch (error) {
-      const failure = error instanceof ApiError ? error.toShape() : { status: 500 as const, message: "Internal error", retry: false };
+      const failure = internalError(error);
       return this.lifecycle.finish("ERROR", failure.message, { stop: false, failure });
     }
     try {

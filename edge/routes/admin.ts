@@ -1,5 +1,5 @@
 /**
- * The admin API (bearer ADMIN_TOKEN): projects and their API keys. A project lives in its
+ * The admin API (bearer ADMIN_TOKEN): projects and their API keys, and the warm pools. A project lives in its
  * ProjectObject; KV keeps a copy of each project (as key metadata) only so that they can be listed.
  */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
@@ -10,6 +10,10 @@ import { ApiKeyCreateBody, ApiKeyCreated, ApiKeyInfo, KeyParams, Project, Projec
 import { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_SECONDS, type Project as ProjectRecord } from "../projects/project-record.ts";
 import { createApiKey, listApiKeys, revokeApiKey } from "../auth/api-keys.ts";
 import { listMetadata } from "../kv-listing.ts";
+import { readConfig } from "../config.ts";
+import { PoolState } from "../schemas/pool.ts";
+import { poolSettings } from "../pool/pool-settings.ts";
+import { edgeOrigin } from "./scope.ts";
 
 export const admin = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 const tags = ["admin"];
@@ -125,5 +129,20 @@ admin.openapi(
     const { id, keyId } = c.req.valid("param");
     if (!(await revokeApiKey(c.env.API_KEYS, id, keyId))) throw new ApiError(404, "API key not found");
     return c.body(null, 204);
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: "get",
+    path: "/admin/pools",
+    tags,
+    security,
+    responses: { 200: json(PoolState.array(), "Each region's warm pool (one region per edge today)"), ...errors },
+  }),
+  async (c) => {
+    const config = readConfig(c.env);
+    const settings = poolSettings(config, edgeOrigin(config.edgePublicUrl, c.req.url));
+    return c.json([unwrap(await c.env.POOLS.getByName(settings.name).state(settings))], 200);
   },
 );

@@ -2,14 +2,15 @@
  * Under /internal: what browser nodes open and fetch (each behind a token bound to its own
  * session), and ECS task-state events as EventBridge's API destination posts them (shared-secret
  * header). None takes an API key.
- * - `GET nodes/{session}/link`: the node's link, a WebSocket upgrade with its link token.
+ * - `GET pools/{pool}/members/{member}/link`: a pool member's pool link, a WebSocket upgrade with its bootstrap token.
+ * - `GET nodes/{session}/link`: the node's session link, a WebSocket upgrade with its link token.
  * - `GET nodes/{session}/cdp/{channel}`: one CDP client's channel, a WebSocket upgrade with its node token.
  * - `GET nodes/{session}/uploads/{name}`: a client's upload the edge staged for the node (node token).
  * Tokens are checked before an upgrade is handed to the session's Durable Object.
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { sessionIdFromStartedBy, TASK_EVENTS_PATH, TASK_EVENTS_SECRET_HEADER } from "../node-protocol.ts";
+import { memberIdFromStartedBy, sessionIdFromStartedBy, TASK_EVENTS_PATH, TASK_EVENTS_SECRET_HEADER } from "../node-protocol.ts";
 import { EcsTaskStateChange } from "../schemas/node-messages.ts";
 import { secret, type AppEnv } from "../env.ts";
 import { ApiError, describeZodError, validationHook } from "../errors.ts";
@@ -19,7 +20,10 @@ import { errors, json } from "../schemas/common.ts";
 import { binaryAnswer } from "../schemas/artifacts.ts";
 import { blobKey, blobResponse } from "../artifacts/blob-store.ts";
 import { log } from "../log.ts";
-import { signingKey, verifyLinkToken } from "../tokens.ts";
+import { signingKey, verifyLinkToken, verifyPoolLinkToken } from "../tokens.ts";
+import { readConfig } from "../config.ts";
+import { poolSettings } from "../pool/pool-settings.ts";
+import { edgeOrigin } from "./scope.ts";
 import { SESSION_ID } from "../sessions/session-record.ts";
 
 export const internal = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -40,6 +44,20 @@ const sessionIdOf = (c: Context<AppEnv>) => {
   if (!SESSION_ID.test(id)) throw new ApiError(404, "Session not found");
   return id;
 };
+
+/** Pools are named by their ECS region. */
+const POOL_NAME = /^[a-z0-9-]{1,64}$/;
+
+internal.get("/internal/pools/:pool/members/:memberId/link", async (c) => {
+  const pool = c.req.param("pool");
+  const memberId = c.req.param("memberId");
+  if (!POOL_NAME.test(pool) || !SESSION_ID.test(memberId)) throw new ApiError(404, "Pool member not found");
+  const token = bearerToken(c.req.header("authorization"));
+  if (!token) throw new ApiError(401, "Missing bootstrap token");
+  await verifyPoolLinkToken(await signingKey(c.env), token, pool, memberId);
+  requireUpgrade(c);
+  return c.env.POOLS.getByName(pool).fetch(c.req.raw);
+});
 
 internal.get("/internal/nodes/:sessionId/link", async (c) => {
   const sessionId = sessionIdOf(c);
@@ -89,10 +107,21 @@ internal.openapi(
     if (!parsed.success) throw new ApiError(400, describeZodError(parsed.error));
     const { detail } = parsed.data;
     const sessionId = sessionIdFromStartedBy(detail.startedBy);
+    const memberId = memberIdFromStartedBy(detail.startedBy);
+    if (sessionId && SESSION_ID.test(sessionId)) {
+      log("info", "task_event", { sessionId, taskArn: detail.taskArn, lastStatus: detail.lastStatus });
+      await c.env.SESSIONS.getByName(sessionId).taskEvent(detail);
+      return c.json({ applied: true }, 200);
+    }
+    if (memberId && SESSION_ID.test(memberId)) {
+      // A warm pool member's task: its pool passes it on to the session that claimed it, or forgets it.
+      const config = readConfig(c.env);
+      const settings = poolSettings(config, edgeOrigin(config.edgePublicUrl, c.req.url));
+      log("info", "task_event", { memberId, taskArn: detail.taskArn, lastStatus: detail.lastStatus });
+      await c.env.POOLS.getByName(settings.name).taskEvent(settings, memberId, detail);
+      return c.json({ applied: true }, 200);
+    }
     // Tasks started by anyone else share the cluster's event stream: acknowledge and ignore them.
-    if (!sessionId || !SESSION_ID.test(sessionId)) return c.json({ applied: false }, 200);
-    log("info", "task_event", { sessionId, taskArn: detail.taskArn, lastStatus: detail.lastStatus });
-    await c.env.SESSIONS.getByName(sessionId).taskEvent(detail);
-    return c.json({ applied: true }, 200);
+    return c.json({ applied: false }, 200);
   },
 );

@@ -16,10 +16,10 @@ import {
   SessionRetrieveResponse,
   SessionUpdateBody,
 } from "../schemas/session.ts";
-import { launchSettingsBytes, MAX_BROWSER_SETTINGS_BYTES } from "../sessions/node-env.ts";
+import { poolSettings } from "../pool/pool-settings.ts";
 import { proxyRoutes } from "../sessions/proxy-routes.ts";
 import { parseMetadataQuery } from "../sessions/metadata-query.ts";
-import { MAX_LISTED_SESSIONS } from "../sessions/input-bounds.ts";
+import { jsonBytes, MAX_BROWSER_SETTINGS_BYTES, MAX_LISTED_SESSIONS } from "../sessions/input-bounds.ts";
 import { REGIONS, type Json, type Region, type SessionArtifactSettings, type SessionRecord } from "../sessions/session-record.ts";
 import { edgeOrigin, sameProject, sessionStub } from "./scope.ts";
 import { liveUrls, targetsOf } from "../sessions/debug-urls.ts";
@@ -56,8 +56,7 @@ sessions.openapi(
     if (body.extensionId && browserSettings.extensionId === undefined) browserSettings.extensionId = body.extensionId;
     // Managed proxies resolved here: a location nobody configured is a 400 before any node starts.
     const proxies = proxyRoutes(body.proxies, secret(c.env, "MANAGED_PROXIES"));
-    if (launchSettingsBytes({ browserSettings, proxies }) > MAX_BROWSER_SETTINGS_BYTES)
-      throw new ApiError(400, `${proxies.length ? "browserSettings and proxies" : "browserSettings"}: larger than ${MAX_BROWSER_SETTINGS_BYTES} bytes as sent to the node`);
+    if (jsonBytes(browserSettings) > MAX_BROWSER_SETTINGS_BYTES) throw new ApiError(400, `browserSettings: larger than ${MAX_BROWSER_SETTINGS_BYTES} bytes as JSON`);
     const config = readConfig(c.env);
     const id = crypto.randomUUID();
     const request = {
@@ -77,7 +76,8 @@ sessions.openapi(
     const abandon = () => c.executionCtx.waitUntil(session.abandon());
     signal.addEventListener("abort", abandon, { once: true });
     try {
-      const launch = { browserSettings, proxies, edgeUrl: edgeOrigin(config.edgePublicUrl, c.req.url), connectMode: config.connectMode };
+      const edgeUrl = edgeOrigin(config.edgePublicUrl, c.req.url);
+      const launch = { browserSettings, proxies, edgeUrl, connectMode: config.connectMode, pool: poolSettings(config, edgeUrl) };
       // Kept as sent, including what is not acted on yet; the project's index has no use for them.
       const created = unwrap(await session.start({ ...request, ...admission, ...sentSettings(body) }, launch));
       return c.json(created, 201);

@@ -5,7 +5,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import * as Protocol from "../node-protocol.ts";
-import { ArtifactLimits, CDP_TOKEN_AUDIENCE, EXIT_REASONS, NODE_TOKEN_AUDIENCE, TOKEN_ISSUER } from "../node-protocol.ts";
+import { ArtifactLimits, CDP_TOKEN_AUDIENCE, EXIT_REASONS, NODE_TOKEN_AUDIENCE, POOL_LINK_TOKEN_AUDIENCE, TOKEN_ISSUER } from "../node-protocol.ts";
 
 export const CdpTokenClaims = z.object({
   iss: z.literal(TOKEN_ISSUER),
@@ -23,6 +23,18 @@ export const NodeTokenClaims = z.object({
   iat: z.number().int(),
   exp: z.number().int(),
 });
+
+export const PoolLinkTokenClaims = z.object({
+  iss: z.literal(TOKEN_ISSUER),
+  aud: z.literal(POOL_LINK_TOKEN_AUDIENCE),
+  sub: z.string().uuid(),
+  pool: z.string().min(1),
+  iat: z.number().int(),
+  exp: z.number().int(),
+});
+
+/** What a pool member sends on its pool link (JSON text frames). */
+export const NodeToPool = z.object({ t: z.literal("warm"), browserVersion: z.string().min(1) });
 
 export const ExitReason = z.enum(EXIT_REASONS);
 
@@ -107,5 +119,7 @@ const schemasMatchTheProtocol: [
   Exactly<Parsed<typeof RecordingBatch>, Protocol.RecordingBatch>,
   Exactly<Parsed<typeof NodeUploadReply>, Protocol.NodeUploadReply>,
   Exactly<Parsed<typeof NodeUsage>, Protocol.NodeUsage>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true];
+  Exactly<Parsed<typeof PoolLinkTokenClaims>, Protocol.PoolLinkTokenClaims>,
+  Exactly<Parsed<typeof NodeToPool>, Protocol.NodeToPool>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 void schemasMatchTheProtocol;

@@ -1,57 +1,51 @@
 /**
- * The environment a session's browser node starts with (RunTask container overrides, which
- * DescribeTasks and CloudTrail show): the link token opens the node's link and nothing else; the
- * node token it works with arrives over that link. ECS caps all overrides of one RunTask at
- * 8 KiB of JSON; the rest of them (link token, JWKS) take about 1.1 KiB, so the create route refuses
- * `browserSettings` and proxy routes that take more than MAX_BROWSER_SETTINGS_BYTES there together.
+ * What a browser node is told, in two parts (docs/pool.md). Its boot environment (RunTask
+ * container overrides, which DescribeTasks and CloudTrail show) names the edge, its pool and its
+ * member id, and holds the bootstrap token, which opens its pool link and nothing else. The
+ * session's part (ids, expiry, settings, proxies, the session's link token, the JWKS) is the
+ * `Assignment` the pool sends over that link, so no session secret is ever in the environment and
+ * the settings are bounded by the create's input bounds (input-bounds.ts), not by RunTask's 8 KiB.
  */
-import { NodeEnv, type ConnectMode, type ProxyRoute } from "../node-protocol.ts";
-import { utf8Bytes } from "./input-bounds.ts";
+import { NodeEnv, type Assignment, type ConnectMode, type ProxyRoute } from "../node-protocol.ts";
+import type { PoolSettings } from "../pool/pool-settings.ts";
 import type { Json, SessionRecord } from "./session-record.ts";
-
-export const MAX_BROWSER_SETTINGS_BYTES = 6144;
 
 export interface LaunchSettings {
   /** `browserSettings` as the client sent it, with the top-level extensionId folded in. */
   browserSettings: Record<string, Json>;
-  /** Base URL of the edge: the node's link and artifact requests. */
+  /** Base URL of the edge: the node's links and artifact requests. */
   edgeUrl: string;
   /** CONNECT_MODE when the session was created: it stays the session's for its life. */
   connectMode: ConnectMode;
   /** The session's `proxies` as the node applies them (managed ones resolved); absent or empty: none. */
   proxies?: ProxyRoute[];
+  /** The region's pool, which the session claims its node from. */
+  pool: PoolSettings;
 }
 
-const settingsValue = (browserSettings: Record<string, Json>) => JSON.stringify(browserSettings);
-
-/** The overrides the settings become: browserSettings always, the proxy routes when there are any. */
-function settingsEnvironment(launch: Pick<LaunchSettings, "browserSettings" | "proxies">): Record<string, string> {
-  const env: Record<string, string> = { [NodeEnv.browserSettings]: settingsValue(launch.browserSettings) };
-  if (launch.proxies?.length) env[NodeEnv.proxies] = JSON.stringify(launch.proxies);
+/** A member's boot environment; `reserved` for one started for a session (the cold path). */
+export function memberEnvironment(m: { edgeUrl: string; pool: string; memberId: string; bootstrapToken: string; reserved: boolean }): Record<string, string> {
+  const env: Record<string, string> = {
+    [NodeEnv.edgeUrl]: m.edgeUrl,
+    [NodeEnv.pool]: m.pool,
+    [NodeEnv.memberId]: m.memberId,
+    [NodeEnv.bootstrapToken]: m.bootstrapToken,
+  };
+  if (m.reserved) env[NodeEnv.reserved] = "1";
   return env;
 }
 
-/**
- * The UTF-8 bytes the settings take in RunTask's JSON body (which the ECS client writes with
- * JSON.stringify): each variable's value as a string there, its escapes included.
- */
-export const launchSettingsBytes = (launch: Pick<LaunchSettings, "browserSettings" | "proxies">) =>
-  Object.values(settingsEnvironment(launch)).reduce((sum, value) => sum + utf8Bytes(JSON.stringify(value)), 0);
-
-export function nodeEnvironment(
-  record: SessionRecord,
-  launch: LaunchSettings,
-  link: { linkToken: string; jwks: object },
-): Record<string, string> {
+/** The session's part, as the pool sends it to the member that serves it. */
+export function assignmentFor(record: SessionRecord, launch: LaunchSettings, link: { linkToken: string; jwks: Assignment["jwks"] }): Assignment {
   return {
-    [NodeEnv.sessionId]: record.id,
-    [NodeEnv.projectId]: record.projectId,
-    [NodeEnv.edgeUrl]: launch.edgeUrl,
-    [NodeEnv.linkToken]: link.linkToken,
-    [NodeEnv.connectMode]: launch.connectMode,
-    [NodeEnv.jwks]: JSON.stringify(link.jwks),
-    [NodeEnv.expiresAt]: new Date(record.expiresAt).toISOString(),
-    [NodeEnv.keepAlive]: String(record.keepAlive),
-    ...settingsEnvironment(launch),
+    sessionId: record.id,
+    projectId: record.projectId,
+    expiresAt: record.expiresAt,
+    keepAlive: record.keepAlive,
+    connectMode: launch.connectMode,
+    browserSettings: launch.browserSettings,
+    proxies: launch.proxies ?? [],
+    linkToken: link.linkToken,
+    jwks: link.jwks,
   };
 }

@@ -64,6 +64,9 @@ export interface SessionRecord {
   /** PENDING past this instant ends in ERROR. */
   startDeadline: number;
   taskArn?: string;
+  /** The pool its node came from (the region), and the member serving it (its id is the session's for a reserved member). */
+  pool?: string;
+  memberId?: string;
   /** How this session's clients reach CDP, fixed at its create (absent in older records: direct). */
   connectMode?: ConnectMode;
   /** The edge's public base URL at the create (the node's WC_EDGE_URL, and connectUrl's in edge mode). */

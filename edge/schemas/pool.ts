@@ -1,0 +1,19 @@
+/** What `GET /admin/pools` answers: each region's warm pool, its members by id and state (never a token). */
+import { z } from "@hono/zod-openapi";
+
+export const PoolMember = z.object({
+  id: z.string(),
+  state: z.enum(["starting", "warm", "reserved", "claimed"]),
+  since: z.string().openapi({ description: "When it entered its state (ISO-8601)" }),
+});
+
+export const PoolState = z
+  .object({
+    region: z.string(),
+    size: z.number().int().openapi({ description: "WARM_POOL_SIZE: members kept warm (0: the pool is off)" }),
+    warm: z.number().int(),
+    starting: z.number().int(),
+    claimedLastHour: z.number().int().openapi({ description: "Claims in the last hour, from a warm member or a reserved (cold) one" }),
+    members: z.array(PoolMember),
+  })
+  .openapi("PoolState");
