@@ -5,7 +5,6 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_VIEWPORT, VIEWPORT_BOUNDS, normalizeBrowserSettings } from "../../edge/browser-settings.ts";
-import { NodeEnv } from "../../edge/node-protocol.ts";
 import { BrowserSettings } from "../../edge/schemas/session.ts";
 import { api, newProject, standInCalls, startSession } from "./helpers.ts";
 
@@ -23,13 +22,13 @@ describe("a viewport with a side left out", () => {
   ])("creates the session with %j, filled to %j for the node", async (viewport, filled) => {
     const { created, node } = await startSession(project.key, project.projectId, { browserSettings: { viewport, blockAds: true } }, known);
     expect(created.status).toBe(201);
-    expect(JSON.parse(node.env[NodeEnv.browserSettings])).toEqual({ viewport: filled, blockAds: true });
+    expect(node.assignment.browserSettings).toEqual({ viewport: filled, blockAds: true });
   });
 
   it("leaves a session that names no viewport without one (the node sizes its window by the default)", async () => {
     const { created, node } = await startSession(project.key, project.projectId, { browserSettings: { blockAds: true } }, known);
     expect(created.status).toBe(201);
-    expect(JSON.parse(node.env[NodeEnv.browserSettings])).toEqual({ blockAds: true });
+    expect(node.assignment.browserSettings).toEqual({ blockAds: true });
   });
 
   it.each([

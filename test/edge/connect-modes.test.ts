@@ -4,25 +4,9 @@
  * the Worker's at the create, so these creates go through the app with the var overridden, as
  * `wrangler dev --var CONNECT_MODE:direct` would set it.
  */
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import worker from "../../edge/index.ts";
-import { NodeEnv } from "../../edge/node-protocol.ts";
 import { FakeNode } from "./fake-node.ts";
-import { api, callsFor, env, newProject, nextLaunch, readyNode, standInCalls, taskOf, until, type Answer } from "./helpers.ts";
-
-/** A create through the app with CONNECT_MODE (and any other var) overridden. */
-async function createWith(vars: Record<string, string>, key: string, body: unknown = {}): Promise<Answer> {
-  const ctx = createExecutionContext();
-  const request = new Request("http://edge.test/v1/sessions", {
-    method: "POST",
-    headers: { "X-BB-API-Key": key, "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  const res = await worker.fetch(request, { ...env, ...vars }, ctx);
-  await waitOnExecutionContext(ctx);
-  return { status: res.status, body: await res.json(), headers: res.headers };
-}
+import { api, callsFor, createWith, env, newProject, nextLaunch, readyNode, standInCalls, taskOf, until } from "./helpers.ts";
 
 describe("CONNECT_MODE=direct", () => {
   let project: Awaited<ReturnType<typeof newProject>>;
@@ -35,7 +19,7 @@ describe("CONNECT_MODE=direct", () => {
   it("points connectUrl and the debug URLs at the node's proxy, asking the node over its link", async () => {
     const creating = createWith(direct, project.key);
     const launched = await nextLaunch(project.projectId, known);
-    expect(launched.env[NodeEnv.connectMode]).toBe("direct");
+    expect(launched.assignment.connectMode).toBe("direct");
     const node = await readyNode(launched, { direct: { host: "127.0.0.1", port: 9333 } });
     const created = await creating;
     expect(created.status).toBe(201);

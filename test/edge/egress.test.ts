@@ -4,7 +4,7 @@
  * node's `proxyBytes` reports reach the session, its project's list and usage.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { NodeEnv, nodeArtifactPath } from "../../edge/node-protocol.ts";
+import { nodeArtifactPath } from "../../edge/node-protocol.ts";
 import { api, call, newProject, standInCalls, startSession, until } from "./helpers.ts";
 
 let project: Awaited<ReturnType<typeof newProject>>;
@@ -29,17 +29,17 @@ describe("proxies become the node's routes", () => {
       { type: "browserbase" },
     ];
     const { node } = await startSession(project.key, project.projectId, { proxies }, known);
-    expect(JSON.parse(node.env[NodeEnv.proxies])).toEqual([
+    expect(node.assignment.proxies).toEqual([
       { server: "http://127.0.0.1:3128", username: "u", password: "p", domainPattern: "example\\.com" },
       { server: "http://managed:us-secret@127.0.0.1:3999", managed: true, domainPattern: ".*\\.gov" },
       { domainPattern: "internal" },
       { server: "http://managed:managed-secret@127.0.0.1:3998", managed: true },
     ]);
     const withTrue = await startSession(project.key, project.projectId, { proxies: true }, known);
-    expect(JSON.parse(withTrue.node.env[NodeEnv.proxies])).toEqual([{ server: "http://managed:managed-secret@127.0.0.1:3998", managed: true }]);
+    expect(withTrue.node.assignment.proxies).toEqual([{ server: "http://managed:managed-secret@127.0.0.1:3998", managed: true }]);
     const without = await startSession(project.key, project.projectId, { browserSettings: { allowedDomains: ["example.com"] } }, known);
-    expect(without.node.env[NodeEnv.proxies]).toBeUndefined();
-    expect(JSON.parse(without.node.env[NodeEnv.browserSettings])).toEqual({ allowedDomains: ["example.com"] });
+    expect(without.node.assignment.proxies).toEqual([]);
+    expect(without.node.assignment.browserSettings).toEqual({ allowedDomains: ["example.com"] });
   });
 
   it.each([
@@ -62,14 +62,15 @@ describe("proxies become the node's routes", () => {
     expect((await standInCalls()).length).toBe(before);
   });
 
-  it("counts the proxy routes with the settings against what RunTask may carry", async () => {
+  it("sends settings and proxy routes that RunTask's 8 KiB could not carry: they travel in the assignment", async () => {
     const browserSettings = { note: "x".repeat(3500) };
     const proxies = [{ type: "external", server: "http://127.0.0.1:3128", username: "u", password: "y".repeat(3000) }];
-    expect((await startSession(project.key, project.projectId, { browserSettings }, known)).created.status).toBe(201);
-    const before = (await standInCalls()).length;
-    const both = await api(project.key, "POST", "/v1/sessions", { browserSettings, proxies });
-    expect(both).toMatchObject({ status: 400, body: { message: "browserSettings and proxies: larger than 6144 bytes as sent to the node" } });
-    expect((await standInCalls()).length).toBe(before);
+    const { created, node } = await startSession(project.key, project.projectId, { browserSettings, proxies }, known);
+    expect(created.status).toBe(201);
+    expect(node.assignment.browserSettings).toEqual(browserSettings);
+    expect(node.assignment.proxies).toEqual([{ server: "http://127.0.0.1:3128", username: "u", password: "y".repeat(3000) }]);
+    // Nothing of the session is in the member's boot environment.
+    expect(JSON.stringify(node.runTask.body)).not.toContain("y".repeat(3000));
   });
 });
 

@@ -1,6 +1,8 @@
 /**
- * Plays a browser node on its link, from inside the test: it dials `nodeLinkPath` through the
- * Worker with its link token (as a node does), keeps the `welcome`'s node token, reports `ready`
+ * Plays a browser node, from inside the test. As a pool member (`FakeMember`) it dials its pool
+ * link with the bootstrap token of its RunTask environment, may report `warm`, and takes its
+ * `assign`. On its session link (`FakeNode`) it dials `nodeLinkPath` through the Worker with the
+ * assignment's link token (as a node does), keeps the `welcome`'s node token, reports `ready`
  * and `exit`, answers the edge's `call`s, and opens a channel for every `open`. What a channel
  * leads to is the test's choice: a scripted peer the test drives (`channels`), or a real
  * Chromium's endpoint (`chromiumCalls`).
@@ -10,7 +12,11 @@ import {
   nodeChannelPath,
   nodeLinkPath,
   nodeStagedUploadPath,
+  poolLinkPath,
+  PoolLinkClose,
+  type Assignment,
   type EdgeToNode,
+  type PoolToNode,
   type ExitReason,
   type NodeCall,
   type NodeToEdge,
@@ -43,6 +49,55 @@ export const closeOf = (ws: WebSocket) =>
 /** The next message on a socket, as it came (string or ArrayBuffer). */
 export const nextMessage = (ws: WebSocket) =>
   new Promise<string | ArrayBuffer>((resolve) => ws.addEventListener("message", (e) => resolve(e.data as string | ArrayBuffer), { once: true }));
+
+/** A pool member's side of its pool link. */
+export class FakeMember {
+  readonly received: PoolToNode[] = [];
+  readonly closed: Promise<Closed>;
+  private listeners: (() => void)[] = [];
+
+  private constructor(
+    readonly pool: string,
+    readonly memberId: string,
+    readonly ws: WebSocket,
+  ) {
+    this.closed = closeOf(ws);
+    ws.addEventListener("message", (event) => {
+      this.received.push(JSON.parse(String(event.data)) as PoolToNode);
+      for (const wake of this.listeners.splice(0)) wake();
+    });
+  }
+
+  /** Opens the member's pool link with its bootstrap token (throws when refused). */
+  static async dial(pool: string, memberId: string, bootstrapToken: string): Promise<FakeMember> {
+    const { res, ws, body } = await upgrade(poolLinkPath(pool, memberId), { authorization: `Bearer ${bootstrapToken}` });
+    if (!ws) throw new Error(`pool link refused: ${res.status} ${body?.message}`);
+    return new FakeMember(pool, memberId, ws);
+  }
+
+  warm(browserVersion = "Chrome/156.0.0.0") {
+    this.ws.send(JSON.stringify({ t: "warm", browserVersion }));
+  }
+
+  /** The assignment, once it came. */
+  async assignment(timeoutMs = 10_000): Promise<Assignment> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.received.find((m) => m.t === "assign");
+      if (found) return found.assignment;
+      if (Date.now() > deadline) throw new Error(`member ${this.memberId}: no assignment`);
+      await new Promise<void>((resolve) => {
+        this.listeners.push(resolve);
+        setTimeout(resolve, 100);
+      });
+    }
+  }
+
+  /** What a node does once its session link is open: the session holds it now. */
+  handOver() {
+    this.ws.close(PoolLinkClose.assigned.code, PoolLinkClose.assigned.reason);
+  }
+}
 
 export class FakeNode {
   readonly received: EdgeToNode[] = [];

@@ -1,9 +1,11 @@
 /** What the edge tests share: calls into the Worker, the admin API, and playing a browser node. */
 import { env as bindings, exports } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import worker from "../../edge/index.ts";
 import { inject } from "vitest";
 import { strToU8, zipSync } from "fflate";
-import { NodeEnv, nodeArtifactPath, TASK_EVENTS_PATH, TASK_EVENTS_SECRET_HEADER, type ArtifactKind } from "../../edge/node-protocol.ts";
-import { FakeNode, scriptedCalls, type CallHandler } from "./fake-node.ts";
+import { NodeEnv, nodeArtifactPath, TASK_EVENTS_PATH, TASK_EVENTS_SECRET_HEADER, type ArtifactKind, type Assignment } from "../../edge/node-protocol.ts";
+import { FakeMember, FakeNode, scriptedCalls, type CallHandler } from "./fake-node.ts";
 
 import type { EdgeEnv } from "../../edge/env.ts";
 
@@ -34,6 +36,19 @@ const jsonInit = (method: string, body: unknown, headers: Record<string, string>
   headers: { "content-type": "application/json", ...headers },
   body: body === undefined ? undefined : JSON.stringify(body),
 });
+
+/** A create through the app with vars overridden, as `wrangler dev --var NAME:value` would set them. */
+export async function createWith(vars: Record<string, string>, key: string, body: unknown = {}): Promise<Answer> {
+  const ctx = createExecutionContext();
+  const request = new Request(`${BASE}/v1/sessions`, {
+    method: "POST",
+    headers: { "X-BB-API-Key": key, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const res = await worker.fetch(request, { ...env, ...vars }, ctx);
+  await waitOnExecutionContext(ctx);
+  return { status: res.status, body: await res.json(), headers: res.headers };
+}
 
 export const api = (key: string, method: string, path: string, body?: unknown) =>
   call(path, jsonInit(method, body, { "X-BB-API-Key": key }));
@@ -74,28 +89,49 @@ export const standInCalls = () => standInRecord<RecordedCall[]>("/calls");
 /** The stand-in's tasks, as DescribeTasks renders them. */
 export const standInTasks = () => standInRecord<any[]>("/tasks");
 
-const envOf = (call: RecordedCall): Record<string, string> =>
+export const envOf = (call: RecordedCall): Record<string, string> =>
   Object.fromEntries((call.body?.overrides?.containerOverrides?.[0]?.environment ?? []).map((e: { name: string; value: string }) => [e.name, e.value]));
 
 export interface LaunchedNode {
   sessionId: string;
+  /** The session link token, from the assignment. */
   linkToken: string;
+  /** The member's boot environment, as RunTask sent it. */
   env: Record<string, string>;
   runTask: RecordedCall;
+  /** The session's part, as the pool sent it over the member's pool link. */
+  assignment: Assignment;
+  member: FakeMember;
 }
 
 /** Sessions already handed to a test, so each RunTask is claimed once. */
 const claimed = new Set<string>();
 
-/** Waits for the RunTask of the next session of `projectId` that no test has claimed yet. */
+/** Whether session `id` is `projectId`'s (its object answers only its own project). */
+const ofProject = async (id: string, projectId: string) => (await env.SESSIONS.getByName(id).get(projectId)).ok;
+
+/**
+ * Waits for the cold-path RunTask (a member reserved for a session, `wc-<session>`) of the next
+ * session of `projectId` that no test has claimed yet, opens that member's pool link with its
+ * bootstrap token and takes its assignment, as a node does.
+ */
 export async function nextLaunch(projectId: string, known: Set<string> = claimed): Promise<LaunchedNode> {
+  const refused = new Set<string>();
   for (let i = 0; i < 200; i++) {
-    const run = (await standInCalls()).find((c) => c.action === "RunTask" && c.status === 200 && envOf(c)[NodeEnv.projectId] === projectId && !known.has(envOf(c)[NodeEnv.sessionId]));
-    if (run) {
+    const runs = (await standInCalls()).filter((c) => c.action === "RunTask" && c.status === 200 && c.body?.startedBy?.startsWith("wc-"));
+    for (const run of runs) {
+      const sessionId = run.clientToken!;
+      if (known.has(sessionId) || claimed.has(sessionId) || refused.has(sessionId)) continue;
+      if (!(await ofProject(sessionId, projectId))) {
+        refused.add(sessionId);
+        continue;
+      }
+      known.add(sessionId);
+      claimed.add(sessionId);
       const e = envOf(run);
-      known.add(e[NodeEnv.sessionId]);
-      claimed.add(e[NodeEnv.sessionId]);
-      return { sessionId: e[NodeEnv.sessionId], linkToken: e[NodeEnv.linkToken], env: e, runTask: run };
+      const member = await FakeMember.dial(e[NodeEnv.pool], e[NodeEnv.memberId], e[NodeEnv.bootstrapToken]);
+      const assignment = await member.assignment();
+      return { sessionId, linkToken: assignment.linkToken, env: e, runTask: run, assignment, member };
     }
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
@@ -123,9 +159,10 @@ export const taskEvent = (detail: Record<string, unknown>, secret: string = env.
     jsonInit("POST", { version: "0", "detail-type": "ECS Task State Change", source: "aws.ecs", detail }, { [TASK_EVENTS_SECRET_HEADER]: secret }),
   );
 
-/** Dials the launched node's link and reports it ready (in direct mode naming `direct`). */
+/** Dials the launched node's session link, hands its pool link over, and reports it ready (in direct mode naming `direct`). */
 export async function readyNode(launched: LaunchedNode, options: { handler?: CallHandler; direct?: { host?: string; port: number } } = {}) {
   const link = await FakeNode.dial(launched.sessionId, launched.linkToken, options.handler ?? scriptedCalls);
+  launched.member.handOver();
   link.ready({ direct: options.direct });
   return { ...launched, link, nodeToken: link.nodeToken };
 }

@@ -5,7 +5,6 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { NodeEnv } from "../../edge/node-protocol.ts";
 import type { SessionRecord } from "../../edge/sessions/session-record.ts";
 import { api, call, callsFor, env, newProject, sessionObject, standInCalls, startSession } from "./helpers.ts";
 
@@ -63,24 +62,19 @@ describe("session inputs", () => {
     expect((await standInCalls()).length).toBe(before);
   });
 
-  it("bounds browserSettings by the UTF-8 bytes they take in RunTask's overrides, which then fit ECS's 8 KiB", async () => {
-    // What is sent is the settings' JSON as a JSON string: {"f":"<s>"} becomes "{\"f\":\"<s>\"}",
-    // 14 bytes around s. 6,144 bytes in all: 3,065 two-byte characters.
-    const fits = { f: "é".repeat(3065) };
-    expect(utf8(JSON.stringify(JSON.stringify(fits)))).toBe(6144);
+  it("bounds browserSettings at 16 KiB of UTF-8 JSON (they travel in the assignment, not in RunTask)", async () => {
+    // {"f":"<s>"} is 8 bytes around s: 16,384 bytes in all with 8,188 two-byte characters.
+    const fits = { f: "é".repeat(8188) };
+    expect(utf8(JSON.stringify(fits))).toBe(16384);
     const { created, node } = await startSession(project.key, project.projectId, { browserSettings: fits }, known);
     expect(created.status).toBe(201);
-    expect(JSON.parse(node.env[NodeEnv.browserSettings])).toEqual(fits);
-    // The whole of what RunTask sends as overrides, as the ECS stand-in received it.
-    expect(utf8(JSON.stringify(node.runTask.body.overrides))).toBeLessThanOrEqual(8192);
+    expect(node.assignment.browserSettings).toEqual(fits);
+    // RunTask carries only the member's boot environment, far below ECS's 8 KiB of overrides.
+    expect(utf8(JSON.stringify(node.runTask.body.overrides))).toBeLessThanOrEqual(2048);
 
     const before = (await standInCalls()).length;
-    // One more character: 3,074 characters of JSON but 6,146 bytes sent.
-    const over = await api(project.key, "POST", "/v1/sessions", { browserSettings: { f: "é".repeat(3066) } });
-    expect(over).toMatchObject({ status: 400, body: { message: "browserSettings: larger than 6144 bytes as sent to the node" } });
-    // Quotes are escaped in what is sent, so they count twice.
-    const quoted = await api(project.key, "POST", "/v1/sessions", { browserSettings: { f: '"'.repeat(3100) } });
-    expect(quoted.status).toBe(400);
+    const over = await api(project.key, "POST", "/v1/sessions", { browserSettings: { f: "é".repeat(8189) } });
+    expect(over).toMatchObject({ status: 400, body: { message: "browserSettings: larger than 16384 bytes as JSON" } });
     expect((await standInCalls()).length).toBe(before);
   });
 

@@ -1,6 +1,6 @@
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CDP_TOKEN_AUDIENCE, LINK_TOKEN_AUDIENCE, NODE_TOKEN_AUDIENCE, NodeEnv, TOKEN_ISSUER } from "../../edge/node-protocol.ts";
+import { CDP_TOKEN_AUDIENCE, LINK_TOKEN_AUDIENCE, NODE_TOKEN_AUDIENCE, NodeEnv, POOL_LINK_TOKEN_AUDIENCE, TOKEN_ISSUER } from "../../edge/node-protocol.ts";
 import { api, call, callsFor, checkSessionShape, newExtension, newProject, nextLaunch, readyNode, standInCalls, startSession } from "./helpers.ts";
 
 describe("a session's life through the API", () => {
@@ -42,19 +42,27 @@ describe("a session's life through the API", () => {
       networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-test"], securityGroups: ["sg-test"], assignPublicIp: "ENABLED" } },
     });
     expect(run.body.overrides.containerOverrides[0].name).toBe("browser-node");
-    expect(node.env).toMatchObject({
-      [NodeEnv.sessionId]: s.id,
-      [NodeEnv.projectId]: project.projectId,
-      [NodeEnv.edgeUrl]: "http://edge.test",
-      [NodeEnv.expiresAt]: s.expiresAt,
-      [NodeEnv.keepAlive]: "false",
-      [NodeEnv.browserSettings]: "{}",
-      [NodeEnv.connectMode]: "edge",
+    // The member boots without the session (a reserved one, the cold path: no member was warm).
+    expect(Object.keys(node.env).sort()).toEqual([NodeEnv.bootstrapToken, NodeEnv.edgeUrl, NodeEnv.memberId, NodeEnv.pool, NodeEnv.reserved].sort());
+    expect(node.env).toMatchObject({ [NodeEnv.edgeUrl]: "http://edge.test", [NodeEnv.pool]: "us-east-1", [NodeEnv.memberId]: s.id, [NodeEnv.reserved]: "1" });
+    const bootClaims = await jwtVerify(node.env[NodeEnv.bootstrapToken], jwks, { issuer: TOKEN_ISSUER, audience: POOL_LINK_TOKEN_AUDIENCE, algorithms: ["ES256"] });
+    expect(bootClaims.payload).toMatchObject({ sub: s.id, pool: "us-east-1" });
+    // The session's part came over the pool link.
+    expect(node.assignment).toEqual({
+      sessionId: s.id,
+      projectId: project.projectId,
+      expiresAt: Date.parse(s.expiresAt),
+      keepAlive: false,
+      connectMode: "edge",
+      browserSettings: {},
+      proxies: [],
+      linkToken: node.linkToken,
+      jwks: expect.objectContaining({ keys: [expect.objectContaining({ kty: "EC", crv: "P-256" })] }),
     });
-    expect(JSON.parse(node.env[NodeEnv.jwks]).keys[0].d).toBeUndefined();
-    // Only the link token travels in RunTask; the node token comes over the link.
-    expect(node.env.WC_NODE_TOKEN).toBeUndefined();
+    expect(node.assignment.jwks.keys[0].d).toBeUndefined();
+    // Neither session token is in RunTask; the node token comes over the session link.
     expect(JSON.stringify(run.body)).not.toContain(node.nodeToken);
+    expect(JSON.stringify(run.body)).not.toContain(node.linkToken);
     const linkClaims = await jwtVerify(node.linkToken, jwks, { issuer: TOKEN_ISSUER, audience: LINK_TOKEN_AUDIENCE, algorithms: ["ES256"] });
     expect(linkClaims.payload.sub).toBe(s.id);
     const nodeClaims = await jwtVerify(node.nodeToken, jwks, { issuer: TOKEN_ISSUER, audience: NODE_TOKEN_AUDIENCE, algorithms: ["ES256"] });
@@ -80,8 +88,8 @@ describe("a session's life through the API", () => {
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ keepAlive: true, region: "eu-central-1", contextId });
     expect(Date.parse(created.body.expiresAt) - Date.parse(created.body.createdAt)).toBe(600_000);
-    expect(JSON.parse(node.env[NodeEnv.browserSettings])).toEqual({ ...body.browserSettings, extensionId });
-    expect(node.env[NodeEnv.keepAlive]).toBe("true");
+    expect(node.assignment.browserSettings).toEqual({ ...body.browserSettings, extensionId });
+    expect(node.assignment.keepAlive).toBe(true);
   });
 
   it("accepts a bodyless POST with a JSON content type", async () => {

@@ -4,10 +4,12 @@ import { inject } from "vitest";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { SessionRecord } from "../../edge/sessions/session-record.ts";
 import { FakeNode } from "./fake-node.ts";
-import { api, callsFor, env, newProject, nextLaunch, readyNode, sessionObject, standInCalls, standInTasks, startSession } from "./helpers.ts";
+import { api, callsFor, createWith, env, newProject, nextLaunch, readyNode, sessionObject, standInCalls, standInTasks, startSession } from "./helpers.ts";
 
-const faults = (projectId: string, list: string[]) =>
-  fetch(`${inject("ecsUrl")}/_faults`, { method: "POST", body: JSON.stringify({ projectId, faults: list }) });
+/** Faults for the next session RunTasks whose member boots with `edgeUrl` (a test's own EDGE_PUBLIC_URL). */
+const faults = (edgeUrl: string, list: string[]) =>
+  fetch(`${inject("ecsUrl")}/_faults`, { method: "POST", body: JSON.stringify({ edgeUrl, faults: list }) });
+const ownEdge = () => `http://edge-${crypto.randomUUID()}.test`;
 
 const tasksOf = async (id: string) => (await standInTasks()).filter((t) => t.startedBy === `wc-${id}`);
 
@@ -40,8 +42,11 @@ describe("starting a session", () => {
 
   it("retries throttled and lost RunTask calls with the same clientToken: one task, one session", async () => {
     const retrying = await newProject({ name: "retrying" });
-    await faults(retrying.projectId, ["throttle", "lost"]);
-    const { created, node } = await startSession(retrying.key, retrying.projectId, {});
+    const edge = ownEdge();
+    await faults(edge, ["throttle", "lost"]);
+    const creating = createWith({ EDGE_PUBLIC_URL: edge }, retrying.key);
+    const node = await readyNode(await nextLaunch(retrying.projectId));
+    const created = await creating;
     expect(created.status).toBe(201);
     const runs = (await standInCalls()).filter((c) => c.action === "RunTask" && c.body.startedBy === `wc-${node.sessionId}`);
     expect(runs.length).toBe(2); // the throttled attempt never reached ECS; the lost one did
@@ -51,8 +56,9 @@ describe("starting a session", () => {
 
   it("treats RunTask's HTTP 200 with failures as a failed start that started nothing", async () => {
     const short = await newProject({ name: "no-capacity" });
-    await faults(short.projectId, ["capacity"]);
-    const created = await api(short.key, "POST", "/v1/sessions", {});
+    const edge = ownEdge();
+    await faults(edge, ["capacity"]);
+    const created = await createWith({ EDGE_PUBLIC_URL: edge }, short.key);
     expect(created.status).toBe(503);
     expect(created.headers.get("x-should-retry")).toBe("true");
     expect(created.body.message).toMatch(/RESOURCE:MEMORY/);
@@ -63,8 +69,9 @@ describe("starting a session", () => {
 
   it("gives up after the last throttled attempt without starting anything", async () => {
     const throttled = await newProject({ name: "throttled" });
-    await faults(throttled.projectId, ["throttle", "throttle", "throttle", "throttle"]);
-    const created = await api(throttled.key, "POST", "/v1/sessions", {});
+    const edge = ownEdge();
+    await faults(edge, ["throttle", "throttle", "throttle", "throttle"]);
+    const created = await createWith({ EDGE_PUBLIC_URL: edge }, throttled.key);
     expect(created.status).toBe(503);
     expect(created.body.message).toMatch(/ThrottlingException/);
     const [session] = (await api(throttled.key, "GET", "/v1/sessions")).body;

@@ -30,6 +30,10 @@ export default defineConfig({
             ECS_SUBNETS: "subnet-test",
             ECS_SECURITY_GROUPS: "sg-test",
             EDGE_PUBLIC_URL: "http://edge.test",
+            // The suite's creates take the cold path (a member reserved for each, started by its
+            // session). pool.test.ts turns the pool on for pools of its own: a pool takes its
+            // size from the Worker that calls it (edge/pool/pool-settings.ts).
+            WARM_POOL_SIZE: "0",
             // The operator's managed proxies (egress.test.ts): nothing listens there, no test dials them.
             MANAGED_PROXIES: JSON.stringify({ "*": "http://managed:managed-secret@127.0.0.1:3998", US: "http://managed:us-secret@127.0.0.1:3999" }),
           },

@@ -3,7 +3,8 @@
  * does: throttle a call (400 ThrottlingException), lose an answer after the call took effect (the
  * stand-in ran it; the edge sees a 500), or answer RunTask 200 with `failures`. Bytes and the
  * Host header pass unchanged, so the stand-in still verifies the edge's SigV4 signature.
- * Faults are queued per project for RunTask: `POST /_faults {projectId, faults: [...]}`.
+ * Faults are queued for a session's RunTask (`startedBy` wc-, never a pool's refill) by the edge URL
+ * its member boots with, which a test makes its own (EDGE_PUBLIC_URL): `POST /_faults {edgeUrl, faults: [...]}`.
  */
 import { createServer, request } from "node:http";
 
@@ -17,13 +18,14 @@ export async function startFaultProxy(target: string): Promise<{ url: string; cl
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
     if (req.url === "/_faults" && req.method === "POST") {
-      const { projectId, faults } = JSON.parse(body.toString());
-      queued.set(projectId, [...faults]);
+      const { edgeUrl, faults } = JSON.parse(body.toString());
+      queued.set(edgeUrl, [...faults]);
       return res.writeHead(204).end();
     }
     const isRunTask = String(req.headers["x-amz-target"] ?? "").endsWith(".RunTask");
-    const projectId = isRunTask ? /"name":"WC_PROJECT_ID","value":"([^"]+)"/.exec(body.toString())?.[1] : undefined;
-    const fault = projectId ? queued.get(projectId)?.shift() : undefined;
+    const text = body.toString();
+    const edgeUrl = isRunTask && text.includes('"startedBy":"wc-') ? /"name":"WC_EDGE_URL","value":"([^"]+)"/.exec(text)?.[1] : undefined;
+    const fault = edgeUrl ? queued.get(edgeUrl)?.shift() : undefined;
     const json = (status: number, payload: unknown) =>
       res.writeHead(status, { "content-type": "application/x-amz-json-1.1" }).end(JSON.stringify(payload));
     if (fault === "throttle") return json(400, { __type: "ThrottlingException", message: "Rate exceeded" });
