@@ -5,7 +5,7 @@
  */
 import { unstable_startWorker } from "wrangler";
 import WebSocket from "ws";
-import { NodeEnv, nodeLinkPath } from "../../edge/node-protocol.ts";
+import { NodeEnv, nodeLinkPath, poolLinkPath, PoolLinkClose, type PoolToNode } from "../../edge/node-protocol.ts";
 import { generateSecrets } from "../../browser-node/local/dev-secrets.ts";
 import { startEcsStandIn } from "../../browser-node/local/ecs-stand-in.ts";
 import { freePort } from "../../browser-node/local/tasks.ts";
@@ -27,7 +27,7 @@ export default async function run(): Promise<BenchRow[]> {
   });
   const port = await freePort();
   const edge = `http://127.0.0.1:${port}`;
-  const vars = { ECS_ENDPOINT: standIn.url, EC2_ENDPOINT: standIn.url, ECS_SUBNETS: "subnet-bench", ECS_SECURITY_GROUPS: "sg-bench" };
+  const vars = { ECS_ENDPOINT: standIn.url, EC2_ENDPOINT: standIn.url, ECS_SUBNETS: "subnet-bench", ECS_SECURITY_GROUPS: "sg-bench", WARM_POOL_SIZE: "0" };
   const worker = await unstable_startWorker({
     config: "wrangler.toml",
     entrypoint: "bench/edge/worker.ts",
@@ -88,14 +88,24 @@ async function runningSession(edge: string, adminToken: string, calls: { action:
   const env = Object.fromEntries(
     ((run.body as any).overrides.containerOverrides[0].environment as { name: string; value: string }[]).map((e) => [e.name, e.value]),
   );
+  // The member reserved for the session (the bench runs its edge with the pool off) takes its assignment.
+  const poolLink = new WebSocket(`${edge.replace(/^http/, "ws")}${poolLinkPath(env[NodeEnv.pool], env[NodeEnv.memberId])}`, {
+    headers: { authorization: `Bearer ${env[NodeEnv.bootstrapToken]}` },
+    perMessageDeflate: false,
+  });
+  const { assignment } = await new Promise<Extract<PoolToNode, { t: "assign" }>>((resolve, reject) => {
+    poolLink.once("message", (data) => resolve(JSON.parse(String(data))));
+    poolLink.once("error", reject);
+  });
   const link = new WebSocket(`${edge.replace(/^http/, "ws")}${nodeLinkPath(run.clientToken!)}`, {
-    headers: { authorization: `Bearer ${env[NodeEnv.linkToken]}` },
+    headers: { authorization: `Bearer ${assignment.linkToken}` },
     perMessageDeflate: false,
   });
   await new Promise<void>((resolve, reject) => {
     link.once("message", () => resolve()); // the welcome
     link.once("error", reject);
   });
+  poolLink.close(PoolLinkClose.assigned.code, PoolLinkClose.assigned.reason);
   link.send(JSON.stringify({ t: "ready", browserVersion: "Chrome/156" }));
   if ((await creating).status !== 201) throw new Error("bench session did not start");
   return { key, sessionId: run.clientToken!, link };

@@ -30,6 +30,11 @@ export interface EcsStandInOptions extends TaskProcessOptions {
   taskEvents?: { url: string; secret: string };
   /** StopTask sends SIGTERM, then SIGKILL after this many ms (default 30000, Fargate's default stopTimeout). */
   stopGraceMs?: number;
+  /**
+   * A task's node process starts this many ms after RunTask (which answers at once), as a Fargate
+   * task takes 30-60 s to start; PROVISIONING until then. Default: WALLCRAWLER_TASK_START_DELAY_MS, else 0.
+   */
+  startDelayMs?: number;
 }
 
 /** Every call, signed or not, with its body as sent (node tokens included: this stays in-process). */
@@ -68,6 +73,7 @@ export async function startEcsStandIn(options: EcsStandInOptions): Promise<EcsSt
   const processes = new Map<string, ChildProcess>();
   const calls: RecordedCall[] = [];
   const stopGraceMs = options.stopGraceMs ?? 30_000;
+  const startDelayMs = options.startDelayMs ?? taskStartDelayFromEnv();
 
   const setStatus = (task: Task, status: Task["lastStatus"]) => {
     if (task.lastStatus === status || task.lastStatus === "STOPPED") return;
@@ -82,6 +88,7 @@ export async function startEcsStandIn(options: EcsStandInOptions): Promise<EcsSt
   };
 
   const run = (task: Task) => {
+    if (task.desiredStatus === "STOPPED") return; // stopped while it was provisioning
     setStatus(task, "PENDING");
     if (options.runner === "record") return setStatus(task, "RUNNING");
     try {
@@ -144,7 +151,8 @@ export async function startEcsStandIn(options: EcsStandInOptions): Promise<EcsSt
       tasks.set(task.taskArn, task);
       if (body.clientToken) byClientToken.set(body.clientToken, task);
       void postTaskEvent(options, task);
-      setImmediate(() => run(task));
+      if (startDelayMs > 0) setTimeout(() => run(task), startDelayMs).unref();
+      else setImmediate(() => run(task));
       return { tasks: [describeTask(task)], failures: [] };
     },
     StopTask(body) {
@@ -262,4 +270,13 @@ function safeJson(text: string): unknown {
 
 function sendJson(res: ServerResponse, status: number, body: unknown, type = "application/json") {
   res.writeHead(status, { "content-type": type }).end(JSON.stringify(body));
+}
+
+/** WALLCRAWLER_TASK_START_DELAY_MS, a whole number of ms (0 when unset). */
+export function taskStartDelayFromEnv(): number {
+  const raw = process.env.WALLCRAWLER_TASK_START_DELAY_MS;
+  if (!raw) return 0;
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms < 0) throw new Error(`WALLCRAWLER_TASK_START_DELAY_MS must be a whole number of milliseconds, got "${raw}"`);
+  return ms;
 }

@@ -35,6 +35,8 @@ export interface Edge {
   /** workerd's own address, behind the front door (benchmarks measure the front apart). */
   workerdUrl: string;
   url: string;
+  /** Runs the Worker's cron once (`scheduled`), as Cloudflare does every minute: it wakes the warm pool. */
+  scheduled(): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -102,6 +104,10 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
     return {
       url: front.url,
       workerdUrl: workerd.origin,
+      scheduled: async () => {
+        const result = await (await mf.getWorker(config.name)).scheduled({ cron: "* * * * *" });
+        if (result.outcome !== "ok") throw new Error(`the edge's scheduled() ended with ${result.outcome}`);
+      },
       dispose: async () => {
         await front.close();
         await mf.dispose();

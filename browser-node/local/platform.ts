@@ -36,6 +36,10 @@ export interface LocalPlatformOptions {
   nodeEnv?: Record<string, string>;
   /** Extra or overridden edge vars (wrangler.toml [vars]). */
   vars?: Record<string, string>;
+  /** WARM_POOL_SIZE (docs/pool.md): members kept warm; 0 turns the pool off. Default: wrangler.toml's (2), or `vars`'. */
+  warmPoolSize?: number;
+  /** A task's node starts this long after RunTask, like Fargate (default: WALLCRAWLER_TASK_START_DELAY_MS, else 0). */
+  taskStartDelayMs?: number;
   /** The dev project's concurrency limit. */
   concurrency?: number;
   /** Browser-node output: a line sink, or nothing. */
@@ -84,6 +88,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     runner: "process",
     taskEvents: { url: `${edgeUrl}${TASK_EVENTS_PATH}`, secret: secrets.TASK_EVENTS_SECRET },
     nodeEnv: { [NodeEnv.chromiumPath]: chromium, ...options.nodeEnv },
+    startDelayMs: options.taskStartDelayMs,
     onOutput: options.onNodeOutput ? (_task, line) => options.onNodeOutput!(line) : () => {},
   });
 
@@ -95,6 +100,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     ECS_SECURITY_GROUPS: "sg-local",
     EDGE_PUBLIC_URL: edgeUrl,
     CONNECT_SCHEME: "ws",
+    ...(options.warmPoolSize === undefined ? {} : { WARM_POOL_SIZE: String(options.warmPoolSize) }),
     ...options.vars,
   };
   let edge: Edge;
@@ -118,6 +124,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     await edge.dispose();
   };
   try {
+    // Miniflare runs no cron by itself: one run fills the warm pool now, whose alarm then keeps it.
+    await edge.scheduled();
     const { apiKey, projectId } = await ensureDevProject(edgeUrl, secrets.ADMIN_TOKEN, {
       apiKey: options.apiKey,
       concurrency: options.concurrency,

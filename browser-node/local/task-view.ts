@@ -6,19 +6,11 @@ import { NodeEnv } from "../../edge/node-protocol.ts";
 import type { Task } from "./tasks.ts";
 
 /**
- * The environment variables whose values the stand-in may serve: the session's identity and
- * settings and the edge's public keys. Any other value (the link token, the node token, whatever
- * is added later) is served as REDACTED, so nothing new leaks by default.
+ * The environment variables whose values the stand-in may serve: the member's identity and the
+ * edge's URL. Any other value (the bootstrap token, whatever is added later) is served as
+ * REDACTED, so nothing new leaks by default.
  */
-const SERVED_ENV: ReadonlySet<string> = new Set([
-  NodeEnv.sessionId,
-  NodeEnv.projectId,
-  NodeEnv.edgeUrl,
-  NodeEnv.jwks,
-  NodeEnv.expiresAt,
-  NodeEnv.keepAlive,
-  NodeEnv.browserSettings,
-]);
+const SERVED_ENV: ReadonlySet<string> = new Set([NodeEnv.edgeUrl, NodeEnv.pool, NodeEnv.memberId, NodeEnv.reserved]);
 export const REDACTED = "[redacted]";
 
 /**

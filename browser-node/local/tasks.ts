@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { NodeEnv } from "../../edge/node-protocol.ts";
-import { killSessionProcesses } from "./processes.ts";
+import { killMemberProcesses } from "./processes.ts";
 
 export type TaskStatus = "PROVISIONING" | "PENDING" | "RUNNING" | "STOPPED";
 export type Runner = "record" | "process";
@@ -131,8 +131,8 @@ export function startTaskProcess(
   child.stderr!.on("data", forward);
   child.once("exit", (code, signal) => {
     // Whatever the node left behind (a Chromium it could not stop) dies with its task, as on Fargate.
-    const sessionId = task.environment[NodeEnv.sessionId];
-    if (sessionId) killSessionProcesses(sessionId);
+    const memberId = task.environment[NodeEnv.memberId];
+    if (memberId) killMemberProcesses(memberId);
     onExit(code, signal);
   });
   return child;

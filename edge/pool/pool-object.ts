@@ -33,7 +33,7 @@ export interface PoolState {
   starting: number;
   /** Claims (warm or cold) in the last hour. */
   claimedLastHour: number;
-  members: { id: string; state: Member["state"]; since: string }[];
+  members: { id: string; state: Member["state"]; since: string; sessionId?: string }[];
 }
 
 const MEMBER_LINK = /^\/internal\/pools\/[^/]+\/members\/([^/]+)\/link$/;
@@ -131,7 +131,7 @@ export class PoolObject extends DurableObject<EdgeEnv> {
       warm: count("warm"),
       starting: count("starting"),
       claimedLastHour: this.members.claims(Date.now()).length,
-      members: members.sort((a, b) => a.createdAt - b.createdAt).map((m) => ({ id: m.id, state: m.state, since: new Date(m.since).toISOString() })),
+      members: members.sort((a, b) => a.createdAt - b.createdAt).map((m) => ({ id: m.id, state: m.state, since: new Date(m.since).toISOString(), ...(m.sessionId ? { sessionId: m.sessionId } : {}) })),
     });
   }
 

@@ -5,6 +5,7 @@ export const PoolMember = z.object({
   id: z.string(),
   state: z.enum(["starting", "warm", "reserved", "claimed"]),
   since: z.string().openapi({ description: "When it entered its state (ISO-8601)" }),
+  sessionId: z.string().optional().openapi({ description: "The session it serves (reserved, claimed)" }),
 });
 
 export const PoolState = z

@@ -98,11 +98,9 @@ export class BrowserNodeTask extends Construct {
       essential: true,
       // Edge mode maps no port: the node listens on none (it dials the edge).
       portMappings: direct ? [{ containerPort: CDP_PROXY_PORT, protocol: ecs.Protocol.TCP }] : [],
-      // Only what every session shares; the edge adds the session's env at RunTask.
-      environment: {
-        [NodeEnv.connectMode]: config.connectMode,
-        ...(direct ? { [NodeEnv.proxyPort]: String(CDP_PROXY_PORT) } : {}),
-      },
+      // Only what every node shares: the edge adds the member's boot env at RunTask, and each
+      // session's part (its connect mode included) arrives over the pool link (docs/pool.md).
+      environment: direct ? { [NodeEnv.proxyPort]: String(CDP_PROXY_PORT) } : {},
       // Reaps Chromium's zombie helpers and forwards SIGTERM from StopTask to the node.
       linuxParameters: new ecs.LinuxParameters(this, "LinuxParameters", { initProcessEnabled: true }),
       // After SIGTERM the node saves a persisted context (up to 100 MiB) and flushes artifacts before
@@ -118,7 +116,7 @@ export class BrowserNodeTask extends Construct {
     });
     Validations.of(this.taskDefinition).acknowledge({
       id: "AwsSolutions-ECS2",
-      reason: `The container variables are ${NodeEnv.connectMode} and (direct mode) ${NodeEnv.proxyPort}, the public port number; nothing secret is set in the task definition.`,
+      reason: `The only container variable is (direct mode) ${NodeEnv.proxyPort}, the public port number; nothing secret is set in the task definition.`,
     });
   }
 }

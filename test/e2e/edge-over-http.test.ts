@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unstable_startWorker } from "wrangler";
 import WebSocket from "ws";
-import { CloseCode, NodeEnv, nodeChannelPath, nodeLinkPath, TASK_EVENTS_PATH, type EdgeToNode } from "../../edge/node-protocol.ts";
+import { CloseCode, NodeEnv, nodeChannelPath, nodeLinkPath, poolLinkPath, PoolLinkClose, TASK_EVENTS_PATH, type EdgeToNode, type PoolToNode } from "../../edge/node-protocol.ts";
 import { generateSecrets } from "../../browser-node/local/dev-secrets.ts";
 import { startEcsStandIn, type EcsStandIn, type RecordedCall } from "../../browser-node/local/ecs-stand-in.ts";
 import { freePort } from "../../browser-node/local/tasks.ts";
@@ -42,7 +42,8 @@ describe("the edge over real HTTP (wrangler unstable_startWorker)", () => {
       credentials: { accessKeyId: secrets.AWS_ACCESS_KEY_ID, secretAccessKey: secrets.AWS_SECRET_ACCESS_KEY },
       taskEvents: { url: `${edge}${TASK_EVENTS_PATH}`, secret: secrets.TASK_EVENTS_SECRET },
     });
-    const vars = { ECS_ENDPOINT: standIn.url, EC2_ENDPOINT: standIn.url, ECS_SUBNETS: "subnet-e2e", ECS_SECURITY_GROUPS: "sg-e2e" };
+    // The pool off: this test plays its one node itself, on the cold path.
+    const vars = { ECS_ENDPOINT: standIn.url, EC2_ENDPOINT: standIn.url, ECS_SUBNETS: "subnet-e2e", ECS_SECURITY_GROUPS: "sg-e2e", WARM_POOL_SIZE: "0" };
     worker = await unstable_startWorker({
       config: "wrangler.toml",
       envFiles: [],
@@ -89,9 +90,14 @@ describe("the edge over real HTTP (wrangler unstable_startWorker)", () => {
     const creating = fetch(`${edge}/v1/sessions`, { method: "POST", headers: headers(), body: JSON.stringify({ keepAlive: true }) });
     const { sessionId, env } = await nextRunTask(seen);
     expect(env[NodeEnv.edgeUrl]).toBe(edge);
-    expect(env[NodeEnv.connectMode]).toBe("edge");
     const wsEdge = edge.replace(/^http/, "ws");
-    const link = await open(`${wsEdge}${nodeLinkPath(sessionId)}`, `Bearer ${env[NodeEnv.linkToken]}`);
+    // The member (reserved for this session: no member was warm) takes its assignment over its pool link.
+    const poolLink = await open(`${wsEdge}${poolLinkPath(env[NodeEnv.pool], env[NodeEnv.memberId])}`, `Bearer ${env[NodeEnv.bootstrapToken]}`);
+    await expect.poll(() => poolLink.got.length).toBeGreaterThan(0);
+    const { assignment } = JSON.parse(String(poolLink.got[0].data)) as PoolToNode;
+    expect(assignment).toMatchObject({ sessionId, connectMode: "edge" });
+    const link = await open(`${wsEdge}${nodeLinkPath(sessionId)}`, `Bearer ${assignment.linkToken}`);
+    poolLink.ws.close(PoolLinkClose.assigned.code, PoolLinkClose.assigned.reason);
     const messages = () => link.got.map((m) => JSON.parse(String(m.data)) as EdgeToNode);
     await expect.poll(() => messages()[0]?.t).toBe("welcome");
     const { nodeToken } = messages()[0] as { nodeToken: string };

@@ -2,24 +2,62 @@
 import Browserbase from "@browserbasehq/sdk";
 import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll } from "vitest";
-import { processesWithEnv, sessionProcesses } from "../../browser-node/local/processes.ts";
+import { memberProcesses, processesWithEnv } from "../../browser-node/local/processes.ts";
 import { NodeEnv } from "../../edge/node-protocol.ts";
 import { startLocalPlatform, type LocalPlatform, type LocalPlatformOptions } from "../../browser-node/local/platform.ts";
 
-export { sessionProcesses };
+/**
+ * Which pool member serves which session: only the edge knows (docs/pool.md), so a watcher reads
+ * the admin pools view while a platform runs and remembers every claim it saw. A member reserved
+ * for a session (the cold path) has the session's id.
+ */
+const memberOfSession = new Map<string, string>();
+
+async function watchClaims(platform: LocalPlatform): Promise<void> {
+  try {
+    const res = await fetch(`${platform.edgeUrl}/admin/pools`, { headers: { authorization: `Bearer ${platform.secrets.ADMIN_TOKEN}` } });
+    if (!res.ok) return;
+    for (const pool of (await res.json()) as { members: { id: string; sessionId?: string }[] }[])
+      for (const m of pool.members) if (m.sessionId) memberOfSession.set(m.sessionId, m.id);
+  } catch {
+    // the platform is stopping
+  }
+}
+
+/** The member serving `sessionId`, as far as the watcher saw (a reserved member's id is the session's). */
+export const memberOfSessionId = (sessionId: string) => memberOfSession.get(sessionId) ?? sessionId;
+
+/** The processes (node, Chromium) of the member that serves `sessionId`. */
+export const sessionProcesses = (sessionId: string) => memberProcesses(memberOfSessionId(sessionId));
+
+/** Learns now which member serves `sessionId` (a test that looks at its processes at once). */
+export const learnMember = (platform: LocalPlatform) => watchClaims(platform);
+
+/** WARM_POOL_SIZE for the e2e platforms: WC_E2E_WARM_POOL_SIZE, so CI runs the suite with the pool on and off. */
+export const E2E_WARM_POOL_SIZE = process.env.WC_E2E_WARM_POOL_SIZE === undefined ? undefined : Number(process.env.WC_E2E_WARM_POOL_SIZE);
 
 /** Every browser-node and Chromium process this platform started (others on the machine are not ours to count). */
 export const platformProcesses = (platform: LocalPlatform) => processesWithEnv(NodeEnv.edgeUrl, platform.edgeUrl);
 
 /** Starts the whole platform (fresh secrets, nothing persisted) with nodes that end quickly when idle. */
-export function startPlatform(options: LocalPlatformOptions = {}): Promise<LocalPlatform> {
-  return startLocalPlatform({
+export async function startPlatform(options: LocalPlatformOptions = {}): Promise<LocalPlatform> {
+  const platform = await startLocalPlatform({
     concurrency: 20,
+    warmPoolSize: E2E_WARM_POOL_SIZE,
     ...options,
     // Offline: the egress proxy looks up no name (a stray browser request must not send a DNS query off the machine).
     nodeEnv: { WC_IDLE_GRACE_MS: "1500", [NodeEnv.egressOffline]: "1", ...options.nodeEnv },
     onNodeOutput: options.onNodeOutput ?? (process.env.WC_TEST_VERBOSE ? (line) => console.error(`[node] ${line}`) : undefined),
   });
+  const watcher = setInterval(() => void watchClaims(platform), 200);
+  const stop = platform.stop;
+  return {
+    ...platform,
+    stop: async () => {
+      clearInterval(watcher);
+      await stop();
+    },
+  };
 }
 
 export interface PlatformFixture {

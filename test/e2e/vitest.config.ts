@@ -4,6 +4,8 @@ import { useTestChromium } from "../support/chromium.ts";
 // Every node's Chromium, kept off the network (test/support/chromium.sh).
 useTestChromium();
 
+// WC_E2E_WARM_POOL_SIZE sets the platforms' WARM_POOL_SIZE (test/e2e/helpers.ts): CI runs the
+// suite with the warm pool on (unset: wrangler.toml's 2) and off (0).
 // Node-side tests of the whole platform: real workerd (wrangler), the local ECS stand-in, real
 // browser nodes and Chromium, the real clients. Files run one at a time: each starts browsers,
 // and this machine has two cores.

@@ -58,12 +58,9 @@ describe("browser node task", () => {
     expect(container(direct().template).PortMappings).toEqual([{ ContainerPort: 9223, Protocol: "tcp" }]);
   });
 
-  it("sets no session-specific environment: the connect mode (and direct mode's proxy port)", () => {
-    expect(container().Environment).toEqual([{ Name: NodeEnv.connectMode, Value: "edge" }]);
-    expect(container(direct().template).Environment).toEqual([
-      { Name: NodeEnv.connectMode, Value: "direct" },
-      { Name: NodeEnv.proxyPort, Value: "9223" },
-    ]);
+  it("sets no session-specific environment: only direct mode's proxy port (the connect mode comes with each assignment)", () => {
+    expect(container().Environment ?? []).toEqual([]);
+    expect(container(direct().template).Environment).toEqual([{ Name: NodeEnv.proxyPort, Value: "9223" }]);
     expect(container().Secrets).toBeUndefined();
   });
 

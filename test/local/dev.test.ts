@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { freePort } from "../../browser-node/local/tasks.ts";
-import { processesWithEnv, sessionProcesses } from "../../browser-node/local/processes.ts";
+import { NodeEnv } from "../../edge/node-protocol.ts";
+import { memberProcesses, processesWithEnv } from "../../browser-node/local/processes.ts";
 
 /** Runs `npm run dev` in its own process group, as a terminal would, collecting its output. */
 function runDev(env: Record<string, string>) {
@@ -36,13 +37,14 @@ describe("npm run dev", () => {
       expect(res.status).toBe(201);
       const session = (await res.json()) as { id: string; status: string };
       expect(session.status).toBe("RUNNING");
-      expect(sessionProcesses(session.id).length).toBeGreaterThan(0);
+      // Every node of the platform (the session's and the warm pool's) carries a member id.
+      expect(memberProcesses().length).toBeGreaterThan(0);
 
       // npm itself dies of the SIGINT; the platform behind it finishes stopping its nodes, then exits.
       ctrlC(dev.child);
       await dev.exited;
       await expect.poll(() => processesWithEnv("WALLCRAWLER_STATE_DIR", stateDir), { timeout: 30_000 }).toEqual([]);
-      expect(sessionProcesses(session.id)).toEqual([]);
+      expect(processesWithEnv(NodeEnv.edgeUrl, `http://127.0.0.1:${port}`)).toEqual([]);
       expect(dev.output()).toContain("SIGINT: stopping");
       await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
     } finally {
