@@ -52,6 +52,8 @@ export interface EcsStandIn {
   /** In-process only: these hold each task's environment as the edge sent it, tokens included. */
   calls: RecordedCall[];
   tasks: Map<string, Task>;
+  /** Changes the start delay of the tasks RunTask starts from now on (tests: a warm pool whose refills take Fargate's time). */
+  setStartDelay(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -73,7 +75,7 @@ export async function startEcsStandIn(options: EcsStandInOptions): Promise<EcsSt
   const processes = new Map<string, ChildProcess>();
   const calls: RecordedCall[] = [];
   const stopGraceMs = options.stopGraceMs ?? 30_000;
-  const startDelayMs = options.startDelayMs ?? taskStartDelayFromEnv();
+  let startDelayMs = options.startDelayMs ?? taskStartDelayFromEnv();
 
   const setStatus = (task: Task, status: Task["lastStatus"]) => {
     if (task.lastStatus === status || task.lastStatus === "STOPPED") return;
@@ -218,6 +220,9 @@ export async function startEcsStandIn(options: EcsStandInOptions): Promise<EcsSt
     url: `http://${options.host ?? "127.0.0.1"}:${port}`,
     calls,
     tasks,
+    setStartDelay: (ms) => {
+      startDelayMs = ms;
+    },
     async close() {
       const exits = [...processes.values()].map((child) => new Promise((resolve) => child.once("exit", resolve)));
       for (const task of tasks.values()) stop(task, "Local ECS stand-in shut down");
