@@ -38,7 +38,7 @@ async function expectLeft(node: RunningNode, code: number) {
   expect(edge.linkAttempts.filter((a) => a.sessionId === node.sessionId)).toEqual([]);
 }
 
-const pageSize = () => [innerWidth, innerHeight];
+const pageSize = "[innerWidth, innerHeight]";
 
 describe("a warm member", () => {
   it("boots, says warm, and once assigned opens its session link, closes its pool link with assigned and is ready", async () => {
@@ -131,7 +131,7 @@ describe("settings applied live to a warm browser", () => {
     const browser = await chromium.connectOverCDP(cdpUrl);
     const page = await browser.contexts()[0].newPage();
     await page.goto(site.url);
-    expect(await page.evaluate(() => document.documentElement.dataset.wcExtension)).toBe("loaded");
+    expect(await page.evaluate("document.documentElement.dataset.wcExtension")).toBe("loaded");
     await browser.close();
     await stop();
   });
