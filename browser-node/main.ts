@@ -84,8 +84,16 @@ const poolLink = new PoolLink(boot, {
   gone: (code, detail) => void leave(code, detail),
 });
 
-process.once("SIGTERM", () => (session ? void session.end("terminated", "SIGTERM") : void leave(0, "SIGTERM")));
-process.once("SIGINT", () => (session ? void session.end("terminated", "SIGINT") : void leave(0, "SIGINT")));
+/** Assigned, its Session not built yet (the module loads): a stop then ends the session once it exists. */
+let assigning = false;
+let stopWhenAssigned: NodeJS.Signals | undefined;
+const stop = (signal: NodeJS.Signals) => {
+  if (session) void session.end("terminated", signal);
+  else if (assigning) stopWhenAssigned = signal;
+  else void leave(0, signal);
+};
+process.once("SIGTERM", () => stop("SIGTERM"));
+process.once("SIGINT", () => stop("SIGINT"));
 process.on("uncaughtException", (err) => {
   log("uncaught-exception", { message: err.message, stack: err.stack }, "error");
   if (session) void session.end("error", err.message);
@@ -101,6 +109,7 @@ async function assigned(raw: Partial<Assignment>) {
   } catch (err) {
     return refuseAssignment(raw, problem(err));
   }
+  assigning = true;
   setLogContext({ sessionId: config.sessionId });
   log("assigned", {
     projectId: config.projectId,
@@ -121,6 +130,7 @@ async function assigned(raw: Partial<Assignment>) {
     const reason = err instanceof NodeError ? err.reason : "not-ready";
     void session!.end(reason === "error" ? "not-ready" : reason, problem(err));
   });
+  if (stopWhenAssigned) void session.end("terminated", stopWhenAssigned);
 }
 
 /** An assignment the node cannot take (the edge checked it: a bug): told to the session, exit 2. */
