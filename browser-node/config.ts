@@ -1,11 +1,13 @@
 /**
- * The node's configuration, read only from the environment (RunTask container overrides in AWS,
- * the child-process environment locally). Names come from `NodeEnv` in the shared protocol.
- * Any missing or malformed value throws a `NodeError` whose message names the variable. The
- * browser settings follow the rules the edge checks them by (`edge/browser-settings.ts`).
+ * The node's configuration in two parts (docs/pool.md): the boot configuration, read only from
+ * the environment (RunTask container overrides in AWS, the child-process environment locally;
+ * names from `NodeEnv`), and the session's part, from the `Assignment` the pool link brings.
+ * Anything missing or malformed throws a `NodeError` whose message names it (the variable, or the
+ * assignment's field). The browser settings follow the rules the edge checks them by
+ * (`edge/browser-settings.ts`).
  */
 import { normalizeBrowserSettings, type BrowserSettings } from "../edge/browser-settings.ts";
-import { CONNECT_MODES, NodeEnv, type ConnectMode, type ProxyRoute } from "../edge/node-protocol.ts";
+import { CONNECT_MODES, NodeEnv, type Assignment, type ConnectMode, type ProxyRoute } from "../edge/node-protocol.ts";
 import { NodeError } from "./node-error.ts";
 
 export type { BrowserSettings, Viewport } from "../edge/browser-settings.ts";
@@ -26,7 +28,7 @@ const checkJwks: Check<{ keys: Record<string, unknown>[] }> = (v) => {
 
 const ROUTE_FIELDS = ["domainPattern", "server", "username", "password"] as const;
 
-/** The shape of `WC_PROXIES`; what each field may hold is the egress proxy's to check (egress/policy.ts). */
+/** The shape of the assignment's `proxies`; what each field may hold is the egress proxy's to check (egress/policy.ts). */
 const checkRoutes: Check<ProxyRoute[]> = (v) => {
   if (!Array.isArray(v)) return { at: "(root)", message: "expected an array" };
   for (const [i, route] of v.entries()) {
@@ -38,23 +40,16 @@ const checkRoutes: Check<ProxyRoute[]> = (v) => {
   return { ok: v as ProxyRoute[] };
 };
 
-/** Where, and as which session, the node opens its link to the edge: all the link takes. */
-export interface EdgeContact {
-  sessionId: string;
+/** The node before any session: where the edge is, who it is in which pool, and its limits. */
+export interface BootConfig {
   edgeUrl: URL;
-  /** Opens the link to the edge and nothing else; the node token comes over the link (`welcome`). */
-  linkToken: string;
-}
-
-export interface NodeConfig extends EdgeContact {
-  projectId: string;
-  /** edge: no port at all, clients come through the edge; direct: the proxy listens for them. */
-  connectMode: ConnectMode;
-  /** Parsed `{keys: [...]}`; undefined → fetch `<edge>/.well-known/jwks.json` (direct mode's proxy only). */
-  jwks?: { keys: Record<string, unknown>[] };
-  expiresAt: Date;
-  keepAlive: boolean;
-  browserSettings: BrowserSettings;
+  pool: string;
+  /** A UUID; a reserved member's is its session's id. */
+  memberId: string;
+  /** Opens the pool link and nothing else. */
+  bootstrapToken: string;
+  /** Started for one session (the cold path): wait for the assignment, then launch with its settings. */
+  reserved: boolean;
   /** Direct mode: 0 asks the OS for a free port (the node reports the one it got). */
   proxyPort: number;
   advertiseHost?: string;
@@ -62,9 +57,29 @@ export interface NodeConfig extends EdgeContact {
   idleGraceMs: number;
   connectDeadlineMs: number;
   readyDeadlineMs: number;
+  egress: { allowLoopback: boolean; offline: boolean };
+}
+
+/** Where, and as which session, the node opens its session link: all the link takes. */
+export interface EdgeContact {
+  sessionId: string;
+  edgeUrl: URL;
+  /** Opens the session link and nothing else; the node token comes over the link (`welcome`). */
+  linkToken: string;
+}
+
+/** The node serving its session: the boot configuration and the assignment's part. */
+export interface NodeConfig extends BootConfig, EdgeContact {
+  projectId: string;
+  /** edge: no port at all, clients come through the edge; direct: the proxy listens for them. */
+  connectMode: ConnectMode;
+  /** The edge's keys, for direct mode's proxy; undefined → fetch `<edge>/.well-known/jwks.json`. */
+  jwks?: { keys: Record<string, unknown>[] };
+  expiresAt: Date;
+  keepAlive: boolean;
+  browserSettings: BrowserSettings;
   /** The session's upstream proxies, in order (`[]`: every request goes direct). */
   proxies: ProxyRoute[];
-  egress: { allowLoopback: boolean; offline: boolean };
 }
 
 type Env = Record<string, string | undefined>;
@@ -94,27 +109,10 @@ function flag(env: Env, name: string): boolean {
   return raw === "1";
 }
 
-function json<T>(env: Env, name: string, check: Check<T>): T | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === "") return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    fail(name, "is not valid JSON");
-  }
-  const result = check(parsed);
-  if ("at" in result) fail(name, `is malformed at ${result.at}: ${result.message}`);
-  return result.ok;
-}
-
 const DAY_MS = 24 * 3600_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function edgeContact(env: Env): EdgeContact {
-  const sessionId = required(env, NodeEnv.sessionId);
-  if (!UUID.test(sessionId)) fail(NodeEnv.sessionId, "must be a UUID");
-
+export function readBootConfig(env: Env = process.env): BootConfig {
   const edgeRaw = required(env, NodeEnv.edgeUrl);
   let edgeUrl: URL;
   try {
@@ -123,54 +121,69 @@ function edgeContact(env: Env): EdgeContact {
     fail(NodeEnv.edgeUrl, "is not a URL");
   }
   if (edgeUrl.protocol !== "http:" && edgeUrl.protocol !== "https:") fail(NodeEnv.edgeUrl, "must be http(s)");
-  return { sessionId, edgeUrl, linkToken: required(env, NodeEnv.linkToken) };
-}
-
-/**
- * Enough of the environment to open the link and tell the edge why the node cannot start, when
- * the rest of it is refused; undefined when even this part is missing or malformed.
- */
-export function readEdgeContact(env: Env = process.env): EdgeContact | undefined {
-  try {
-    return edgeContact(env);
-  } catch {
-    return undefined;
-  }
-}
-
-export function readConfig(env: Env = process.env): NodeConfig {
-  const contact = edgeContact(env);
-
-  const expiresRaw = required(env, NodeEnv.expiresAt);
-  const expiresAt = new Date(expiresRaw);
-  if (!/^\d{4}-\d\d-\d\dT/.test(expiresRaw) || Number.isNaN(expiresAt.getTime())) {
-    fail(NodeEnv.expiresAt, `must be an ISO-8601 instant (got ${JSON.stringify(expiresRaw)})`);
-  }
-
-  const keepAliveRaw = (env[NodeEnv.keepAlive] ?? "false").trim() || "false";
-  if (keepAliveRaw !== "true" && keepAliveRaw !== "false") fail(NodeEnv.keepAlive, 'must be "true" or "false"');
-
-  const connectMode = (env[NodeEnv.connectMode]?.trim() || "edge") as ConnectMode;
-  if (!CONNECT_MODES.includes(connectMode)) fail(NodeEnv.connectMode, `must be one of ${CONNECT_MODES.map((m) => `"${m}"`).join(", ")}`);
-
+  const pool = required(env, NodeEnv.pool);
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(pool)) fail(NodeEnv.pool, "must be 1-64 letters, digits, '.', '_' or '-'");
+  const memberId = required(env, NodeEnv.memberId);
+  if (!UUID.test(memberId)) fail(NodeEnv.memberId, "must be a UUID");
   const advertiseHost = env[NodeEnv.advertiseHost]?.trim() || undefined;
   if (advertiseHost && !/^[A-Za-z0-9.\-:[\]]+$/.test(advertiseHost)) fail(NodeEnv.advertiseHost, "is not a host name");
-
   return {
-    ...contact,
-    projectId: required(env, NodeEnv.projectId),
-    connectMode,
-    jwks: json(env, NodeEnv.jwks, checkJwks),
-    expiresAt,
-    keepAlive: keepAliveRaw === "true",
-    browserSettings: json(env, NodeEnv.browserSettings, normalizeBrowserSettings) ?? {},
+    edgeUrl,
+    pool,
+    memberId,
+    bootstrapToken: required(env, NodeEnv.bootstrapToken),
+    reserved: flag(env, NodeEnv.reserved),
     proxyPort: integer(env, NodeEnv.proxyPort, 9223, 0, 65535),
     advertiseHost,
     chromiumPath: env[NodeEnv.chromiumPath]?.trim() || "/usr/lib/chromium/chromium",
     idleGraceMs: integer(env, NodeEnv.idleGraceMs, 10_000, 0, DAY_MS),
     connectDeadlineMs: integer(env, NodeEnv.connectDeadlineMs, 300_000, 1, DAY_MS),
     readyDeadlineMs: integer(env, NodeEnv.readyDeadlineMs, 60_000, 1, DAY_MS),
-    proxies: json(env, NodeEnv.proxies, checkRoutes) ?? [],
     egress: { allowLoopback: flag(env, NodeEnv.egressAllowLoopback), offline: flag(env, NodeEnv.egressOffline) },
+  };
+}
+
+/** What is wrong with an assignment (the edge checked it, so this is a bug there). */
+function refuse(field: string, problem: string): never {
+  throw new NodeError("error", `invalid assignment: ${field} ${problem}`);
+}
+
+function checked<T>(field: string, value: unknown, check: Check<T>): T {
+  const result = check(value);
+  if ("at" in result) refuse(field, `is malformed at ${result.at}: ${result.message}`);
+  return result.ok;
+}
+
+/**
+ * Enough of an assignment to open its session link and tell the edge why the node cannot serve
+ * it, when the rest is refused; undefined when even this part is unusable.
+ */
+export function assignmentContact(boot: BootConfig, a: Partial<Assignment> | undefined): EdgeContact | undefined {
+  if (!isObject(a) || typeof a.sessionId !== "string" || !UUID.test(a.sessionId)) return undefined;
+  if (typeof a.linkToken !== "string" || a.linkToken === "") return undefined;
+  return { sessionId: a.sessionId, edgeUrl: boot.edgeUrl, linkToken: a.linkToken };
+}
+
+/** The session's configuration: the boot configuration with the assignment's part, checked. */
+export function sessionConfig(boot: BootConfig, a: Partial<Assignment>): NodeConfig {
+  if (!isObject(a)) refuse("(root)", "is not an object");
+  if (typeof a.sessionId !== "string" || !UUID.test(a.sessionId)) refuse("sessionId", "must be a UUID");
+  if (typeof a.linkToken !== "string" || a.linkToken === "") refuse("linkToken", "is required");
+  if (typeof a.projectId !== "string" || a.projectId === "") refuse("projectId", "is required");
+  if (typeof a.expiresAt !== "number" || !Number.isFinite(a.expiresAt) || a.expiresAt <= 0) refuse("expiresAt", "must be epoch milliseconds");
+  if (typeof a.keepAlive !== "boolean") refuse("keepAlive", "must be a boolean");
+  const connectMode = a.connectMode ?? "edge";
+  if (!CONNECT_MODES.includes(connectMode)) refuse("connectMode", `must be one of ${CONNECT_MODES.map((m) => `"${m}"`).join(", ")}`);
+  return {
+    ...boot,
+    sessionId: a.sessionId,
+    linkToken: a.linkToken,
+    projectId: a.projectId,
+    connectMode,
+    jwks: a.jwks === undefined ? undefined : checked("jwks", a.jwks, checkJwks),
+    expiresAt: new Date(a.expiresAt),
+    keepAlive: a.keepAlive,
+    browserSettings: a.browserSettings === undefined ? {} : checked("browserSettings", a.browserSettings, normalizeBrowserSettings),
+    proxies: a.proxies === undefined ? [] : checked("proxies", a.proxies, checkRoutes),
   };
 }

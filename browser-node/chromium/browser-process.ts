@@ -29,6 +29,11 @@ export interface BrowserProcess {
   /** Path of the browser-level endpoint, `/devtools/browser/<id>`. */
   readonly browserPath: string;
   readonly profileDir: string;
+  /**
+   * A browser-level CDP command over --remote-debugging-pipe (fd 3/4), the one connection Chromium
+   * lets use the Extensions domain (Extensions.loadUnpacked). Rejects with CDP's error message.
+   */
+  pipeCall<T = any>(method: string, params?: object): Promise<T>;
   /** Settles when the browser process exits, for whatever reason. */
   readonly exited: Promise<BrowserExit>;
   isRunning(): boolean;
@@ -41,20 +46,69 @@ export interface BrowserProcess {
 }
 
 /**
- * Chromium's environment: the node's, less its credentials (the browser is untrusted and has no
- * business with the edge or the upstream proxies; its egress proxy holds those). WC_SESSION_ID
- * stays: the local platform finds a session's leftover processes by it.
+ * Chromium's environment: the node's, less its credential (the browser is untrusted and has no
+ * business with the edge; the session's tokens and proxies never are in the environment at all,
+ * they come over the pool link). WC_MEMBER_ID stays: the local platform finds a node's leftover
+ * processes by it.
  */
 function browserEnv(configHome: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: configHome };
-  delete env[NodeEnv.linkToken];
-  delete env[NodeEnv.proxies];
+  delete env[NodeEnv.bootstrapToken];
   return env;
 }
 
+const PIPE_CALL_MS = 30_000;
+
+/** CDP over the pipe: NUL-separated JSON both ways. Ids from 1000 (Browser.close at stop uses 1). */
+function pipeClient(input: Writable | null, output: NodeJS.ReadableStream | null) {
+  let nextId = 1000;
+  let buffered = "";
+  const pending = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
+  output?.on("data", (chunk: Buffer) => {
+    buffered += chunk.toString("utf8");
+    let end: number;
+    while ((end = buffered.indexOf("\0")) >= 0) {
+      const text = buffered.slice(0, end);
+      buffered = buffered.slice(end + 1);
+      let message: { id?: number; result?: unknown; error?: { message?: string } };
+      try {
+        message = JSON.parse(text);
+      } catch {
+        continue;
+      }
+      const call = message.id === undefined ? undefined : pending.get(message.id);
+      if (!call) continue;
+      pending.delete(message.id!);
+      if (message.error) call.reject(new NodeError("error", `CDP: ${message.error.message ?? "error"}`));
+      else call.resolve(message.result);
+    }
+  });
+  output?.once("close", () => {
+    for (const call of pending.values()) call.reject(new NodeError("error", "Chromium's pipe closed"));
+    pending.clear();
+  });
+  return <T>(method: string, params: object = {}): Promise<T> => {
+    if (!input || input.destroyed) return Promise.reject(new NodeError("error", "Chromium's pipe is closed"));
+    const id = nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        reject(new NodeError("error", `${method}: no answer over the pipe within ${PIPE_CALL_MS} ms`));
+      }, PIPE_CALL_MS);
+      const done = (f: (v: any) => void) => (v: any) => {
+        clearTimeout(timer);
+        f(v);
+      };
+      pending.set(id, { resolve: done(resolve), reject: done(reject) });
+      input.write(JSON.stringify({ id, method, params }) + "\0");
+    });
+  };
+}
+
 /**
- * A launch started before the session's own code loaded (main.ts): Chromium takes ~300 ms to
- * start, and the node's remaining modules load meanwhile. `abort` calls it off if the session ends first.
+ * A launch started before the session's own code loaded (main.ts, a reserved member): Chromium
+ * takes ~300 ms to start, and the node's remaining modules load meanwhile. `abort` calls it off
+ * if the session ends first.
  */
 export interface EarlyLaunch {
   browser: Promise<BrowserProcess>;
@@ -89,9 +143,9 @@ export async function launchBrowser(options: {
     stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"],
     env: browserEnv(configHome),
   });
-  // Nobody reads Chromium's pipe answers or cares about a broken lifeline once it is stopping.
+  // Nobody cares about a broken lifeline once it is stopping.
   for (const stream of [child.stdio[3], child.stdio[4]]) stream?.on("error", () => {});
-  (child.stdio[4] as NodeJS.ReadableStream | null)?.resume();
+  const pipeCall = pipeClient(child.stdio[3] as Writable | null, child.stdio[4] as NodeJS.ReadableStream | null);
   const exited = new Promise<BrowserExit>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
   let running = true;
   void exited.then(() => (running = false));
@@ -134,6 +188,7 @@ export async function launchBrowser(options: {
     browserPath: found.path,
     profileDir,
     exited,
+    pipeCall,
     isRunning: () => running,
     stop: (beforeRemove) => (stopping ??= stopProcess(child, profileDir, exited, () => running, beforeRemove)),
   };

@@ -27,7 +27,28 @@ const BASE_FLAGS = [
   "--password-store=basic",
   "--use-mock-keychain",
   "--disable-breakpad",
+  // Without it the first tab carries an infobar about --no-sandbox (56 px of height, measured in
+  // Chromium 156), so that page alone was shorter than every later one.
+  "--test-type",
+  // The Extensions CDP domain: the node loads a session's extension into a running browser over
+  // its --remote-debugging-pipe (Extensions.loadUnpacked), and clients find it (as Stagehand's
+  // launcher does) with Extensions.getExtensions.
+  "--enable-unsafe-extension-debugging",
 ];
+
+/**
+ * Height of what headless Chromium still lays out above a page (tab strip and toolbar): 87 px in
+ * Chromium 156, measured (outerHeight - innerHeight). Windows are sized this much taller than the
+ * viewport so a page's innerWidth/innerHeight are the viewport. A running browser measures its own
+ * (chromium/settle.ts); this is the launch's estimate.
+ */
+export const WINDOW_UI_HEIGHT = 87;
+
+/** The window size that gives a page `viewport`, with `uiHeight` px of browser UI above it. */
+export const windowSize = (viewport: { width: number; height: number }, uiHeight = WINDOW_UI_HEIGHT) => ({
+  width: viewport.width,
+  height: viewport.height + uiHeight,
+});
 
 /**
  * The browser is untrusted: pages must not reach the task metadata and credentials endpoints
@@ -85,10 +106,9 @@ export function launchFlags(settings: BrowserSettings, profileDir: string, extra
     `--host-resolver-rules=${HOST_RESOLVER_RULES}${extras.offline ? `, ${OFFLINE_RESOLVER_RULES}` : ""}`,
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
   ];
-  // The viewport setting sizes the window. A page whose client sets no viewport of its own gets
-  // the window less the toolbars headless Chromium still lays out (143 px of height in Chromium
-  // 156, measured), as in a desktop browser.
-  const size = settings.viewport ?? DEFAULT_VIEWPORT;
+  // The viewport sizes the window, taller by the browser's UI, so a page whose client sets no
+  // viewport of its own has exactly the viewport (every new window takes this size too).
+  const size = windowSize(settings.viewport ?? DEFAULT_VIEWPORT);
   flags.push(`--window-size=${size.width},${size.height}`);
   if (extras.egressPort) {
     // "<-loopback>" takes away Chromium's implicit bypass of localhost and 127.0.0.0/8: loopback
@@ -96,9 +116,9 @@ export function launchFlags(settings: BrowserSettings, profileDir: string, extra
     flags.push(`--proxy-server=http://127.0.0.1:${extras.egressPort}`, "--proxy-bypass-list=<-loopback>");
   }
   if (extras.extensionDir) {
-    // As Stagehand's own launcher does: only this extension, and the Extensions CDP domain
-    // (Extensions.getExtensions), which clients use to find it.
-    flags.push(`--load-extension=${extras.extensionDir}`, `--disable-extensions-except=${extras.extensionDir}`, "--enable-unsafe-extension-debugging");
+    // As Stagehand's own launcher does: only this extension (a launch that knows it: the cold
+    // path, a context's relaunch; a warm browser loads it over the pipe instead).
+    flags.push(`--load-extension=${extras.extensionDir}`, `--disable-extensions-except=${extras.extensionDir}`);
   }
   flags.push("about:blank");
   return flags;

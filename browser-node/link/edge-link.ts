@@ -19,6 +19,8 @@ export interface LinkHandlers {
   end(reason: ExitReason, detail?: string): void;
   /** The link is gone for good: refused, replaced, or not back within its grace. */
   lost(detail: string): void;
+  /** The first `welcome` came: the session holds the node now (its pool link may close). */
+  opened?(): void;
 }
 
 /** `http(s)://edge` + path → `ws(s)://edge/path`. */
@@ -48,6 +50,7 @@ export class EdgeLink {
   private over: string | undefined;
   private dialing: Promise<void> | undefined;
   private pinger: NodeJS.Timeout | undefined;
+  private welcomed = false;
   private waiters: Array<{ open: (ws: WebSocket) => void; fail: (err: Error) => void }> = [];
   private readonly url: URL;
 
@@ -213,6 +216,8 @@ export class EdgeLink {
       ws.ping();
     }, PING_EVERY_MS);
     this.pinger.unref();
+    if (!this.welcomed) this.handlers.opened?.();
+    this.welcomed = true;
     for (const waiter of this.waiters.splice(0)) waiter.open(ws);
   }
 

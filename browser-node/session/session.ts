@@ -1,17 +1,22 @@
 /**
- * One session's node, start to end: the link to the edge, Chromium, the proxy (direct mode only),
+ * One session's node, from its assignment to its end: the link to the edge, Chromium (the warm
+ * one, given the session's settings live, or one launched for it), the proxy (direct mode only),
  * readiness, the timers, the edge's calls, and the single way out (`end`), which every ending
  * takes: close clients with the reason's close frame, stop Chromium, ship the artifacts, report
  * `exit` over the link, and hand back the process exit code.
  */
 import { randomBytes } from "node:crypto";
 import type { Server } from "node:http";
+import { DEFAULT_VIEWPORT } from "../../edge/browser-settings.ts";
 import { CloseCode, type ExitReason } from "../../edge/node-protocol.ts";
 import { sleep } from "../../edge/retries.ts";
 import { createEdgeArtifacts, type EdgeArtifacts } from "../artifacts/edge-artifacts.ts";
 import { SessionArtifacts } from "../artifacts/session-artifacts.ts";
 import { createTokenVerifier } from "../auth.ts";
 import { launchBrowser, type BrowserProcess, type EarlyLaunch } from "../chromium/browser-process.ts";
+import { WINDOW_UI_HEIGHT } from "../chromium/flags.ts";
+import { keepViewport, loadExtension } from "../chromium/live-settings.ts";
+import type { Settled } from "../chromium/settle.ts";
 import type { NodeConfig } from "../config.ts";
 import { handleCall, type CallContext } from "../link/calls.ts";
 import { EdgeLink } from "../link/edge-link.ts";
@@ -43,6 +48,23 @@ export const exitCodeFor = (reason: ExitReason) => (CLEAN_ENDINGS.has(reason) ? 
 /** How long clients get to take their close frames before the browser goes. */
 const CLIENT_CLOSE_MS = 1500;
 
+/** A pool member's browser, launched with the defaults and settled before any session (main.ts). */
+export interface WarmBrowser {
+  browser: BrowserProcess;
+  settled: Settled;
+}
+
+export interface SessionStart {
+  /** A warm member's browser: the session's settings are applied to it live. */
+  warm?: WarmBrowser;
+  /** A reserved member's launch with the session's settings, started before this module loaded. */
+  early?: EarlyLaunch;
+  /** performance.now() at the assignment: the connect deadline counts from it. */
+  assignedAt: number;
+  /** The session link's first `welcome` came (the pool link closes with `assigned`). */
+  linked?: () => void;
+}
+
 export class Session {
   readonly clients: ClientRegistry;
   private browser: BrowserProcess | undefined;
@@ -59,18 +81,21 @@ export class Session {
   private readonly edgeArtifacts: EdgeArtifacts;
   private usageReports: { stop(): { proxyBytes: number } } | undefined;
   private certificatePolicy: { close(): void } | undefined;
+  private viewportKeeper: { close(): void } | undefined;
+  private warm: WarmBrowser | undefined;
+  private readonly assignedAt: number;
   /** Resolves with the process exit code once the session has ended, however it ended. */
   readonly ended = new Promise<number>((resolve) => (this.settle = resolve));
 
-  /**
-   * @param egress the node's egress proxy, started before Chromium (whose flags name its port).
-   * @param early a launch main.ts started before this module loaded (see `EarlyLaunch`).
-   */
+  /** @param egress the node's egress proxy, started before Chromium (whose flags name its port). */
   constructor(
     private readonly config: NodeConfig,
     private readonly egress: Egress,
-    early?: EarlyLaunch,
+    start: SessionStart,
   ) {
+    const { early, warm } = start;
+    this.warm = warm;
+    this.assignedAt = start.assignedAt;
     this.launching = early?.browser;
     this.launchAbort = early?.abort ?? new AbortController();
     this.clients = new ClientRegistry(config.expiresAt.getTime());
@@ -90,6 +115,7 @@ export class Session {
       call: (call) => handleCall(calls, call),
       end: (reason, detail) => void this.end(reason, detail ?? "the edge ended the session"),
       lost: (detail) => void this.end("error", detail),
+      opened: start.linked,
     });
   }
 
@@ -116,12 +142,23 @@ export class Session {
     const direct = config.connectMode === "direct";
     // The link first: the node token it brings is what the extension and context are fetched with.
     this.link.start();
-    // The session's folder, and its extension before Chromium starts (a session with neither an
-    // extension nor a context had Chromium launched by main.ts already: `launching` is set).
-    // The session's way out (proxies, allowedDomains, blockAds) is set before any client can
-    // navigate; until then the egress proxy refuses everything.
+    // The session's folder, and its extension before Chromium gets it (a reserved member's session
+    // with neither an extension nor a context had Chromium launched by main.ts already:
+    // `launching` is set). The session's way out (proxies, allowedDomains, blockAds) is set
+    // before any client can navigate; until then the egress proxy refuses everything.
     await Promise.all([this.artifacts.prepare(), this.egress.configure(egressSettings(config.browserSettings, config.proxies))]);
     if (this.ending) return;
+    const warm = this.warm;
+    if (warm && config.browserSettings.context) {
+      // A saved profile cannot be swapped into a running browser: the warm one goes, and one
+      // starts on the seeded profile (the Node process, the egress proxy and the links stay up).
+      log("browser-relaunch", { why: "context" });
+      this.warm = undefined;
+      await warm.browser.stop();
+      if (this.ending) return;
+    } else if (warm) {
+      this.launching = Promise.resolve(warm.browser);
+    }
     this.launching ??= launchBrowser({
       executable: config.chromiumPath,
       settings: config.browserSettings,
@@ -138,13 +175,15 @@ export class Session {
       if (!this.ending) void this.end("browser-crashed", `Chromium exited (code ${code}, signal ${signal})`);
     });
     const launched = performance.now();
-    log("browser-started", { pid: browser.pid, debugPort: browser.debugPort, proxyPort: direct ? this.port : undefined, profileDir: browser.profileDir });
+    // A warm browser was logged when it started (main.ts); a launched one is logged here.
+    if (!this.warm) log("browser-started", { pid: browser.pid, debugPort: browser.debugPort, profileDir: browser.profileDir });
     // Downloads must be in place before any client; the probe does not need them, so both go at
     // once (each is a few CDP round trips on a cold browser).
     const [browserVersion] = await Promise.all([
       direct ? probeThroughProxy(this.port, readinessSecret, deadline) : probeChromium(browser, deadline),
       this.artifacts.attach(browser),
       applyCertificatePolicy(browser, config.browserSettings).then((held) => (this.certificatePolicy = held)),
+      this.warm ? this.applyLive(this.warm) : undefined,
     ]);
     if (this.ending) return;
     const probed = performance.now();
@@ -156,12 +195,36 @@ export class Session {
       port: direct ? this.port : undefined,
       host: config.advertiseHost,
       browserVersion,
-      // Milliseconds since the process started: Chromium listening, the probe done, the edge told.
-      ms: { browser: Math.round(launched), probed: Math.round(probed), reported: Math.round(performance.now()) },
+      warm: this.warm !== undefined,
+      // Milliseconds since the process started: Chromium listening, the probe done, the edge told; and since the assignment.
+      ms: {
+        browser: Math.round(launched),
+        probed: Math.round(probed),
+        reported: Math.round(performance.now()),
+        sinceAssigned: Math.round(performance.now() - this.assignedAt),
+      },
     });
 
     this.usageReports = reportUsage(this.egress, this.edgeArtifacts);
-    this.disarmTimers = armSessionTimers({ ...config, clients: this.clients, end: (reason) => void this.end(reason) });
+    // The connect deadline counts from the assignment, not from `ready`.
+    const connectDeadlineMs = Math.max(0, config.connectDeadlineMs - (performance.now() - this.assignedAt));
+    this.disarmTimers = armSessionTimers({ ...config, connectDeadlineMs, clients: this.clients, end: (reason) => void this.end(reason) });
+  }
+
+  /**
+   * The session's settings a warm browser did not launch with (chromium/live-settings.ts): the
+   * viewport (only when it differs from the launch's window), the extension.
+   */
+  private async applyLive({ browser, settled }: WarmBrowser) {
+    const viewport = this.config.browserSettings.viewport ?? DEFAULT_VIEWPORT;
+    const launchedRight = viewport.width === DEFAULT_VIEWPORT.width && viewport.height === DEFAULT_VIEWPORT.height && settled.uiHeight === WINDOW_UI_HEIGHT;
+    const extensionDir = this.artifacts.extensionDir;
+    await Promise.all([
+      launchedRight ? undefined : keepViewport(browser, viewport, settled.uiHeight).then((keeper) => (this.viewportKeeper = keeper)),
+      extensionDir
+        ? loadExtension(browser, extensionDir).then((id) => log("extension-loaded", { extensionId: this.config.browserSettings.extensionId, chromiumId: id }))
+        : undefined,
+    ]);
   }
 
   /** Direct mode's JWT-checked proxy, for clients that come straight to the node. */
@@ -207,7 +270,8 @@ export class Session {
     await Promise.race([this.clients.closeAll(CLOSE_FOR[reason]), sleep(CLIENT_CLOSE_MS)]);
     this.server?.closeAllConnections();
     this.launchAbort.abort(); // a Chromium still starting (or hung before listening) is stopped, not awaited
-    const browser = this.browser ?? (await this.launching?.catch(() => undefined));
+    const browser = this.browser ?? (await this.launching?.catch(() => undefined)) ?? this.warm?.browser;
+    this.viewportKeeper?.close();
     // Artifacts land before `exit` is reported: the context's profile once Chromium has stopped
     // cleanly (before its profile is removed), then the last downloads, log and recording.
     await browser?.stop((profileDir) => this.artifacts.beforeProfileRemoved(profileDir));

@@ -18,7 +18,7 @@ let control: RawClient;
 
 beforeAll(async () => {
   site = await serveSite();
-  node = await startReadyNode({ keepAlive: true, connectMode: "direct", env: { WC_BROWSER_SETTINGS: JSON.stringify({ recordSession: false }) } });
+  node = await startReadyNode({ keepAlive: true, connectMode: "direct", browserSettings: { recordSession: false } });
   ({ port, token } = node);
   control = await connectRaw(port, token);
 });

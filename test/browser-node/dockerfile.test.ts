@@ -124,9 +124,8 @@ describe("browser-node/Dockerfile", () => {
     const sessionId = randomUUID();
     // Port 0 instead of ENV's, so parallel runs never collide; the health check gets the port the node got.
     // ENV's Chromium (checked above) behind the tests' wrapper, which keeps it off the network.
-    const env = { ...imageEnv, WC_CHROMIUM_PATH: TEST_CHROMIUM, WC_CONNECT_MODE: "direct", WC_PROXY_PORT: "0", HOME: home };
-    const linkToken = await edge.linkToken(sessionId);
-    const node = startNode({ edgeUrl: edge.url, sessionId, linkToken, jwks: edge.key.jwks, env, command: { argv, cwd: join(scratch, workdir), ...as } });
+    const env = { ...imageEnv, WC_CHROMIUM_PATH: TEST_CHROMIUM, WC_PROXY_PORT: "0", HOME: home };
+    const node = await startNode({ edge, sessionId, connectMode: "direct", env, command: { argv, cwd: join(scratch, workdir), ...as } });
     try {
       const ready = await edge.waitFor(sessionId, "ready");
       const port = String(ready.direct.port);
@@ -160,7 +159,7 @@ describe("browser-node/Dockerfile", () => {
     await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
     const probePort = String((probe.address() as AddressInfo).port);
     const env = { ...imageEnv, WC_CHROMIUM_PATH: TEST_CHROMIUM, HOME: home };
-    const node = startNode({ edgeUrl: edge.url, sessionId, linkToken: await edge.linkToken(sessionId), env, command: { argv, cwd: join(scratch, workdir), ...as } });
+    const node = await startNode({ edge, sessionId, env, command: { argv, cwd: join(scratch, workdir), ...as } });
     try {
       const ready = await edge.waitFor(sessionId, "ready");
       expect(ready.direct).toBeUndefined();

@@ -6,7 +6,7 @@
  */
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ARTIFACT_FLUSH_INTERVAL_MS, NodeEnv } from "../../edge/node-protocol.ts";
+import { ARTIFACT_FLUSH_INTERVAL_MS } from "../../edge/node-protocol.ts";
 import { FakeEdge } from "./support/fake-edge.ts";
 import { startReadyNode } from "./support/ready-node.ts";
 import { serveSite, type Site } from "./support/site.ts";
@@ -25,7 +25,7 @@ afterAll(async () => {
 describe("proxyBytes", () => {
   it("is reported with the welcome's node token while the session runs, and its total in the link's exit", async () => {
     const proxies = [{ server: upstream.url, username: "carol", password: "pw-usage" }];
-    const ready = await startReadyNode({ edge, env: { [NodeEnv.proxies]: JSON.stringify(proxies) } });
+    const ready = await startReadyNode({ edge, proxies });
     const { node } = ready;
     try {
       const browser = await chromium.connectOverCDP(ready.cdpUrl);

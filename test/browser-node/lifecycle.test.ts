@@ -8,9 +8,9 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sessionProcesses } from "../../browser-node/local/processes.ts";
+import { processesWithEnv } from "../../browser-node/local/processes.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CloseCode } from "../../edge/node-protocol.ts";
+import { CloseCode, NodeEnv } from "../../edge/node-protocol.ts";
 import { FakeEdge } from "./support/fake-edge.ts";
 import { signCdpToken, makeSigningKey } from "./support/keys.ts";
 import { startNode, type NodeOptions, type RunningNode } from "./support/node-process.ts";
@@ -20,16 +20,16 @@ import { connectRaw, connectRawUrl } from "./support/raw-client.ts";
 import { shared, sharedToken } from "./support/shared.ts";
 
 let edge: FakeEdge;
+const memberProcesses = (memberId: string) => processesWithEnv(NodeEnv.memberId, memberId);
 
 beforeAll(async () => {
   edge = await FakeEdge.start();
 });
 afterAll(() => edge.stop());
 
-/** A node not waited for, with a link token for its session. */
-async function unreadyNode(options: Partial<NodeOptions> = {}): Promise<RunningNode> {
-  const sessionId = crypto.randomUUID();
-  return startNode({ jwks: edge.key.jwks, ...options, sessionId, edgeUrl: edge.url, linkToken: await edge.linkToken(sessionId) });
+/** A node not waited for, assigned a session as soon as its pool link opens (a reserved member: it launches Chromium after that). */
+function unreadyNode(options: Partial<NodeOptions> = {}): Promise<RunningNode> {
+  return startNode({ reserved: true, ...options, edge });
 }
 
 /** The node is gone with the expected code, reported why over its link, and left no Chromium and no profile. */
@@ -75,11 +75,11 @@ describe.each(["edge", "direct"] as const)("session endings, %s mode", (connectM
 
   it("keeps a keepAlive session through disconnects, reconnectable, until the edge sends end", async () => {
     const { node, cdpUrl, started } = await readyNode({ keepAlive: true, env: { WC_IDLE_GRACE_MS: "100" } });
-    // The untrusted browser never sees the node's credentials; the session id stays for leak checks.
+    // The untrusted browser never sees the node's credentials; the member id stays for leak checks.
     const environ = readFileSync(`/proc/${started.pid}/environ`, "latin1");
-    expect(environ).not.toContain("WC_LINK_TOKEN");
+    expect(environ).not.toContain("WC_BOOTSTRAP_TOKEN");
     expect(environ).not.toMatch(/eyJ/);
-    expect(environ).toContain(`WC_SESSION_ID=${node.sessionId}`);
+    expect(environ).toContain(`WC_MEMBER_ID=${node.memberId}`);
     const first = await connectRawUrl(cdpUrl);
     await first.call("Browser.getVersion");
     first.socket.close();
@@ -110,7 +110,7 @@ it("ends a session no client connects to at the connect deadline", async () => {
 describe("readiness", () => {
   it("SIGTERM while Chromium is still starting still stops it, reports terminated and exits 0", async () => {
     const node = await unreadyNode();
-    await node.waitForLog("starting");
+    await node.waitForLog("assigned");
     node.child.kill("SIGTERM");
     expect((await node.exited).code).toBe(0);
     expect(edge.messages(node.sessionId, "exit").map((e) => e.reason)).toEqual(["terminated"]);
@@ -126,13 +126,13 @@ describe("readiness", () => {
     writeFileSync(hung, "#!/bin/sh\nexec sleep 600\n");
     chmodSync(hung, 0o755);
     const node = await unreadyNode({ env: { WC_CHROMIUM_PATH: hung, WC_READY_DEADLINE_MS: "120000" } });
-    await node.waitForLog("starting");
-    await expect.poll(() => sessionProcesses(node.sessionId).length).toBeGreaterThan(1); // the node and its "browser"
+    await node.waitForLog("assigned");
+    await expect.poll(() => memberProcesses(node.memberId).length).toBeGreaterThan(1); // the node and its "browser"
     await expect.poll(() => edge.linkAttempts.some((a) => a.sessionId === node.sessionId)).toBe(true);
     node.child.kill("SIGTERM");
     expect((await node.exited).code).toBe(0);
     expect(edge.messages(node.sessionId, "exit").map((e) => e.reason)).toEqual(["terminated"]);
-    expect(sessionProcesses(node.sessionId)).toEqual([]);
+    expect(memberProcesses(node.memberId)).toEqual([]);
   });
 
   it("redials a link the edge cannot take yet (503) and is ready once it can", async () => {
@@ -161,7 +161,7 @@ describe("readiness", () => {
 describe("the edge's keys (direct mode's proxy)", () => {
   it("are fetched from <edge>/.well-known/jwks.json when the environment has none", async () => {
     const before = edge.jwksRequests;
-    const { node, port, token } = await startReadyNode({ edge, connectMode: "direct", jwks: undefined });
+    const { node, port, token } = await startReadyNode({ edge, connectMode: "direct", jwks: null });
     const client = await connectRaw(port, token);
     expect((await client.call("Browser.getVersion")).product).toMatch(/Chrome/);
     expect(edge.jwksRequests).toBeGreaterThan(before);

@@ -20,7 +20,7 @@ let site: Server;
 const call = (c: Record<string, unknown>) => ready.edge.call(sessionId, c);
 
 beforeAll(async () => {
-  ready = await startReadyNode({ keepAlive: true, env: { WC_BROWSER_SETTINGS: JSON.stringify({ recordSession: false }) } });
+  ready = await startReadyNode({ keepAlive: true, browserSettings: { recordSession: false } });
   sessionId = ready.node.sessionId;
   site = createServer((_req, res) => {
     res.writeHead(200, { "content-type": "text/plain", "content-disposition": 'attachment; filename="report.txt"' });

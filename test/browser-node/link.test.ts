@@ -58,7 +58,7 @@ describe("the link token", () => {
     ["an expired link token", (sessionId: string) => edge.linkToken(sessionId, { expIn: -120 })],
   ])("%s is refused by the edge: the node gives up at once, stops Chromium and exits 1", async (_name, token) => {
     const sessionId = crypto.randomUUID();
-    const node = startNode({ edgeUrl: edge.url, sessionId, linkToken: await token(sessionId) });
+    const node = await startNode({ edge, sessionId, linkToken: await token(sessionId) });
     expect((await node.exited).code).toBe(1);
     expect(edge.linkAttempts.filter((a) => a.sessionId === sessionId)).toEqual([{ sessionId, status: 401 }]);
     expect(edge.messages(sessionId)).toEqual([]);

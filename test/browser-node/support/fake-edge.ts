@@ -1,6 +1,8 @@
 /**
- * A small stand-in for the edge, speaking the node link (docs/node-link.md) as the real one does:
- * it takes links with a valid link token (real ES256 JWTs, verified), sends `welcome` with a node
+ * A small stand-in for the edge, speaking the pool link (docs/pool.md) and the node link
+ * (docs/node-link.md) as the real one does: it takes pool links with a valid bootstrap token for
+ * the member and pool (401 otherwise), records `warm`, sends a member the `assign` offered for it
+ * (on `warm`, or as soon as a reserved member's link opens), and takes session links with a valid link token (real ES256 JWTs, verified), sends `welcome` with a node
  * token, records what nodes send, sends calls and `end`, takes channels with a valid node token,
  * serves the artifact routes and staged uploads (node token checked), and lets CDP clients in at
  * `/cdp/<session>[/devtools/...]?signingKey=<JWT>` through a channel (fake-edge-clients.ts).
@@ -10,9 +12,22 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import { WebSocketServer, type WebSocket } from "ws";
-import { CDP_TOKEN_AUDIENCE, LINK_TOKEN_AUDIENCE, NODE_TOKEN_AUDIENCE, TOKEN_ISSUER, type NodeCall } from "../../../edge/node-protocol.ts";
+import {
+  CDP_TOKEN_AUDIENCE,
+  LINK_TOKEN_AUDIENCE,
+  NODE_TOKEN_AUDIENCE,
+  POOL_LINK_TOKEN_AUDIENCE,
+  TOKEN_ISSUER,
+  type Assignment,
+  type NodeCall,
+} from "../../../edge/node-protocol.ts";
 import { acceptClient } from "./fake-edge-clients.ts";
-import { makeSigningKey, signNodeSideToken, type SigningKey } from "./keys.ts";
+import { makeSigningKey, signBootstrapToken, signNodeSideToken, type SigningKey } from "./keys.ts";
+
+export const TEST_POOL = "test-pool";
+
+/** When the fake edge sends a member its offered assignment: on `warm`, or as soon as its link opens (a reserved member). */
+export type AssignWhen = "on-warm" | "on-open";
 
 export interface LinkMessage {
   sessionId: string;
@@ -32,6 +47,7 @@ export interface StagedUpload {
 }
 
 const LINK = /^\/internal\/nodes\/([^/]+)\/link$/;
+const POOL_LINK = /^\/internal\/pools\/([^/]+)\/members\/([^/]+)\/link$/;
 const CHANNEL = /^\/internal\/nodes\/([^/]+)\/cdp\/([^/]+)$/;
 const ARTIFACT = /^\/internal\/nodes\/([^/]+)\/(extension|context|downloads|logs|recording|usage|uploads\/[^/]+)$/;
 const CLIENT = /^\/cdp\/([^/]+)(\/.*)?$/;
@@ -48,11 +64,23 @@ export class FakeEdge {
   readonly refuseLinks = new Map<string, number>();
   /** Uploads staged for nodes, by `<session>/<name>`. */
   readonly staged = new Map<string, StagedUpload>();
+  /** What `GET extension|context` serves, by `<session>/<kind>` (404 otherwise). */
+  readonly blobs = new Map<string, Buffer>();
   /** Sessions over at the edge: their links are taken and closed with 4010 at once, without a welcome (as the edge does). */
   readonly over = new Set<string>();
   /** How links closed: code and reason, by session. */
   readonly linkCloses: Array<{ sessionId: string; code: number; reason: string }> = [];
   jwksRequests = 0;
+  /** Pool link upgrades: the member and the status it got (101 when taken). */
+  readonly poolLinkAttempts: Array<{ memberId: string; status: number }> = [];
+  /** What members sent on their pool links. */
+  readonly poolReceived: Array<{ memberId: string; message: any; at: number }> = [];
+  /** How pool links closed (by either side). */
+  readonly poolCloses: Array<{ memberId: string; code: number; reason: string; at: number }> = [];
+  /** Everything in order, for tests of the sequence: `pool-open <m>`, `warm <m>`, `assign <m>`, `link-open <s>`, `pool-close <m> <code> <reason>`. */
+  readonly timeline: string[] = [];
+  private readonly offers = new Map<string, { assignment: Assignment; when: AssignWhen }>();
+  private readonly poolLinks = new Map<string, WebSocket>();
   private server!: Server;
   private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, skipUTF8Validation: true, maxPayload: 0 });
   private readonly links = new Map<string, WebSocket>();
@@ -74,6 +102,50 @@ export class FakeEdge {
 
   linkToken(sessionId: string, claims: { aud?: string; expIn?: number } = {}) {
     return signNodeSideToken(this.key, "link", { sub: sessionId, ...claims });
+  }
+
+  bootstrapToken(memberId: string, claims: { pool?: string; aud?: string; expIn?: number } = {}) {
+    return signBootstrapToken(this.key, { sub: memberId, pool: TEST_POOL, ...claims });
+  }
+
+  /** The assignment this member gets, when it says `warm` (or, `on-open`, as soon as its pool link opens). */
+  offer(memberId: string, assignment: Assignment, when: AssignWhen = "on-warm") {
+    this.offers.set(memberId, { assignment, when });
+    const link = this.poolLinks.get(memberId);
+    if (link && (when === "on-open" || this.poolMessages(memberId, "warm").length > 0)) this.sendAssign(memberId);
+  }
+
+  poolMessages(memberId: string, t?: string): any[] {
+    return this.poolReceived.filter((m) => m.memberId === memberId && (!t || m.message.t === t)).map((m) => m.message);
+  }
+
+  async waitForPool(memberId: string, t: string, timeoutMs = 30_000): Promise<any> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.poolMessages(memberId, t)[0];
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no ${t} from member ${memberId} within ${timeoutMs} ms`);
+      await new Promise<void>((r) => {
+        this.wakers.push(r);
+        setTimeout(r, 200);
+      });
+    }
+  }
+
+  /** Closes a member's pool link (4011 retires it), or drops it without a close frame. */
+  closePoolLink(memberId: string, code?: number, reason?: string) {
+    const ws = this.poolLinks.get(memberId);
+    if (code === undefined) ws?.terminate();
+    else ws?.close(code, reason);
+  }
+
+  private sendAssign(memberId: string) {
+    const offer = this.offers.get(memberId);
+    const link = this.poolLinks.get(memberId);
+    if (!offer || !link) return;
+    this.offers.delete(memberId);
+    this.timeline.push(`assign ${memberId}`);
+    link.send(JSON.stringify({ t: "assign", assignment: offer.assignment }));
   }
 
   /** Messages of one session, of one type. */
@@ -151,7 +223,21 @@ export class FakeEdge {
     const bearer = req.headers.authorization?.replace(/^Bearer /, "");
     const refuse = (status: number) => socket.end(`HTTP/1.1 ${status} Refused\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     let m: RegExpExecArray | null;
-    if ((m = LINK.exec(url.pathname))) {
+    if ((m = POOL_LINK.exec(url.pathname))) {
+      const [, pool, memberId] = m;
+      const claims = bearer
+        ? await jwtVerify(bearer, createLocalJWKSet(this.key.jwks as JSONWebKeySet), {
+            algorithms: ["ES256"],
+            issuer: TOKEN_ISSUER,
+            audience: POOL_LINK_TOKEN_AUDIENCE,
+            subject: memberId,
+          }).catch(() => undefined)
+        : undefined;
+      const status = claims?.payload.pool === decodeURIComponent(pool) ? 101 : 401;
+      this.poolLinkAttempts.push({ memberId, status });
+      if (status !== 101) return refuse(status);
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.takePoolLink(memberId, ws));
+    } else if ((m = LINK.exec(url.pathname))) {
       const sessionId = m[1];
       const ok = await this.verify(bearer, LINK_TOKEN_AUDIENCE, sessionId).then(() => true, () => false);
       const status = !ok ? 401 : (this.refuseLinks.get(sessionId) ?? 101);
@@ -174,8 +260,31 @@ export class FakeEdge {
     } else refuse(404);
   }
 
+  private takePoolLink(memberId: string, ws: WebSocket) {
+    this.poolLinks.get(memberId)?.close(4009, "link replaced");
+    this.poolLinks.set(memberId, ws);
+    this.timeline.push(`pool-open ${memberId}`);
+    ws.on("message", (data) => {
+      const message = JSON.parse(String(data));
+      this.poolReceived.push({ memberId, message, at: Date.now() });
+      if (message.t === "warm") {
+        this.timeline.push(`warm ${memberId}`);
+        if (this.offers.get(memberId)?.when === "on-warm") this.sendAssign(memberId);
+      }
+      for (const wake of this.wakers.splice(0)) wake();
+    });
+    ws.on("close", (code, reason) => {
+      this.poolCloses.push({ memberId, code, reason: String(reason), at: Date.now() });
+      this.timeline.push(`pool-close ${memberId} ${code} ${String(reason)}`);
+      if (this.poolLinks.get(memberId) === ws) this.poolLinks.delete(memberId);
+      for (const wake of this.wakers.splice(0)) wake();
+    });
+    if (this.offers.get(memberId)?.when === "on-open") this.sendAssign(memberId);
+  }
+
   private async takeLink(sessionId: string, ws: WebSocket) {
     if (this.over.has(sessionId)) return ws.close(4010, "session over");
+    this.timeline.push(`link-open ${sessionId}`);
     this.links.get(sessionId)?.close(4009, "link replaced");
     this.links.set(sessionId, ws);
     ws.on("message", (data) => {
@@ -217,6 +326,8 @@ export class FakeEdge {
       res.write(staged.body.subarray(0, staged.body.length >> 1), () => setTimeout(() => res.destroy(), 50));
       return;
     }
+    const blob = req.method === "GET" ? this.blobs.get(`${sessionId}/${kind}`) : undefined;
+    if (blob) return res.writeHead(200, { "content-type": "application/octet-stream", "content-length": blob.length }).end(blob);
     if (req.method === "GET") return res.writeHead(404).end('{"message":"none"}');
     res.writeHead(req.method === "PUT" ? 204 : 200, { "content-type": "application/json" }).end(req.method === "PUT" ? undefined : "{}");
   }

@@ -1,6 +1,6 @@
 /** Test signing keys, made at run time with jose; tokens shaped as the edge signs them. */
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
-import { CDP_TOKEN_AUDIENCE, LINK_TOKEN_AUDIENCE, NODE_TOKEN_AUDIENCE, TOKEN_ALGORITHM, TOKEN_ISSUER } from "../../../edge/node-protocol.ts";
+import { CDP_TOKEN_AUDIENCE, LINK_TOKEN_AUDIENCE, NODE_TOKEN_AUDIENCE, POOL_LINK_TOKEN_AUDIENCE, TOKEN_ALGORITHM, TOKEN_ISSUER } from "../../../edge/node-protocol.ts";
 
 export interface SigningKey {
   privateKey: Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
@@ -37,7 +37,7 @@ export async function signCdpToken(key: SigningKey, claims: TokenClaims): Promis
   return jwt.sign(key.privateKey);
 }
 
-/** A link token (the node's bootstrap credential) or a node token, as the edge signs them. */
+/** A session link token (from the assignment) or a node token, as the edge signs them. */
 export async function signNodeSideToken(
   key: SigningKey,
   kind: "link" | "node",
@@ -48,6 +48,19 @@ export async function signNodeSideToken(
     .setProtectedHeader({ alg: TOKEN_ALGORITHM, kid: key.publicJwk.kid })
     .setIssuer(TOKEN_ISSUER)
     .setAudience(claims.aud ?? (kind === "link" ? LINK_TOKEN_AUDIENCE : NODE_TOKEN_AUDIENCE))
+    .setSubject(claims.sub)
+    .setIssuedAt(now)
+    .setExpirationTime(now + (claims.expIn ?? 3600))
+    .sign(key.privateKey);
+}
+
+/** A bootstrap token (the node's only credential at boot: it opens its pool link), as the edge signs it. */
+export async function signBootstrapToken(key: SigningKey, claims: { sub: string; pool: string; aud?: string; expIn?: number }): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ pool: claims.pool })
+    .setProtectedHeader({ alg: TOKEN_ALGORITHM, kid: key.publicJwk.kid })
+    .setIssuer(TOKEN_ISSUER)
+    .setAudience(claims.aud ?? POOL_LINK_TOKEN_AUDIENCE)
     .setSubject(claims.sub)
     .setIssuedAt(now)
     .setExpirationTime(now + (claims.expIn ?? 3600))

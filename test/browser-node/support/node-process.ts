@@ -1,28 +1,46 @@
 /**
  * Runs the browser node as a real child process, the way the ECS stand-in does: from source with
- * tsx, or the esbuild bundle. Collects its JSON log lines.
+ * tsx, or the esbuild bundle, booted as a pool member of a fake edge, which assigns it a session.
+ * Collects its JSON log lines.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { NodeEnv } from "../../../edge/node-protocol.ts";
+import { NodeEnv, type Assignment, type ProxyRoute } from "../../../edge/node-protocol.ts";
+import { TEST_POOL, type AssignWhen, type FakeEdge } from "./fake-edge.ts";
 
 export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const BUNDLE = `${ROOT}dist/browser-node/main.mjs`;
 export const CHROMIUM = process.env.WC_CHROMIUM_PATH ?? "/usr/lib/chromium/chromium";
 
-export interface NodeOptions {
-  edgeUrl: string;
-  /** WC_LINK_TOKEN (FakeEdge.linkToken signs one for the session). */
-  linkToken: string;
-  /** WC_CONNECT_MODE; the node's own default (edge) when left out. */
-  connectMode?: "edge" | "direct";
-  jwks?: unknown;
+/** The session a node is assigned (the fake edge sends it as the `Assignment`). */
+export interface SessionOptions {
   sessionId?: string;
   projectId?: string;
+  /** The assignment's connectMode; edge when left out. */
+  connectMode?: "edge" | "direct";
+  jwks?: unknown;
   keepAlive?: boolean;
   expiresInMs?: number;
+  browserSettings?: Record<string, unknown>;
+  proxies?: ProxyRoute[];
+  /** The session link token; FakeEdge.linkToken signs one for the session when left out. */
+  linkToken?: string;
+}
+
+export interface NodeOptions extends SessionOptions {
+  /** The fake edge: it signs the tokens and sends the assignment over the pool link. */
+  edge: FakeEdge;
+  memberId?: string;
+  /** WC_BOOTSTRAP_TOKEN; FakeEdge.bootstrapToken signs one for the member when left out. */
+  bootstrapToken?: string;
+  /** WC_MEMBER_RESERVED=1: the assignment comes as soon as the pool link opens. */
+  reserved?: boolean;
+  /** When the fake edge assigns the session (default: on `warm`, reserved: on open); false: the test does. */
+  assign?: AssignWhen | false;
+  /** Anything in the assignment to override as sent (tests of bad assignments). */
+  assignment?: Record<string, unknown>;
   env?: Record<string, string | undefined>;
   bundle?: boolean;
   /** Flags for node itself, as the image's CMD passes them. */
@@ -33,8 +51,12 @@ export interface NodeOptions {
 
 export interface RunningNode {
   child: ChildProcess;
+  memberId: string;
+  /** The session it is (or will be) assigned. */
   sessionId: string;
   projectId: string;
+  /** The assignment offered for it (sent when `assign` says). */
+  assignment: Assignment;
   logs: any[];
   stderr: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -42,20 +64,36 @@ export interface RunningNode {
   waitForLog(event: string, timeoutMs?: number): Promise<any>;
 }
 
-export function startNode(o: NodeOptions): RunningNode {
+/** The assignment a session's options make (tokens signed by the fake edge). */
+export async function makeAssignment(edge: FakeEdge, o: SessionOptions = {}): Promise<Assignment> {
   const sessionId = o.sessionId ?? randomUUID();
-  const projectId = o.projectId ?? "project-1";
+  return {
+    sessionId,
+    projectId: o.projectId ?? "project-1",
+    expiresAt: Date.now() + (o.expiresInMs ?? 600_000),
+    keepAlive: o.keepAlive ?? false,
+    connectMode: o.connectMode ?? "edge",
+    browserSettings: o.browserSettings ?? {},
+    proxies: o.proxies ?? [],
+    linkToken: o.linkToken ?? (await edge.linkToken(sessionId)),
+    jwks: (o.jwks ?? edge.key.jwks) as Assignment["jwks"],
+  };
+}
+
+export async function startNode(o: NodeOptions): Promise<RunningNode> {
+  const memberId = o.memberId ?? (o.reserved ? (o.sessionId ?? randomUUID()) : randomUUID());
+  const assignment = { ...(await makeAssignment(o.edge, { ...o, sessionId: o.reserved ? memberId : o.sessionId })), ...o.assignment } as Assignment;
+  if (o.jwks === null) delete (assignment as Partial<Assignment>).jwks;
+  const when = o.assign ?? (o.reserved ? "on-open" : "on-warm");
+  if (when) o.edge.offer(memberId, assignment, when);
   const env: Record<string, string | undefined> = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
-    [NodeEnv.sessionId]: sessionId,
-    [NodeEnv.projectId]: projectId,
-    [NodeEnv.edgeUrl]: o.edgeUrl,
-    [NodeEnv.linkToken]: o.linkToken,
-    [NodeEnv.connectMode]: o.connectMode,
-    [NodeEnv.jwks]: o.jwks === undefined ? undefined : JSON.stringify(o.jwks),
-    [NodeEnv.expiresAt]: new Date(Date.now() + (o.expiresInMs ?? 600_000)).toISOString(),
-    [NodeEnv.keepAlive]: String(o.keepAlive ?? false),
+    [NodeEnv.edgeUrl]: o.edge.url,
+    [NodeEnv.pool]: TEST_POOL,
+    [NodeEnv.memberId]: memberId,
+    [NodeEnv.bootstrapToken]: o.bootstrapToken ?? (await o.edge.bootstrapToken(memberId)),
+    [NodeEnv.reserved]: o.reserved ? "1" : undefined,
     [NodeEnv.proxyPort]: "0",
     [NodeEnv.advertiseHost]: "127.0.0.1",
     [NodeEnv.chromiumPath]: CHROMIUM,
@@ -106,5 +144,5 @@ export function startNode(o: NodeOptions): RunningNode {
       });
     }
   }
-  return { child, sessionId, projectId, logs, stderr: () => stderr, exited, waitForLog };
+  return { child, memberId, sessionId: assignment.sessionId, projectId: assignment.projectId, assignment, logs, stderr: () => stderr, exited, waitForLog };
 }

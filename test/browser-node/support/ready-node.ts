@@ -1,5 +1,4 @@
-/** A browser node started as a child process against a fake edge, waited for until it sent `ready`. */
-import { randomUUID } from "node:crypto";
+/** A browser node started as a child process against a fake edge, assigned a session, waited for until it sent `ready`. */
 import { FakeEdge } from "./fake-edge.ts";
 import { signCdpToken, type SigningKey } from "./keys.ts";
 import { startNode, type NodeOptions, type RunningNode } from "./node-process.ts";
@@ -16,22 +15,23 @@ export interface ReadyNode {
   token: string;
   /** Where a CDP client connects, token included: the fake edge (edge mode) or the node's proxy (direct). */
   cdpUrl: string;
-  /** The node's "browser-started" log line: Chromium's pid, debug port, profile dir. */
+  /** The node's last "browser-started" log line before `ready`: Chromium's pid, debug port, profile dir. */
   started: { pid: number; debugPort: number; profileDir: string };
   /** SIGTERM, wait for the exit, and stop the fake edge if this call made it. */
   stop(): Promise<void>;
 }
 
-export async function startReadyNode(options: Partial<Omit<NodeOptions, "linkToken">> & { edge?: FakeEdge } = {}): Promise<ReadyNode> {
+export async function startReadyNode(options: Partial<NodeOptions> = {}): Promise<ReadyNode> {
   const { edge: givenEdge, ...nodeOptions } = options;
   const edge = givenEdge ?? (await FakeEdge.start());
-  const sessionId = nodeOptions.sessionId ?? randomUUID();
-  const node = startNode({ jwks: edge.key.jwks, ...nodeOptions, sessionId, edgeUrl: edge.url, linkToken: await edge.linkToken(sessionId) });
+  const node = await startNode({ ...nodeOptions, edge });
+  const sessionId = node.sessionId;
   const ready = await Promise.race([
     edge.waitFor(sessionId, "ready", 60_000),
     node.exited.then(() => Promise.reject(new Error(`node exited before ready: ${node.stderr().slice(-2000)} ${JSON.stringify(node.logs).slice(-2000)}`))),
   ]);
-  const started = await node.waitForLog("browser-started");
+  await node.waitForLog("ready");
+  const started = node.logs.filter((l) => l.event === "browser-started").at(-1);
   const token = await signCdpToken(edge.key, { sub: sessionId, pid: node.projectId });
   const port = ready.direct?.port ?? 0;
   const cdpUrl = ready.direct ? `ws://127.0.0.1:${port}/?signingKey=${token}` : `${edge.url.replace(/^http/, "ws")}/cdp/${sessionId}?signingKey=${token}`;
