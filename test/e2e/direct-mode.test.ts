@@ -53,11 +53,11 @@ describe("CONNECT_MODE=direct end to end", () => {
     const debug = await bb.sessions.debug(session.id);
     expect(debug.wsUrl.startsWith(`ws://${address}?signingKey=`)).toBe(true);
     const listed = debug.pages.find((p) => p.url.endsWith(`/direct-${marker}`));
-    expect(listed?.debuggerFullscreenUrl.startsWith(`http://${address}/devtools/inspector.html?ws=${address}/devtools/page/${listed.id}`)).toBe(true);
-    const inspector = await fetch(listed!.debuggerFullscreenUrl);
+    expect(listed?.debuggerUrl.startsWith(`http://${address}/devtools/inspector.html?ws=${address}/devtools/page/${listed.id}`)).toBe(true);
+    const inspector = await fetch(listed!.debuggerUrl);
     expect(inspector.status).toBe(200);
     expect(await inspector.text()).toContain("<html");
-    const pageSocket = await connectCdp(frontendSocket(listed!.debuggerFullscreenUrl));
+    const pageSocket = await connectCdp(frontendSocket(listed!.debuggerUrl));
     expect((await pageSocket.send("Runtime.evaluate", { expression: "document.title", returnByValue: true })).result.value).toBe(`page /direct-${marker}`);
     pageSocket.close();
 
