@@ -5,11 +5,13 @@
  */
 import type { IncomingMessage } from "node:http";
 import { createLocalJWKSet, type JSONWebKeySet } from "jose";
-import { cdpTokenFrom, verifyCdpToken, type CdpTokenCheck } from "../edge/cdp-token.ts";
+import { cdpTokenFrom, verifyCdpToken, verifyLiveToken, type CdpTokenCheck, type LiveTokenCheck } from "../edge/cdp-token.ts";
 import { edgeKeySet } from "./edge-keys.ts";
 
 export interface TokenVerifier {
   verify(token: string | undefined): Promise<CdpTokenCheck>;
+  /** The live view's token (direct mode's `/live` socket): another audience, never a CDP token. */
+  verifyLive(token: string | undefined): Promise<LiveTokenCheck>;
 }
 
 /** The token from, in order: `signingKey` query, `Authorization: Bearer`, `x-bb-signing-key`. */
@@ -29,5 +31,6 @@ export function createTokenVerifier(options: {
   edgeUrl: URL;
 }): TokenVerifier {
   const keys = options.jwks ? createLocalJWKSet(options.jwks as JSONWebKeySet) : edgeKeySet(options.edgeUrl);
-  return { verify: (token) => verifyCdpToken(keys, token, { sessionId: options.sessionId, projectId: options.projectId }) };
+  const expected = { sessionId: options.sessionId, projectId: options.projectId };
+  return { verify: (token) => verifyCdpToken(keys, token, expected), verifyLive: (token) => verifyLiveToken(keys, token, expected) };
 }

@@ -1,6 +1,6 @@
 /**
  * The edge's HTTP surface: one Hono app. Order matters only for the guards: /v1 needs an API key
- * (except its OpenAPI document), /admin the admin token; /internal and /cdp authenticate per route.
+ * (except its OpenAPI document), /admin the admin token; /internal, /cdp and /live authenticate per route.
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "./env.ts";
@@ -24,6 +24,7 @@ import { sessionRecording } from "./routes/session-recording.ts";
 import { nodeArtifacts } from "./routes/node-artifacts.ts";
 import { publicRoutes } from "./routes/public.ts";
 import { cdp } from "./routes/cdp.ts";
+import { live } from "./routes/live.ts";
 
 export const OPENAPI_PATH = "/v1/openapi.json";
 
@@ -49,6 +50,7 @@ export function createApp() {
   app.route("/", internal);
   app.route("/", nodeArtifacts);
   app.route("/", cdp);
+  app.route("/", live);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "apiKey", in: "header", name: "X-BB-API-Key" });
   app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer" });

@@ -40,6 +40,22 @@ export interface NodeTokenClaims {
   exp: number;
 }
 
+/** Audience of the live-view token (docs/live-view.md): opens this session's live view and nothing else, never CDP. */
+export const LIVE_TOKEN_AUDIENCE = "wallcrawler-live";
+
+/** Claims of the live-view token. `exp` is the session's `expiresAt`, or sooner (debug's `expiresIn`). */
+export interface LiveTokenClaims {
+  iss: typeof TOKEN_ISSUER;
+  aud: typeof LIVE_TOKEN_AUDIENCE;
+  /** The session id (a UUID). */
+  sub: string;
+  pid: string;
+  /** A read-only token: whoever holds it watches and cannot give input, whatever the page's `readOnly` says. */
+  ro?: boolean;
+  iat: number;
+  exp: number;
+}
+
 /**
  * Environment variables a node boots with (RunTask container overrides, which DescribeTasks and
  * CloudTrail show; the local ECS stand-in passes them to the child process). Every node boots
@@ -313,6 +329,17 @@ export const devtoolsFrontendUrl = (scheme: "ws" | "wss", base: string, path: st
   `${scheme === "wss" ? "https" : "http"}://${base}/devtools/inspector.html?${scheme}=${base}${path}` +
   (token === undefined ? "" : `%3FsigningKey%3D${encodeURIComponent(token)}`);
 
+/**
+ * The live view (docs/live-view.md): a page the edge serves at `livePagePath` (`?token=<live
+ * token>`), whose socket carries screencast frames out and input in, never CDP. In edge mode the
+ * socket is `liveSocketPath` on the edge, relayed to a channel the node opens on `open` with
+ * `path: LIVE_CHANNEL_PATH` and attaches to its screencast hub; in direct mode it is
+ * LIVE_CHANNEL_PATH on the node's proxy (`?token=`).
+ */
+export const LIVE_CHANNEL_PATH = "/live";
+export const livePagePath = (sessionId: string) => `/live/${sessionId}`;
+export const liveSocketPath = (sessionId: string) => `/live/${sessionId}/socket`;
+
 /** Edge → node, on the link. */
 export type EdgeToNode =
   /** First message on every (re)opened link: the credential for the node's artifact requests. */
@@ -332,7 +359,16 @@ export type NodeCall =
    * error (404: no such target; 503: the session is ending). `expiresAt` (epoch ms) is the
    * client token's expiry: the node closes the channel with CloseCode.tokenExpired then.
    */
-  | { op: "open"; channel: string; path: string; expiresAt: number }
+  | {
+      op: "open";
+      channel: string;
+      path: string;
+      expiresAt: number;
+      /** Only with `path` LIVE_CHANNEL_PATH: the viewer may not give input (the node drops it). */
+      readOnly?: boolean;
+      /** Only with `path` LIVE_CHANNEL_PATH: the page (target id) the viewer watches first. */
+      page?: string;
+    }
   /** Fetch the upload the edge staged (`GET nodeStagedUploadPath`) into the uploads folder (value: NodeUploadReply). */
   | { op: "upload"; name: string }
   /** Ship the downloads zip now (value: null once the edge accepted it; also when nothing changed). */

@@ -2,13 +2,15 @@
  * The tokens the edge signs with its private key (the `SIGNING_KEY` secret, an ES256 JWK with a
  * `kid`): the CDP token a client presents (the session's `signingKey`), the bootstrap token a
  * node boots with (it opens the node's pool link and nothing else), the link token its assignment
- * brings (it opens the session's link and nothing else) and the node token that link hands it
- * (its artifact requests). Only the public half leaves the edge, as the JWKS.
+ * brings (it opens the session's link and nothing else), the node token that link hands it
+ * (its artifact requests), and the live view's token (a session's screencast and input). Only the
+ * public half leaves the edge, as the JWKS.
  */
 import { createLocalJWKSet, importJWK, jwtVerify, SignJWT, type JWK, type JWTVerifyGetKey } from "jose";
 import {
   CDP_TOKEN_AUDIENCE,
   LINK_TOKEN_AUDIENCE,
+  LIVE_TOKEN_AUDIENCE,
   NODE_TOKEN_AUDIENCE,
   POOL_LINK_TOKEN_AUDIENCE,
   TOKEN_ALGORITHM,
@@ -66,7 +68,7 @@ export const jwks = (key: SigningKey) => ({ keys: [key.publicJwk] });
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
-const sign = (key: SigningKey, audience: string, sessionId: string, expiresAtMs: number, claims: Record<string, string> = {}) =>
+const sign = (key: SigningKey, audience: string, sessionId: string, expiresAtMs: number, claims: Record<string, string | boolean> = {}) =>
   new SignJWT(claims)
     .setProtectedHeader({ alg: TOKEN_ALGORITHM, kid: key.kid, typ: "JWT" })
     .setIssuer(TOKEN_ISSUER)
@@ -79,6 +81,10 @@ const sign = (key: SigningKey, audience: string, sessionId: string, expiresAtMs:
 /** The session's `signingKey`: opens this session's node, and only it, until `expiresAtMs`. */
 export const signCdpToken = (key: SigningKey, c: { sessionId: string; projectId: string; expiresAtMs: number }) =>
   sign(key, CDP_TOKEN_AUDIENCE, c.sessionId, c.expiresAtMs, { pid: c.projectId });
+
+/** The live view's token: this session's screencast and input (read-only: only the screencast), never CDP. */
+export const signLiveToken = (key: SigningKey, c: { sessionId: string; projectId: string; expiresAtMs: number; readOnly?: boolean }) =>
+  sign(key, LIVE_TOKEN_AUDIENCE, c.sessionId, c.expiresAtMs, c.readOnly ? { pid: c.projectId, ro: true } : { pid: c.projectId });
 
 /** A node's tokens outlive its session's expiresAt a little: the node still ships its artifacts after it. */
 export const nodeTokenExpiry = (sessionExpiresAt: number) => sessionExpiresAt + 15 * 60_000;

@@ -10,7 +10,9 @@ export interface PlatformChild {
   apiKey: string;
   /** workerd's own address past the local entry layer, when the platform tells it. */
   workerdUrl?: string;
-  /** Chromium's debugging port for a session, from its node's `browser-started` line. */
+  /** The pool member serving a session, from its node's log lines (they carry both once it is assigned). */
+  memberOf(sessionId: string): Promise<string>;
+  /** Chromium's debugging port for a session, from its node's last `browser-started` line (a context relaunches it). */
   debugPort(sessionId: string): Promise<number>;
   stop(): Promise<void>;
 }
@@ -44,14 +46,21 @@ export async function startPlatformChild(): Promise<PlatformChild> {
       waiters.clear();
     }
   };
+  const memberOf = (sessionId: string) =>
+    find((l) => (l.sessionId === sessionId && typeof l.memberId === "string" ? (l.memberId as string) : undefined), `${sessionId}'s member`);
   const platform = await find((l) => l.platform as { edgeUrl: string; apiKey: string; workerdUrl?: string } | undefined, "it was up");
   return {
     edgeUrl: new URL(platform.edgeUrl).origin,
     apiKey: platform.apiKey,
     workerdUrl: platform.workerdUrl && new URL(platform.workerdUrl).origin,
     pid: child.pid!,
-    debugPort: (sessionId) =>
-      find((l) => (l.event === "browser-started" && l.sessionId === sessionId ? (l.debugPort as number) : undefined), `${sessionId}'s browser started`),
+    memberOf,
+    async debugPort(sessionId) {
+      const memberId = await memberOf(sessionId);
+      await find((l) => (l.event === "ready" && l.sessionId === sessionId ? true : undefined), `${sessionId}'s node was ready`);
+      const started = lines.filter((l) => l.event === "browser-started" && l.memberId === memberId);
+      return started[started.length - 1].debugPort as number;
+    },
     async stop() {
       child.stdin!.end();
       await exited;

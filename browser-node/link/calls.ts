@@ -11,6 +11,8 @@ import { NodeError } from "../node-error.ts";
 import type { ProxyContext, Upstream } from "../proxy/context.ts";
 import { FRONTEND_FILE } from "../proxy/http.ts";
 import { upstreamPath } from "../proxy/upgrade.ts";
+import { isLivePath, openLiveChannel } from "../live/live-socket.ts";
+import type { ScreencastHub } from "../live/screencast-hub.ts";
 import { Channel } from "./channel.ts";
 import { wsUrl } from "./edge-link.ts";
 
@@ -19,6 +21,8 @@ export interface CallContext extends Pick<ProxyContext, "browser" | "accepting" 
   sessionId: string;
   edgeUrl: URL;
   nodeToken(): Promise<string>;
+  /** The live view's screencast hub (an `open` of LIVE_CHANNEL_PATH); absent: such opens are 404. */
+  live?: ScreencastHub;
   artifacts: {
     upload(name: string): Promise<NodeUploadReply>;
     flushDownloads(): Promise<void>;
@@ -106,6 +110,7 @@ async function openChannel(ctx: CallContext, call: Record<string, unknown>): Pro
   if (typeof expiresAt !== "number" || !Number.isFinite(expiresAt)) throw bad("open: expiresAt must be epoch milliseconds");
   if (!ctx.accepting()) throw unavailable("the session is ending");
   const browser = running(ctx);
+  if (isLivePath(path)) return openLiveChannel(ctx, { channel, expiresAt, readOnly: call.readOnly, page: call.page });
   const chromiumPath = upstreamPath(path, browser.browserPath);
   if (!chromiumPath) throw new NodeError("error", "no such endpoint", { status: 404 });
   const label = path === "/" ? "/" : path.split("/").slice(0, 3).join("/");

@@ -20,6 +20,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class ClientRegistry {
   private readonly open = new Set<CdpClient>();
+  /** Live viewers (live/): closed with the others, but they keep no session alive. */
+  private readonly watchers = new Set<CdpClient>();
   private readonly listeners: Array<(count: number) => void> = [];
   private nextId = 1;
   /** How many clients ever connected (the readiness probe does not count). */
@@ -39,18 +41,25 @@ export class ClientRegistry {
     this.listeners.push(listener);
   }
 
-  /** `expiresAt` (ms) closes this socket with 4002 when its token runs out; undefined for the probe. */
-  add(client: CdpClient, expiresAt: number | undefined, info: { path: string }) {
+  /**
+   * `expiresAt` (ms) closes this socket with 4002 when its token runs out; undefined for the probe.
+   * A `watcher` (a live viewer) is not counted: watching a session does not keep it from idling out.
+   */
+  add(client: CdpClient, expiresAt: number | undefined, info: { path: string; watcher?: boolean }) {
     const id = this.nextId++;
-    const counted = expiresAt !== undefined;
+    const counted = expiresAt !== undefined && !info.watcher;
     let timer: NodeJS.Timeout | undefined;
+    if (info.watcher) {
+      this.watchers.add(client);
+      void client.closed.then(() => this.watchers.delete(client));
+    }
+    if (expiresAt !== undefined && expiresAt < this.sessionExpiresAt - 1000) {
+      timer = setTimeout(() => void client.close(CloseCode.tokenExpired), Math.min(MAX_TIMER_MS, Math.max(0, expiresAt - Date.now())));
+      timer.unref();
+    }
     if (counted) {
       this.open.add(client);
       this.connectedEver++;
-      if (expiresAt < this.sessionExpiresAt - 1000) {
-        timer = setTimeout(() => void client.close(CloseCode.tokenExpired), Math.min(MAX_TIMER_MS, Math.max(0, expiresAt - Date.now())));
-        timer.unref();
-      }
       log("client-connected", { client: id, path: info.path, clients: this.count });
       this.notify();
     }
@@ -64,7 +73,7 @@ export class ClientRegistry {
   }
 
   closeAll(why: CloseReason): Promise<void> {
-    return Promise.all([...this.open].map((client) => client.close(why))).then(() => {});
+    return Promise.all([...this.open, ...this.watchers].map((client) => client.close(why))).then(() => {});
   }
 
   private notify() {

@@ -1,6 +1,7 @@
 /** What the proxy's handlers need from the rest of the node, as one small interface. */
 import type { RelayTap } from "../artifacts/session-log.ts";
 import type { TokenVerifier } from "../auth.ts";
+import type { ScreencastHub } from "../live/screencast-hub.ts";
 import type { ClientRegistry } from "./clients.ts";
 import type { CloseReason } from "./relay.ts";
 
@@ -20,6 +21,8 @@ export interface ProxyContext {
   /** The close a client sees when Chromium's side of its socket drops without a close frame. */
   upstreamLost(): Promise<CloseReason>;
   clients: ClientRegistry;
+  /** The live view's screencast hub (the `/live` socket); absent: `/live` is not found. */
+  live?: ScreencastHub;
   /** host:port to put in rewritten URLs when the request's Host header is unusable. */
   fallbackHost(): string;
   /** The session's artifacts, as far as the proxy is concerned: the CDP log's taps. */

@@ -12,6 +12,7 @@ import type { Socket } from "node:net";
 import type { ProxyContext } from "./context.ts";
 import { authenticate } from "./authenticate.ts";
 import { Relay } from "./relay.ts";
+import { acceptLiveUpgrade, isLivePath } from "../live/live-socket.ts";
 import { openUpstream, UpstreamRefused, type UpstreamConnection } from "./upstream.ts";
 
 const PAGE_PATH = /^\/devtools\/page\/([A-Za-z0-9-]{1,64})$/;
@@ -37,6 +38,7 @@ export function upstreamPath(pathname: string, browserPath: string): string | un
 export async function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: Socket, head: Buffer) {
   socket.on("error", () => {});
   const url = new URL(req.url ?? "/", "http://proxy.invalid");
+  if (isLivePath(url.pathname) && ctx.live) return liveUpgrade(ctx, ctx.live, req, socket, head, url);
   const auth = await authenticate(ctx, req, url);
   if (!auth.ok) return refuse(socket, 401, "Unauthorized", auth.reason);
   const browser = ctx.browser();
@@ -71,4 +73,13 @@ export async function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, soc
   const relay = new Relay(socket, connection, () => ctx.upstreamLost(), tap);
   relay.start(head, connection.early);
   ctx.clients.add(relay, auth.expiresAt, { path: url.pathname === "/" ? "/" : url.pathname.split("/").slice(0, 3).join("/") });
+}
+
+/** A live viewer (`/live?token=<live token>`): the live token's audience only, never a CDP token. */
+async function liveUpgrade(ctx: ProxyContext, live: NonNullable<ProxyContext["live"]>, req: IncomingMessage, socket: Socket, head: Buffer, url: URL) {
+  const check = await ctx.verifier.verifyLive(url.searchParams.get("token") ?? undefined);
+  if (!check.ok) return refuse(socket, 401, "Unauthorized", check.reason);
+  if (!ctx.browser() || !ctx.accepting()) return refuse(socket, 503, "Service Unavailable", "session is ending");
+  const readOnly = check.claims.ro === true || url.searchParams.get("readOnly") === "true";
+  acceptLiveUpgrade({ clients: ctx.clients, live }, req, socket, head, { expiresAt: check.claims.exp * 1000, readOnly, page: url.searchParams.get("page") });
 }

@@ -28,6 +28,7 @@ import { ClientRegistry } from "../proxy/clients.ts";
 import type { ProxyContext } from "../proxy/context.ts";
 import type { CloseReason } from "../proxy/relay.ts";
 import { createProxyServer, listen } from "../proxy/server.ts";
+import { ScreencastHub } from "../live/screencast-hub.ts";
 import { probeChromium, probeThroughProxy } from "../readiness.ts";
 import { armSessionTimers } from "./timers.ts";
 
@@ -67,6 +68,8 @@ export interface SessionStart {
 
 export class Session {
   readonly clients: ClientRegistry;
+  /** The live view's screencasts (live/): nothing runs until a viewer connects. */
+  private readonly live = new ScreencastHub(() => this.runningBrowser());
   private browser: BrowserProcess | undefined;
   private server: Server | undefined;
   /** Set while Chromium starts, so an ending that comes meanwhile still stops it. */
@@ -109,6 +112,7 @@ export class Session {
       nodeToken: () => this.link.nodeToken(),
       upstreamLost: () => this.upstreamLost(),
       clients: this.clients,
+      live: this.live,
       artifacts: this.artifacts = new SessionArtifacts(config.browserSettings, this.edgeArtifacts),
     };
     this.link = new EdgeLink(config, {
@@ -237,6 +241,7 @@ export class Session {
       accepting: () => this.ending === undefined,
       upstreamLost: () => this.upstreamLost(),
       clients: this.clients,
+      live: this.live,
       fallbackHost: () => `${config.advertiseHost ?? "127.0.0.1"}:${this.port}`,
       artifacts: this.artifacts,
     };

@@ -3,7 +3,7 @@
  * link (hibernatable, JSON messages both ways), the node's channels, and its CDP clients'
  * upgrades, each answered only once the node's channel for it is open and paired.
  */
-import { CloseCode, LinkClose, type NodeExit, type NodeToEdge } from "../node-protocol.ts";
+import { CloseCode, LIVE_CHANNEL_PATH, LinkClose, type NodeExit, type NodeToEdge } from "../node-protocol.ts";
 import { describeZodError, type Outcome } from "../errors.ts";
 import { log } from "../log.ts";
 import { sleep } from "../retries.ts";
@@ -16,8 +16,15 @@ import type { CdpRelay } from "./cdp-relay.ts";
 
 export type ReadyReport = Omit<Extract<NodeToEdge, { t: "ready" }>, "t">;
 
-/** What the Worker learned from a client's CDP token, passed to the object with its upgrade. */
-export const VERIFIED_CLIENT = { project: "x-wc-client-project", expiresAt: "x-wc-client-expires-at" } as const;
+/** What the Worker learned from a client's CDP (or live) token, passed to the object with its upgrade. */
+export const VERIFIED_CLIENT = {
+  project: "x-wc-client-project",
+  expiresAt: "x-wc-client-expires-at",
+  /** Live viewers only: "1" when the node must drop the viewer's input. */
+  readOnly: "x-wc-client-read-only",
+  /** Live viewers only: the page (target id) to watch first. */
+  page: "x-wc-client-page",
+} as const;
 
 /** How long a client's upgrade waits for its node to open the channel. */
 const OPEN_TIMEOUT_MS = 10_000;
@@ -27,6 +34,7 @@ const READY_ATTEMPTS = 5;
 const LINK_PATH = /^\/internal\/nodes\/[^/]+\/link$/;
 const CHANNEL_PATH = /^\/internal\/nodes\/[^/]+\/cdp\/([^/]+)$/;
 const CLIENT_PATH = /^\/cdp\/[^/]+(\/devtools\/(?:browser|page)(?:\/[^/]+)?)?\/?$/;
+const LIVE_PATH = /^\/live\/[^/]+\/socket$/;
 
 /** What the sockets need of their session; the SessionObject passes its own. */
 export interface SessionHooks {
@@ -57,6 +65,11 @@ export class NodeSockets {
     if (channel) return this.relay.arrive(channel[1]);
     const client = CLIENT_PATH.exec(path);
     if (client) return this.connectClient(request, client[1] ?? "/devtools/browser");
+    if (LIVE_PATH.test(path)) {
+      const page = request.headers.get(VERIFIED_CLIENT.page);
+      // A live viewer: the node attaches its channel to the screencast hub, not to Chromium.
+      return this.connectClient(request, LIVE_CHANNEL_PATH, { readOnly: request.headers.get(VERIFIED_CLIENT.readOnly) !== "0", ...(page ? { page } : {}) });
+    }
     return answer(404, `Not found: ${path}`);
   }
 
@@ -113,15 +126,15 @@ export class NodeSockets {
     }
   }
 
-  /** `path` is Chromium's: `/devtools/browser[/<id>]` or `/devtools/page/<targetId>`. */
-  private async connectClient(request: Request, path: string): Promise<Response> {
+  /** `path` is Chromium's: `/devtools/browser[/<id>]` or `/devtools/page/<targetId>`; or LIVE_CHANNEL_PATH with `live`. */
+  private async connectClient(request: Request, path: string, live?: { readOnly: boolean; page?: string }): Promise<Response> {
     const r = this.session.record();
     if (!r) return answer(404, "Session not found");
     if (request.headers.get(VERIFIED_CLIENT.project) !== r.projectId) return answer(401, "signing key is for another project");
     if (r.status !== "RUNNING") return answer(409, `Session ${r.id} is not running (status ${r.status})`);
     const expiresAt = Number(request.headers.get(VERIFIED_CLIENT.expiresAt));
     const expected = this.relay.expect(OPEN_TIMEOUT_MS);
-    const opened = await this.link.call({ op: "open", channel: expected.channel, path, expiresAt }, OPEN_TIMEOUT_MS);
+    const opened = await this.link.call({ op: "open", channel: expected.channel, path, expiresAt, ...live }, OPEN_TIMEOUT_MS);
     if (!opened.ok) {
       expected.cancel();
       (await expected.arrived)?.close(CloseCode.nodeError); // a channel that came before the failure

@@ -3,7 +3,7 @@ import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
 import { secret, type AppEnv } from "../env.ts";
 import { ApiError, unwrap, validationHook } from "../errors.ts";
 import { readConfig } from "../config.ts";
-import { signCdpToken, signingKey } from "../tokens.ts";
+import { signCdpToken, signingKey, signLiveToken } from "../tokens.ts";
 import { error, errors, json, jsonBody } from "../schemas/common.ts";
 import {
   DebugQuery,
@@ -24,6 +24,7 @@ import { REGIONS, type Json, type Region, type SessionArtifactSettings, type Ses
 import { edgeOrigin, sameProject, sessionStub } from "./scope.ts";
 import { liveUrls, targetsOf } from "../sessions/debug-urls.ts";
 import { directEndpoint, edgeEndpoint } from "../sessions/connect-urls.ts";
+import { liveViewUrl } from "../live/live-urls.ts";
 
 /** The node lists its browser's targets within this, or the debug answer is a 502. */
 const DEBUG_TARGETS_TIMEOUT_MS = 5_000;
@@ -153,23 +154,28 @@ sessions.openapi(
     path: "/v1/sessions/{id}/debug",
     tags,
     request: { params: SessionIdParam, query: DebugQuery },
-    responses: { 200: json(SessionLiveUrls, "DevTools URLs of the session's live pages"), ...errors },
+    responses: { 200: json(SessionLiveUrls, "The session's live view (debuggerFullscreenUrl) and DevTools (debuggerUrl) URLs, per page too"), ...errors },
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const { expiresIn } = c.req.valid("query");
+    const { expiresIn, readOnly } = c.req.valid("query");
     const projectId = c.get("projectId");
     const session = sessionStub(c.env, id);
     const { expiresAt, direct } = unwrap(await session.liveNode(projectId));
     const config = readConfig(c.env);
-    const endpoint = direct ? directEndpoint(direct, config.connectScheme) : edgeEndpoint(edgeOrigin(config.edgePublicUrl, c.req.url), id.toLowerCase());
+    const origin = edgeOrigin(config.edgePublicUrl, c.req.url);
+    const endpoint = direct ? directEndpoint(direct, config.connectScheme) : edgeEndpoint(origin, id.toLowerCase());
     const until = expiresIn === undefined ? expiresAt : Math.min(expiresAt, Date.now() + expiresIn * 1000);
-    const token = await signCdpToken(await signingKey(c.env), { sessionId: id.toLowerCase(), projectId, expiresAtMs: until });
+    const key = await signingKey(c.env);
+    const sessionId = id.toLowerCase();
+    const token = await signCdpToken(key, { sessionId, projectId, expiresAtMs: until });
+    // The live view gets its own token: it opens the screencast and input, never CDP.
+    const liveToken = await signLiveToken(key, { sessionId, projectId, expiresAtMs: until, readOnly: readOnly === "true" });
     const list = await session.callNode(projectId, { op: "json", path: "/json/list" }, DEBUG_TARGETS_TIMEOUT_MS);
     if (!list.ok) {
       if (list.error.status === 409) throw ApiError.from(list.error);
       throw new ApiError(502, "The session's browser node did not answer", { retry: true, cause: list.error });
     }
-    return c.json(liveUrls(endpoint, token, targetsOf(list.value)), 200);
+    return c.json(liveUrls(endpoint, token, targetsOf(list.value), (page) => liveViewUrl(origin, sessionId, liveToken, page)), 200);
   },
 );

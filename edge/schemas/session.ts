@@ -154,6 +154,8 @@ export const SessionIdParam = z.object({ id: z.string().openapi({ param: { name:
 
 export const DebugQuery = z.object({
   expiresIn: z.coerce.number().int().min(1).max(MAX_TIMEOUT_SECONDS).optional(),
+  /** Wallcrawler's own: the live view URLs carry a read-only token (their holder can only watch). */
+  readOnly: z.enum(["true", "false"]).optional().openapi({ description: "true: debuggerFullscreenUrl's token only watches, whatever its page's readOnly says" }),
 });
 
 const Page = z.object({

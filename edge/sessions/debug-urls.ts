@@ -1,7 +1,8 @@
 /**
- * The live-view answer of `GET /v1/sessions/{id}/debug`, built from the browser's own target list
- * (real CDP target ids, asked of the node over its link) and the session's CDP endpoint
- * (connect-urls.ts): through the edge, or to the node's proxy in direct mode.
+ * The answer of `GET /v1/sessions/{id}/debug`, built from the browser's own target list (real CDP
+ * target ids, asked of the node over its link): `debuggerUrl` the DevTools frontend on the
+ * session's CDP endpoint (connect-urls.ts: through the edge, or the node's proxy in direct mode),
+ * `debuggerFullscreenUrl` the live view (live/live-urls.ts: a screencast page with its own token).
  */
 import { frontendUrl, webSocketUrl, type CdpEndpoint } from "./connect-urls.ts";
 
@@ -26,7 +27,8 @@ export function targetsOf(list: unknown): CdpTarget[] {
   return list.filter((t): t is CdpTarget => typeof t === "object" && t !== null && typeof t.id === "string" && typeof t.type === "string");
 }
 
-export function liveUrls(endpoint: CdpEndpoint, token: string, targets: CdpTarget[]): LiveUrls {
+/** `liveView(page)`: the live view URL watching `page` first (undefined: the newest page). */
+export function liveUrls(endpoint: CdpEndpoint, token: string, targets: CdpTarget[], liveView: (page?: string) => string): LiveUrls {
   const inspector = (targetId?: string) => frontendUrl(endpoint, targetId === undefined ? undefined : `/devtools/page/${targetId}`, token);
   const pages = targets
     .filter((t) => t.type === "page")
@@ -36,11 +38,11 @@ export function liveUrls(endpoint: CdpEndpoint, token: string, targets: CdpTarge
       title: t.title ?? "",
       faviconUrl: t.faviconUrl ?? "",
       debuggerUrl: inspector(t.id),
-      debuggerFullscreenUrl: inspector(t.id),
+      debuggerFullscreenUrl: liveView(t.id),
     }));
   return {
     debuggerUrl: inspector(pages[0]?.id),
-    debuggerFullscreenUrl: inspector(pages[0]?.id),
+    debuggerFullscreenUrl: liveView(),
     wsUrl: webSocketUrl(endpoint, "", token),
     pages,
   };

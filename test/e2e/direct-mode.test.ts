@@ -8,6 +8,7 @@ import Browserbase, { toFile } from "@browserbasehq/sdk";
 import { chromium } from "playwright-core";
 import puppeteer from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import type { LocalPlatform } from "../../browser-node/local/platform.ts";
 import { connectCdp, startArtifactSite } from "./fixtures/artifact-site.ts";
 import { PNG_SIGNATURE, sessionProcesses, startPlatform } from "./helpers.ts";
@@ -53,13 +54,23 @@ describe("CONNECT_MODE=direct end to end", () => {
     const debug = await bb.sessions.debug(session.id);
     expect(debug.wsUrl.startsWith(`ws://${address}?signingKey=`)).toBe(true);
     const listed = debug.pages.find((p) => p.url.endsWith(`/direct-${marker}`));
-    expect(listed?.debuggerFullscreenUrl.startsWith(`http://${address}/devtools/inspector.html?ws=${address}/devtools/page/${listed.id}`)).toBe(true);
-    const inspector = await fetch(listed!.debuggerFullscreenUrl);
+    expect(listed?.debuggerUrl.startsWith(`http://${address}/devtools/inspector.html?ws=${address}/devtools/page/${listed.id}`)).toBe(true);
+    const inspector = await fetch(listed!.debuggerUrl);
     expect(inspector.status).toBe(200);
     expect(await inspector.text()).toContain("<html");
-    const pageSocket = await connectCdp(frontendSocket(listed!.debuggerFullscreenUrl));
+    const pageSocket = await connectCdp(frontendSocket(listed!.debuggerUrl));
     expect((await pageSocket.send("Runtime.evaluate", { expression: "document.title", returnByValue: true })).result.value).toBe(`page /direct-${marker}`);
     pageSocket.close();
+
+    // The live view: its page on the edge, its socket on the node's proxy (`/live`, the live token), frames out.
+    const livePage = await fetch(listed!.debuggerFullscreenUrl);
+    expect(livePage.status).toBe(200);
+    expect(await livePage.text()).toContain(`content="ws://${address}/live"`);
+    const viewer = new WebSocket(`ws://${address}/live?token=${new URL(listed!.debuggerFullscreenUrl).searchParams.get("token")}`);
+    expect(await new Promise((resolve) => viewer.on("message", (data) => JSON.parse(String(data)).t === "frame" && resolve(true)))).toBe(true);
+    viewer.close();
+    const refused = new WebSocket(`ws://${address}/live?token=${session.signingKey}`); // a CDP token is not a live token
+    expect(await new Promise((resolve) => refused.once("unexpected-response", (_req, res) => resolve(res.statusCode)))).toBe(401);
 
     // An upload: staged at the edge, fetched by the node over its link's call, set on a file input.
     const uploaded = await bb.sessions.uploads.create(session.id, { file: await toFile(Buffer.from(`direct ${marker}`), "direct.txt") });

@@ -38,13 +38,14 @@ describe("@browserbasehq/sdk against the local platform", () => {
     const listed = debug.pages.find((p) => p.url.endsWith(`/sdk-${marker}`));
     expect(listed?.title).toBe(`page /sdk-${marker}`);
     expect(listed?.id).toMatch(/^[0-9A-F]{32}$/);
-    expect(listed!.debuggerFullscreenUrl.startsWith(`${t.platform.edgeUrl}/cdp/${created.id}/devtools/inspector.html?ws=`)).toBe(true);
+    expect(listed!.debuggerUrl.startsWith(`${t.platform.edgeUrl}/cdp/${created.id}/devtools/inspector.html?ws=`)).toBe(true);
+    expect(listed!.debuggerFullscreenUrl.startsWith(`${t.platform.edgeUrl}/live/${created.id}?token=`)).toBe(true); // the live view (live-view.test.ts)
     expect(debug.wsUrl.split("?")[0]).toBe(created.connectUrl.split("?")[0]); // its own token, valid as long
-    const inspector = await fetch(listed!.debuggerFullscreenUrl);
+    const inspector = await fetch(listed!.debuggerUrl);
     expect(inspector.status).toBe(200);
     expect(await inspector.text()).toContain("<html");
     // The socket the frontend opens from that URL (its `ws=` parameter, token included) reaches the page through the edge.
-    const pageSocket = await connectCdp(`ws://${new URL(listed!.debuggerFullscreenUrl).searchParams.get("ws")}`);
+    const pageSocket = await connectCdp(`ws://${new URL(listed!.debuggerUrl).searchParams.get("ws")}`);
     expect((await pageSocket.send("Runtime.evaluate", { expression: "document.title", returnByValue: true })).result.value).toBe(`page /sdk-${marker}`);
     pageSocket.close();
     await browser.close();

@@ -31,12 +31,12 @@ describe("debug URLs through the edge", () => {
     expect(debug.body.debuggerUrl).toBe(page.debuggerUrl);
 
     const base = `edge.test/cdp/${session.id}`;
-    const token = /%3FsigningKey%3D([\w.-]+)$/.exec(page.debuggerFullscreenUrl)![1];
-    expect(page.debuggerFullscreenUrl).toBe(`http://${base}/devtools/inspector.html?ws=${base}/devtools/page/${page.id}%3FsigningKey%3D${token}`);
+    const token = /%3FsigningKey%3D([\w.-]+)$/.exec(page.debuggerUrl)![1];
+    expect(page.debuggerUrl).toBe(`http://${base}/devtools/inspector.html?ws=${base}/devtools/page/${page.id}%3FsigningKey%3D${token}`);
     expect(debug.body.wsUrl).toBe(`ws://${base}?signingKey=${token}`);
     const jwks = createLocalJWKSet((await call("/.well-known/jwks.json")).body);
     expect((await jwtVerify(token, jwks, { issuer: TOKEN_ISSUER, audience: CDP_TOKEN_AUDIENCE })).payload.sub).toBe(session.id);
-    const url = new URL(page.debuggerFullscreenUrl);
+    const url = new URL(page.debuggerUrl);
     expect(url.searchParams.get("ws")).toBe(`${base}/devtools/page/${page.id}?signingKey=${token}`);
 
     // The frontend's files come through the edge, without a token, as Chromium serves them.

@@ -8,6 +8,8 @@ const node = { host: "10.0.0.7", port: 9223 };
 const direct = (scheme: "ws" | "wss" = "ws", at = node) => directEndpoint(at, scheme);
 const session = "5f0c6a8e-8d0b-4c57-9a5e-2f1a3b4c5d6e";
 const token = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJzIn0.c2ln-_w";
+/** Stands in for live-urls.ts: the live view of a page, or of the newest. */
+const liveView = (page?: string) => `https://edge.example.com/live/${session}?token=L${page ? `&page=${page}` : ""}`;
 const page = (id: string, fields: Partial<CdpTarget> = {}): CdpTarget => ({ id, type: "page", url: `https://example.com/${id}`, title: id, ...fields });
 
 /** What the DevTools frontend does with a debugger URL: the page socket it opens. */
@@ -19,7 +21,7 @@ function frontendSocket(debuggerUrl: string): URL {
 
 describe("liveUrls", () => {
   it("points the frontend at the page's socket under the edge's /cdp/<session>, with the token in that socket's query (edge mode)", () => {
-    const urls = liveUrls(edgeEndpoint("https://edge.example.com", session), token, [page("A1B2")]);
+    const urls = liveUrls(edgeEndpoint("https://edge.example.com", session), token, [page("A1B2")], liveView);
     const inspector = new URL(urls.pages[0]!.debuggerUrl);
     expect(`${inspector.origin}${inspector.pathname}`).toBe(`https://edge.example.com/cdp/${session}/devtools/inspector.html`);
     const socket = frontendSocket(urls.pages[0]!.debuggerUrl);
@@ -27,11 +29,11 @@ describe("liveUrls", () => {
     expect(socket.searchParams.get("signingKey")).toBe(token);
     expect(urls.wsUrl).toBe(`wss://edge.example.com/cdp/${session}?signingKey=${token}`);
     // A local edge on plain http gets plain ws, its port kept.
-    expect(liveUrls(edgeEndpoint("http://127.0.0.1:8787", session), token, []).wsUrl).toBe(`ws://127.0.0.1:8787/cdp/${session}?signingKey=${token}`);
+    expect(liveUrls(edgeEndpoint("http://127.0.0.1:8787", session), token, [], liveView).wsUrl).toBe(`ws://127.0.0.1:8787/cdp/${session}?signingKey=${token}`);
   });
 
   it("points the frontend at the page's own socket on the node, with the token in that socket's query", () => {
-    const urls = liveUrls(direct(), token, [page("A1B2")]);
+    const urls = liveUrls(direct(), token, [page("A1B2")], liveView);
     const inspector = new URL(urls.pages[0]!.debuggerUrl);
     expect(`${inspector.origin}${inspector.pathname}`).toBe("http://10.0.0.7:9223/devtools/inspector.html");
     const socket = frontendSocket(urls.pages[0]!.debuggerUrl);
@@ -41,14 +43,14 @@ describe("liveUrls", () => {
   });
 
   it("uses https and wss throughout when nodes are reached over TLS (direct mode)", () => {
-    const urls = liveUrls(direct("wss"), token, [page("P")]);
+    const urls = liveUrls(direct("wss"), token, [page("P")], liveView);
     expect(urls.debuggerUrl.startsWith("https://10.0.0.7:9223/")).toBe(true);
     expect(frontendSocket(urls.debuggerUrl).protocol).toBe("wss:");
     expect(urls.wsUrl.startsWith("wss://10.0.0.7:9223?")).toBe(true);
   });
 
   it("brackets an IPv6 node in every URL", () => {
-    const urls = liveUrls(direct("ws", { ...node, host: "fd00::7" }), token, [page("P")]);
+    const urls = liveUrls(direct("ws", { ...node, host: "fd00::7" }), token, [page("P")], liveView);
     expect(new URL(urls.debuggerUrl).host).toBe("[fd00::7]:9223");
     expect(frontendSocket(urls.debuggerUrl).host).toBe("[fd00::7]:9223");
     expect(new URL(urls.wsUrl).host).toBe("[fd00::7]:9223");
@@ -61,14 +63,16 @@ describe("liveUrls", () => {
       { id: "BG", type: "background_page", url: "chrome-extension://x/bg.html", title: "bg" },
       page("P2"),
     ];
-    const urls = liveUrls(direct(), token, targets);
+    const urls = liveUrls(direct(), token, targets, liveView);
     expect(urls.pages.map((p) => p.id)).toEqual(["P1", "P2"]);
     expect(urls.debuggerUrl).toBe(urls.pages[0]!.debuggerUrl);
-    expect(urls.debuggerFullscreenUrl).toBe(urls.pages[0]!.debuggerFullscreenUrl);
+    // The live view: per page it watches that page first; the session's follows the newest.
+    expect(urls.pages.map((p) => p.debuggerFullscreenUrl)).toEqual([liveView("P1"), liveView("P2")]);
+    expect(urls.debuggerFullscreenUrl).toBe(liveView());
   });
 
   it("gives the bare frontend, without a socket, when the browser has no page", () => {
-    const urls = liveUrls(direct(), token, [{ id: "SW", type: "service_worker", url: "", title: "" }]);
+    const urls = liveUrls(direct(), token, [{ id: "SW", type: "service_worker", url: "", title: "" }], liveView);
     expect(urls.pages).toEqual([]);
     expect(urls.debuggerUrl).toBe("http://10.0.0.7:9223/devtools/inspector.html");
     expect(urls.wsUrl).toBe(`ws://10.0.0.7:9223?signingKey=${token}`);
@@ -76,8 +80,8 @@ describe("liveUrls", () => {
 
   it("fills the SDK's required strings when a target leaves them out", () => {
     const bare = { id: "P", type: "page" } as CdpTarget;
-    expect(liveUrls(direct(), token, [bare]).pages[0]).toMatchObject({ url: "", title: "", faviconUrl: "" });
-    expect(liveUrls(direct(), token, [page("P", { faviconUrl: "https://example.com/f.ico" })]).pages[0]!.faviconUrl).toBe("https://example.com/f.ico");
+    expect(liveUrls(direct(), token, [bare], liveView).pages[0]).toMatchObject({ url: "", title: "", faviconUrl: "" });
+    expect(liveUrls(direct(), token, [page("P", { faviconUrl: "https://example.com/f.ico" })], liveView).pages[0]!.faviconUrl).toBe("https://example.com/f.ico");
   });
 });
 
