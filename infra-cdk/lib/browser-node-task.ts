@@ -114,9 +114,11 @@ export class BrowserNodeTask extends Construct {
         "ecr:GetAuthorizationToken, added by CDK for the image pull, supports no resource-level permissions; " +
         "the layer-pull actions are limited to the asset repository and logs to this log group.",
     });
-    Validations.of(this.taskDefinition).acknowledge({
-      id: "AwsSolutions-ECS2",
-      reason: `The only container variable is (direct mode) ${NodeEnv.proxyPort}, the public port number; nothing secret is set in the task definition.`,
-    });
+    // Edge mode sets no container variable at all, so there is nothing to acknowledge there.
+    if (direct)
+      Validations.of(this.taskDefinition).acknowledge({
+        id: "AwsSolutions-ECS2",
+        reason: `The only container variable is ${NodeEnv.proxyPort}, the public port number; nothing secret is set in the task definition.`,
+      });
   }
 }
