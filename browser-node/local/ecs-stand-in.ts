@@ -76,6 +76,7 @@ export async function startEcsStandIn(options: EcsStandInOptions): Promise<EcsSt
   const calls: RecordedCall[] = [];
   const stopGraceMs = options.stopGraceMs ?? 30_000;
   let startDelayMs = options.startDelayMs ?? taskStartDelayFromEnv();
+  let closing = false;
 
   const setStatus = (task: Task, status: Task["lastStatus"]) => {
     if (task.lastStatus === status || task.lastStatus === "STOPPED") return;
@@ -127,6 +128,8 @@ export async function startEcsStandIn(options: EcsStandInOptions): Promise<EcsSt
 
   const ecs: Record<string, (body: any) => unknown> = {
     RunTask(body) {
+      // A closing stand-in starts nothing: the warm pool refills behind every member it stops.
+      if (closing) throw new EcsApiFault("ServerException", "The local ECS stand-in is shutting down.", 500);
       if (!body.taskDefinition) throw new EcsApiFault("ClientException", "TaskDefinition can not be blank.");
       if (body.startedBy !== undefined && !/^[A-Za-z0-9_/-]{1,128}$/.test(body.startedBy))
         throw new EcsApiFault("InvalidParameterException", "startedBy may only contain letters, numbers, hyphens, underscores and slashes.");
@@ -224,10 +227,13 @@ export async function startEcsStandIn(options: EcsStandInOptions): Promise<EcsSt
       startDelayMs = ms;
     },
     async close() {
+      closing = true;
       const exits = [...processes.values()].map((child) => new Promise((resolve) => child.once("exit", resolve)));
       for (const task of tasks.values()) stop(task, "Local ECS stand-in shut down");
       await Promise.all(exits);
-      await new Promise((resolve) => server.close(resolve));
+      const closed = new Promise((resolve) => server.close(resolve));
+      server.closeAllConnections(); // the edge's keep-alive connections, and its retries, end here
+      await closed;
     },
   };
 }
