@@ -112,7 +112,10 @@ function flag(env: Env, name: string): boolean {
 const DAY_MS = 24 * 3600_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export function readBootConfig(env: Env = process.env): BootConfig {
+/** Who the node is and where its pool is: enough to reach its pool, even when the rest of the boot configuration is refused. */
+export type BootContact = Pick<BootConfig, "edgeUrl" | "pool" | "memberId" | "bootstrapToken" | "reserved">;
+
+function bootContact(env: Env): BootContact {
   const edgeRaw = required(env, NodeEnv.edgeUrl);
   let edgeUrl: URL;
   try {
@@ -125,14 +128,24 @@ export function readBootConfig(env: Env = process.env): BootConfig {
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(pool)) fail(NodeEnv.pool, "must be 1-64 letters, digits, '.', '_' or '-'");
   const memberId = required(env, NodeEnv.memberId);
   if (!UUID.test(memberId)) fail(NodeEnv.memberId, "must be a UUID");
+  return { edgeUrl, pool, memberId, bootstrapToken: required(env, NodeEnv.bootstrapToken), reserved: flag(env, NodeEnv.reserved) };
+}
+
+/** The boot contact when it parses (the rest of the environment may not); undefined otherwise. */
+export function readBootContact(env: Env = process.env): BootContact | undefined {
+  try {
+    return bootContact(env);
+  } catch {
+    return undefined;
+  }
+}
+
+export function readBootConfig(env: Env = process.env): BootConfig {
+  const contact = bootContact(env);
   const advertiseHost = env[NodeEnv.advertiseHost]?.trim() || undefined;
   if (advertiseHost && !/^[A-Za-z0-9.\-:[\]]+$/.test(advertiseHost)) fail(NodeEnv.advertiseHost, "is not a host name");
   return {
-    edgeUrl,
-    pool,
-    memberId,
-    bootstrapToken: required(env, NodeEnv.bootstrapToken),
-    reserved: flag(env, NodeEnv.reserved),
+    ...contact,
     proxyPort: integer(env, NodeEnv.proxyPort, 9223, 0, 65535),
     advertiseHost,
     chromiumPath: env[NodeEnv.chromiumPath]?.trim() || "/usr/lib/chromium/chromium",
@@ -158,7 +171,7 @@ function checked<T>(field: string, value: unknown, check: Check<T>): T {
  * Enough of an assignment to open its session link and tell the edge why the node cannot serve
  * it, when the rest is refused; undefined when even this part is unusable.
  */
-export function assignmentContact(boot: BootConfig, a: Partial<Assignment> | undefined): EdgeContact | undefined {
+export function assignmentContact(boot: Pick<BootConfig, "edgeUrl">, a: Partial<Assignment> | undefined): EdgeContact | undefined {
   if (!isObject(a) || typeof a.sessionId !== "string" || !UUID.test(a.sessionId)) return undefined;
   if (typeof a.linkToken !== "string" || a.linkToken === "") return undefined;
   return { sessionId: a.sessionId, edgeUrl: boot.edgeUrl, linkToken: a.linkToken };

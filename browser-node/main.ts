@@ -13,7 +13,7 @@
  * configuration error (one line on stderr names it; an assignment's is reported to the edge too).
  */
 import { launchBrowser, type BrowserProcess, type EarlyLaunch } from "./chromium/browser-process.ts";
-import { assignmentContact, readBootConfig, sessionConfig, type BootConfig, type NodeConfig } from "./config.ts";
+import { assignmentContact, readBootConfig, readBootContact, sessionConfig, type BootConfig, type BootContact, type NodeConfig } from "./config.ts";
 import { startEgress, type Egress } from "./egress/egress.ts";
 import { PoolLink } from "./link/pool-link.ts";
 import { log, setLogContext } from "./log.ts";
@@ -23,17 +23,42 @@ import type { Session, WarmBrowser } from "./session/session.ts";
 
 const problem = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-function readBootOrExit(): BootConfig {
+/** How long a reserved member whose configuration is refused waits for its assignment, to say why. */
+const REFUSAL_REPORT_MS = 30_000;
+
+async function readBootOrExit(): Promise<BootConfig> {
   try {
     return readBootConfig();
   } catch (err) {
-    // Nobody to tell: without its boot configuration the node cannot reach its pool.
-    process.stderr.write(`browser-node: ${problem(err)}\n`);
+    const message = problem(err);
+    process.stderr.write(`browser-node: ${message}\n`);
+    // A member reserved for a session can still reach its pool, take its assignment and tell that
+    // session why it cannot serve it: the create then fails at once with the reason. A warm member
+    // has no session to tell (its pool forgets it when its task stops).
+    const contact = readBootContact();
+    if (contact?.reserved) await tellReservedSession(contact, message);
     process.exit(2);
   }
 }
 
-const boot = readBootOrExit();
+async function tellReservedSession(contact: BootContact, message: string) {
+  let link: PoolLink | undefined;
+  const assignment = await new Promise<Partial<Assignment> | undefined>((resolve) => {
+    link = new PoolLink(contact, { assign: resolve, gone: () => resolve(undefined) });
+    link.start(Date.now() + REFUSAL_REPORT_MS);
+    setTimeout(() => resolve(undefined), REFUSAL_REPORT_MS).unref();
+  });
+  const session = assignmentContact(contact, assignment);
+  if (session) {
+    setLogContext({ sessionId: session.sessionId });
+    const { reportExit } = await import("./link/edge-link.ts");
+    const told = await reportExit(session, { reason: "error", detail: message.slice(0, 2000) }).catch(() => false);
+    if (!told) log("exit-report-failed", { reason: "error" }, "warn");
+  }
+  await link?.close();
+}
+
+const boot = await readBootOrExit();
 setLogContext({ memberId: boot.memberId });
 const bootDeadline = Date.now() + boot.readyDeadlineMs;
 

@@ -115,6 +115,12 @@ export class PoolObject extends DurableObject<EdgeEnv> {
     if (!m.taskArn) this.members.update(m.id, { taskArn: detail.taskArn });
     if (stopping) {
       log("info", "pool.member_stopped", { memberId: m.id, state: m.state, lastStatus: detail.lastStatus, stoppedReason: detail.stoppedReason });
+      // A member that stops before it was ever warm (a bad image or configuration) must not be
+      // replaced in a tight loop: it counts as a failed start for the refill's backoff.
+      if (m.state === "starting") {
+        const failures = this.members.backoff().failures + 1;
+        this.members.setBackoff({ failures, until: Date.now() + backoffAfter(failures) });
+      }
       await this.drop({ ...m, taskArn: detail.taskArn }, "its task stopped", !stopped);
       if (stopped) this.members.stopDone(detail.taskArn);
     }
@@ -171,6 +177,7 @@ export class PoolObject extends DurableObject<EdgeEnv> {
     if (m.state === "starting") {
       this.members.put({ ...m, state: "warm", since: Date.now(), browserVersion: warm.data.browserVersion });
       log("info", "pool.member_warm", { memberId: m.id, startMs: Date.now() - m.createdAt });
+      this.members.setBackoff({ failures: 0, until: 0 });
     } else this.members.put({ ...m, browserVersion: warm.data.browserVersion });
   }
 
@@ -258,8 +265,7 @@ export class PoolObject extends DurableObject<EdgeEnv> {
     await this.tasks.payStops();
     for (let i = 0; i < plan.start && s.edgeUrl; i++) {
       if (await this.tasks.start({ ...s, edgeUrl: s.edgeUrl })) {
-        this.members.setBackoff({ failures: 0, until: 0 });
-        continue;
+        continue; // the backoff's count is reset by a member that gets warm, not by a RunTask that answers
       }
       const failures = this.members.backoff().failures + 1;
       this.members.setBackoff({ failures, until: Date.now() + backoffAfter(failures) });

@@ -17,8 +17,9 @@ describe("browser settings end to end", () => {
     try {
       const page = browser.contexts()[0].pages()[0] ?? (await browser.contexts()[0].newPage());
       await page.goto(`${t.pages.url}/viewport`);
-      const size = await page.evaluate("({ width: innerWidth, windowWidth: outerWidth, windowHeight: outerHeight })");
-      expect(size).toEqual({ width: 1280, windowWidth: 1280, windowHeight: DEFAULT_VIEWPORT.height });
+      // The viewport is the page's, as Browserbase means it: the window is as much larger as its toolbars take.
+      const size = await page.evaluate("({ width: innerWidth, height: innerHeight, windowWidth: outerWidth })");
+      expect(size).toEqual({ width: 1280, height: DEFAULT_VIEWPORT.height, windowWidth: 1280 });
     } finally {
       await browser.close();
     }
@@ -42,7 +43,9 @@ describe("a node that refuses its configuration", () => {
   });
 
   it("reports why, so the create fails at once with the node's reason", async () => {
-    platform = await startPlatform({ nodeEnv: { WC_IDLE_GRACE_MS: "soon" } });
+    // No warm pool: its members could not boot either (they have no session to tell), and this
+    // counts the one task the create starts.
+    platform = await startPlatform({ warmPoolSize: 0, nodeEnv: { WC_IDLE_GRACE_MS: "soon" } });
     const bb = new Browserbase({ apiKey: platform.apiKey, baseURL: platform.edgeUrl });
     const error = await bb.sessions.create({}).catch((e) => e);
     expect(error).toBeInstanceOf(Browserbase.APIError);

@@ -2,7 +2,7 @@ import Browserbase from "@browserbasehq/sdk";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalPlatform } from "../../browser-node/local/platform.ts";
-import { platformProcesses, startPlatform } from "./helpers.ts";
+import { reservedTasks, sessionProcesses, startPlatform } from "./helpers.ts";
 
 /** Resolves with the HTTP status of a refused upgrade, or "open" when the socket opened. */
 function tryConnect(url: string): Promise<number | "open"> {
@@ -47,6 +47,7 @@ describe("ten sessions at once", () => {
       expect(await tryConnect(url.toString())).toBe(401);
     }
 
+    const reserved = reservedTasks(platform);
     const over = await fetch(`${platform.edgeUrl}/v1/sessions`, {
       method: "POST",
       headers: { "X-BB-API-Key": platform.apiKey, "content-type": "application/json" },
@@ -54,11 +55,12 @@ describe("ten sessions at once", () => {
     });
     expect(over.status).toBe(429);
     expect(((await over.json()) as { message: string }).message).toMatch(/concurren/i);
-    expect(platform.standIn.tasks.size).toBe(LIMIT);
+    expect(reservedTasks(platform)).toBe(reserved); // the refused create started nothing
 
     await Promise.all(sessions.map((s) => bb.sessions.update(s.id, { status: "REQUEST_RELEASE" })));
     for (const s of sessions)
       await expect.poll(async () => (await bb.sessions.retrieve(s.id)).status, { timeout: 30_000 }).toBe("COMPLETED");
-    await expect.poll(() => platformProcesses(platform).length, { timeout: 30_000 }).toBe(0);
+    // Nothing of the ten is left (the warm pool's members, no session's, stay).
+    for (const s of sessions) await expect.poll(() => sessionProcesses(s.id).length, { timeout: 30_000 }).toBe(0);
   }, 240_000);
 });

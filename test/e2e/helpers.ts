@@ -33,6 +33,16 @@ export const sessionProcesses = (sessionId: string) => memberProcesses(memberOfS
 /** Learns now which member serves `sessionId` (a test that looks at its processes at once). */
 export const learnMember = (platform: LocalPlatform) => watchClaims(platform);
 
+/** The stand-in's task serving `sessionId`: a member reserved for it (`wc-<session>`) or a warm one it claimed (`wp-<member>`). */
+export async function sessionTask(platform: LocalPlatform, sessionId: string) {
+  await learnMember(platform);
+  const member = memberOfSessionId(sessionId);
+  return [...platform.standIn.tasks.values()].find((t) => t.startedBy === `wc-${sessionId}` || t.startedBy === `wp-${member}`);
+}
+
+/** How many tasks were started for sessions (the cold path's reserved members), not for the pool. */
+export const reservedTasks = (platform: LocalPlatform) => [...platform.standIn.tasks.values()].filter((t) => t.startedBy?.startsWith("wc-")).length;
+
 /** WARM_POOL_SIZE for the e2e platforms: WC_E2E_WARM_POOL_SIZE, so CI runs the suite with the pool on and off. */
 export const E2E_WARM_POOL_SIZE = process.env.WC_E2E_WARM_POOL_SIZE === undefined ? undefined : Number(process.env.WC_E2E_WARM_POOL_SIZE);
 

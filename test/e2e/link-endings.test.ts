@@ -11,7 +11,7 @@ import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CloseCode, LINK_RECONNECT_GRACE_MS } from "../../edge/node-protocol.ts";
 import type { LocalPlatform } from "../../browser-node/local/platform.ts";
-import { sessionProcesses, startPlatform } from "./helpers.ts";
+import { sessionProcesses, sessionTask, startPlatform } from "./helpers.ts";
 
 /** A raw CDP client on connectUrl: resolves once open, and with the close frame it gets. */
 async function cdpClient(connectUrl: string) {
@@ -54,7 +54,7 @@ describe("endings through the edge", () => {
   it("settles the session of a node killed outright, from its link alone: ERROR, the client told, nothing left", async () => {
     const session = await bb.sessions.create({ keepAlive: true });
     const client = await cdpClient(session.connectUrl);
-    const task = [...platform.standIn.tasks.values()].find((t) => t.startedBy === `wc-${session.id}`);
+    const task = await sessionTask(platform, session.id);
     expect(task?.pid).toBeGreaterThan(0);
     expect(sessionProcesses(session.id)).toContain(task!.pid);
 

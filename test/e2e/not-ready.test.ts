@@ -22,8 +22,9 @@ describe("a node that never becomes ready", () => {
     return path;
   };
 
+  // The cold path: with such a browser no pool member ever gets warm, so these run without a pool.
   it("fails fast when the browser cannot start", async () => {
-    const platform = await startPlatform({ nodeEnv: { WC_CHROMIUM_PATH: fakeBrowser("echo 'not a browser' >&2; exit 3") } });
+    const platform = await startPlatform({ warmPoolSize: 0, nodeEnv: { WC_CHROMIUM_PATH: fakeBrowser("echo 'not a browser' >&2; exit 3") } });
     platforms.push(platform);
     const bb = new Browserbase({ apiKey: platform.apiKey, baseURL: platform.edgeUrl });
     const error = await bb.sessions.create({}).catch((e) => e);
@@ -39,6 +40,7 @@ describe("a node that never becomes ready", () => {
 
   it("gives up at the start deadline when the browser hangs, and stops the task", async () => {
     const platform = await startPlatform({
+      warmPoolSize: 0,
       nodeEnv: { WC_CHROMIUM_PATH: fakeBrowser("exec sleep 600") },
       vars: { SESSION_START_TIMEOUT_SECONDS: "5" },
     });

@@ -138,10 +138,10 @@ describe("local ECS stand-in (record runner)", () => {
     expect(standIn.tasks.get(tasks[0].taskArn)!.desiredStatus).toBe("RUNNING");
   });
 
-  it("serves no task's node or link token, nor any variable it does not know to be public, from anything it answers", async () => {
+  it("serves no task's bootstrap or link token, nor any variable it does not know to be public, from anything it answers", async () => {
     // A page in any local session's browser can reach the stand-in on loopback: whatever it
     // answers, signed or not, must be useless for acting as another session's node.
-    const nodeToken = `node-token-${crypto.randomUUID()}`;
+    const nodeToken = `bootstrap-token-${crypto.randomUUID()}`;
     const linkToken = `link-token-${crypto.randomUUID()}`;
     const unknownSecret = `later-secret-${crypto.randomUUID()}`;
     const sessionId = crypto.randomUUID();
@@ -163,8 +163,8 @@ describe("local ECS stand-in (record runner)", () => {
           {
             name: "browser-node",
             environment: [
-              { name: "WC_SESSION_ID", value: sessionId },
-              { name: "WC_NODE_TOKEN", value: nodeToken },
+              { name: "WC_MEMBER_ID", value: sessionId },
+              { name: "WC_BOOTSTRAP_TOKEN", value: nodeToken },
               { name: "WC_LINK_TOKEN", value: linkToken },
               { name: "WC_SOMETHING_NEW", value: unknownSecret },
             ],
@@ -178,8 +178,8 @@ describe("local ECS stand-in (record runner)", () => {
     await expect.poll(() => standIn.tasks.get(taskArn)?.lastStatus).toBe("RUNNING");
     const described = JSON.parse((await keep("DescribeTasks", await call("DescribeTasks", { cluster: "wc", tasks: [taskArn] }))).text);
     expect(described.tasks[0].overrides.containerOverrides[0].environment).toEqual([
-      { name: "WC_SESSION_ID", value: sessionId },
-      { name: "WC_NODE_TOKEN", value: "[redacted]" },
+      { name: "WC_MEMBER_ID", value: sessionId },
+      { name: "WC_BOOTSTRAP_TOKEN", value: "[redacted]" },
       { name: "WC_LINK_TOKEN", value: "[redacted]" },
       { name: "WC_SOMETHING_NEW", value: "[redacted]" },
     ]);
@@ -202,7 +202,7 @@ describe("local ECS stand-in (record runner)", () => {
       expect(text, what).not.toContain(unknownSecret);
     }
     // The token is there all the same, for the in-process test that plays the node.
-    expect(standIn.tasks.get(taskArn)!.environment.WC_NODE_TOKEN).toBe(nodeToken);
+    expect(standIn.tasks.get(taskArn)!.environment.WC_BOOTSTRAP_TOKEN).toBe(nodeToken);
     expect(standIn.tasks.get(taskArn)!.environment.WC_LINK_TOKEN).toBe(linkToken);
   });
 });
