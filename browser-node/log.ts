@@ -24,7 +24,18 @@ export function redact(value: unknown): unknown {
   return value;
 }
 
+/**
+ * Whoever read stdout is gone (locally: the platform died under its nodes). Logging stops; the
+ * node goes on and ends as its links tell it. Without this every write's EPIPE came back as an
+ * uncaught exception, whose own log line failed again: a loop that kept orphaned nodes spinning.
+ */
+let stdoutGone = false;
+process.stdout.on("error", () => {
+  stdoutGone = true;
+});
+
 export function log(event: string, fields: Record<string, unknown> = {}, level: "info" | "warn" | "error" = "info") {
+  if (stdoutGone) return;
   const line = { time: new Date().toISOString(), level, event, ...context, ...(redact(fields) as object) };
   process.stdout.write(JSON.stringify(line) + "\n");
 }
