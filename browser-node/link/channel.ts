@@ -2,9 +2,9 @@
  * One CDP client through the edge (docs/node-link.md): a WebSocket to Chromium's endpoint and one
  * to the edge's channel path, relayed message for message. Text stays text and binary stays
  * binary; nothing is parsed, re-encoded or compressed (no permessage-deflate either way, no UTF-8
- * validation). For the session it is a client like a proxied one (proxy/relay.ts): counted, closed
- * with the ending's code and reason, and a Chromium that drops without a close frame is asked
- * about (crash or node error) the same way.
+ * validation, no masking work). For the session it is a client like a proxied one (proxy/relay.ts):
+ * counted, closed with the ending's code and reason, and a Chromium that drops without a close
+ * frame is asked about (crash or node error) the same way.
  */
 import WebSocket from "ws";
 import type { MessageTap } from "../artifacts/session-log.ts";
@@ -33,9 +33,18 @@ export interface ChannelOptions {
   tap?: MessageTap;
 }
 
+/**
+ * The masking key of every frame the node sends on a channel: zero, which `ws` then sends as it
+ * came, with no copy and no XOR (a full-HD screenshot is MBs, relayed twice per round trip). Masking
+ * keeps a page's script from choosing the bytes an intermediary on the wire sees (RFC 6455 10.3);
+ * the node is no page, and its peers are Chromium on loopback and the edge over TLS, both servers
+ * that unmask with whatever key a frame carries.
+ */
+const zeroMask = (mask: Buffer) => mask.fill(0);
+
 /** Opens a WebSocket; a refusal becomes a NodeError with the status the `open` call answers. */
 function connect(url: URL | string, options: WebSocket.ClientOptions, refused: (status: number) => NodeError): Promise<WebSocket> {
-  const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true, maxPayload: 0, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, ...options });
+  const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true, maxPayload: 0, generateMask: zeroMask, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, ...options });
   ws.on("error", () => {});
   return new Promise((resolve, reject) => {
     ws.once("open", () => resolve(ws));
