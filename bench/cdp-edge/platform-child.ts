@@ -8,7 +8,7 @@ export interface PlatformChild {
   pid: number;
   edgeUrl: string;
   apiKey: string;
-  /** workerd's own address past the local entry layer, when the platform tells it. */
+  /** The edge Worker's own socket in workerd, past the local front door, when the platform tells it. */
   workerdUrl?: string;
   /** Chromium's debugging port for a session, from its node's `browser-started` line. */
   debugPort(sessionId: string): Promise<number>;

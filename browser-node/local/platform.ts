@@ -51,7 +51,7 @@ export interface LocalPlatform {
   secrets: DevSecrets;
   standIn: EcsStandIn;
   /**
-   * workerd's own address, past the local entry layer (the front door, edge-front.ts) that clients
+   * The edge Worker's own socket in workerd, past the local front door (edge-front.ts) that clients
    * and the nodes' HTTP requests go through; the nodes' WebSockets dial it. Benchmarks measure the
    * layer apart with it (bench/cdp-edge).
    */
