@@ -82,6 +82,13 @@ export const NodeEnv = {
   proxyPort: "WC_PROXY_PORT",
   /** Host the node advertises in `ready`; set locally (127.0.0.1). In AWS it is left unset and the edge resolves the task's public IP. */
   advertiseHost: "WC_ADVERTISE_HOST",
+  /**
+   * Where the node's WebSockets (its links and CDP channels) dial, when not WC_EDGE_URL; its HTTP
+   * requests still go to WC_EDGE_URL. Set only locally, to the edge Worker's own socket in workerd,
+   * past the local edge's front door (browser-node/local/edge-front.ts), which a WebSocket does not
+   * need; never set by the edge or in the image.
+   */
+  edgeSocketUrl: "WC_EDGE_SOCKET_URL",
   /** Path of the Chromium binary (default /usr/lib/chromium/chromium). */
   chromiumPath: "WC_CHROMIUM_PATH",
   /** Milliseconds a non-keepAlive session lives after its last client leaves (default 10000). */

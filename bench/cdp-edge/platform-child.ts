@@ -8,7 +8,7 @@ export interface PlatformChild {
   pid: number;
   edgeUrl: string;
   apiKey: string;
-  /** workerd's own address past the local entry layer, when the platform tells it. */
+  /** The edge Worker's own socket in workerd, past the local front door, when the platform tells it. */
   workerdUrl?: string;
   /** The pool member serving a session, from its node's log lines (they carry both once it is assigned). */
   memberOf(sessionId: string): Promise<string>;

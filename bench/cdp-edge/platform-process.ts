@@ -1,6 +1,6 @@
 /**
  * The local platform in a process of its own, as `npm run dev` runs it: the benchmark's clients
- * then share no event loop with the edge's entry layer or the stand-in. Prints one JSON line
+ * then share no event loop with the edge's front door or the stand-in. Prints one JSON line
  * `{"platform": {edgeUrl, apiKey, workerdUrl}}` once it is up, then every node's log line as it
  * comes; stops the platform (nodes first) on SIGTERM or when its stdin closes.
  * `node --import tsx platform-process.ts`

@@ -1,9 +1,9 @@
 /**
  * The processes a CDP message through the local edge crosses besides client and Chromium, and the
- * CPU each spends: the session's browser node; the edge (the workerd listening on workerd's own
- * address); the local entry layer (whatever listens on the edge's address: wrangler's proxy
- * Worker in a workerd of its own, or a Node front door in the platform's process). Without
- * workerd's own address, every workerd below the platform counts as the edge, layer included.
+ * CPU each spends: the session's browser node; the edge (the workerd listening on the edge
+ * Worker's own socket); the local front door (whatever listens on the edge's address: the Node
+ * front door, in the platform's process, which spends on other work too). Without workerd's own
+ * address, every workerd below the platform counts as the edge, front door included.
  */
 import { cpuMicros, descendants, listeningPid } from "../process-cpu.ts";
 import type { PlatformChild } from "./platform-child.ts";

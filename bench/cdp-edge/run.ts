@@ -4,14 +4,14 @@
  * through the SDK, its node dialing the edge. All paths are measured in the same run and
  * interleaved in rounds, so a noisy, shared machine hurts every side alike.
  *
- * The local edge has an entry layer in front of workerd that a deployed Worker does not (the
- * platform's own proxy), crossed twice per message: by the client and by the node's channel. When
- * the platform tells workerd's own address, a client also connects there, past the layer, which
- * measures one crossing apart. Each edge path is measured with the client offering
- * permessage-deflate (as Playwright and Puppeteer do) and not: the local entry layer may accept
- * it where a deployed Worker refuses it.
+ * The local edge has a front door that a deployed Worker does not (browser-node/local/edge-front.ts,
+ * the local platform's own proxy layer): clients' sockets cross it, nodes' do not. A client also
+ * connects past it, to the edge Worker's own socket (`workerdUrl`), which measures the front door
+ * apart: the rows "past the local front door" are the edge as deployed, less the network. One
+ * client offers permessage-deflate (as Playwright does), to show what it gets.
  */
 import Browserbase from "@browserbasehq/sdk";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { summarize, type BenchRow } from "../report.ts";
@@ -29,13 +29,12 @@ const IN_FLIGHT = 64;
 const SCREENSHOTS = 30;
 const CONNECTS = 20;
 
-type PathName = "direct" | "edge" | "edgeDeflate" | "workerd" | "workerdDeflate";
+type PathName = "direct" | "edge" | "edgeDeflate" | "workerd";
 const LABEL: Record<PathName, string> = {
   direct: "direct to Chromium",
   edge: "through the edge",
   edgeDeflate: "through the edge, deflate offered",
-  workerd: "edge past the local entry layer",
-  workerdDeflate: "edge past the local entry layer, deflate offered",
+  workerd: "past the local front door",
 };
 
 export default async function run(): Promise<BenchRow[]> {
@@ -63,10 +62,8 @@ export default async function run(): Promise<BenchRow[]> {
     clients.direct = await CdpClient.connect(`ws://127.0.0.1:${debugPort}/devtools/page/${page.id}`);
     clients.edge = await CdpClient.connect(viaEdge);
     clients.edgeDeflate = await CdpClient.connect(viaEdge, { offerDeflate: true });
-    if (viaWorkerd) {
-      clients.workerd = await CdpClient.connect(viaWorkerd);
-      clients.workerdDeflate = await CdpClient.connect(viaWorkerd, { offerDeflate: true });
-    } else console.error("[bench] cdp-edge: the platform does not tell workerd's own address; the entry layer is not measured apart");
+    if (viaWorkerd) clients.workerd = await CdpClient.connect(viaWorkerd);
+    else console.error("[bench] cdp-edge: the platform does not tell workerd's own address; the front door is not measured apart");
     const paths = Object.keys(clients) as PathName[];
     const negotiated = (name: PathName) => clients[name]!.extensions || "none";
 
@@ -78,7 +75,7 @@ export default async function run(): Promise<BenchRow[]> {
     // What the relays spend while the plain edge path runs, apart for the sequential and pipelined calls.
     const meters = { sequential: RelayMeter.find(platform), pipelined: RelayMeter.find(platform) };
     const { pids } = meters.sequential;
-    console.error(`[bench] cdp-edge: relays: node ${pids.node}, edge ${pids.edge}, entry layer ${pids.entry.join(",") || "not apart"}`);
+    console.error(`[bench] cdp-edge: relays: node ${pids.node}, edge ${pids.edge}, front door ${pids.entry.join(",") || "not apart"}`);
 
     for (const name of paths) await sequential(clients[name]!, 300, []); // JIT, TCP windows
     const rt = Object.fromEntries(paths.map((n) => [n, [] as number[]])) as Record<PathName, number[]>;
@@ -101,43 +98,43 @@ export default async function run(): Promise<BenchRow[]> {
       CONNECTS,
       connectOverCdpMs,
     );
-    const connectPaths = Object.keys(connects) as PathName[];
     const puppeteerConnects = await interleaved({ direct: browserWs, edge: session.connectUrl }, CONNECTS, puppeteerConnectMs);
     const opens = await interleaved({ direct: `ws://127.0.0.1:${debugPort}/devtools/page/${page.id}`, edge: viaEdge }, CONNECTS, socketOpenMs);
 
     const p50 = (xs: number[]) => summarize(xs).p50;
     const d = summarize(rt.direct);
     const rows: BenchRow[] = [];
-    const row = (metric: string, unit: string, baseline: number, subject: number, goal?: BenchRow["goal"]) =>
-      rows.push({ bench: "cdp-edge", metric, unit, baseline, subject, ...(goal ? { goal } : {}) });
-    for (const name of paths.filter((n) => n !== "direct")) {
-      const s = summarize(rt[name]);
+    const row = (metric: string, unit: string, baseline: number | undefined, subject: number, goal?: BenchRow["goal"]) =>
+      rows.push({ bench: "cdp-edge", metric, unit, ...(baseline === undefined ? {} : { baseline }), subject, ...(goal ? { goal } : {}) });
+    // The issue's figures, through the edge as connectUrl reaches it locally (the front door included), then past the front door.
+    for (const name of (["edge", "workerd"] as const).filter((n) => clients[n])) {
       const main = name === "edge";
-      const label = `${LABEL[name]}${name.endsWith("Deflate") ? ` (got ${negotiated(name)})` : ""}`;
-      row(`Runtime.evaluate p50, ${label}`, "ms", d.p50, s.p50, main ? { ratio: 1.6, better: "lower" } : undefined);
-      if (main) row(`Runtime.evaluate p99, ${label}`, "ms", d.p99, s.p99);
-    }
-    for (const name of paths.filter((n) => n !== "direct"))
+      const s = summarize(rt[name]);
+      row(`Runtime.evaluate round trip p50, ${LABEL[name]}`, "ms", d.p50, s.p50, main ? { ratio: 1.6, better: "lower" } : undefined);
+      row(`Runtime.evaluate round trip p99, ${LABEL[name]}`, "ms", d.p99, s.p99);
       row(`pipelined (${IN_FLIGHT} in flight), ${LABEL[name]}`, "msg/s", p50(tput.direct), p50(tput[name]));
-    for (const name of paths.filter((n) => n !== "direct"))
-      row(`full-HD screenshot p50, ${LABEL[name]}`, "ms", p50(shots.direct), p50(shots[name]), name === "edge" ? { ratio: 1.1, better: "lower" } : undefined);
-    for (const name of connectPaths.filter((n) => n !== "direct"))
-      row(`Playwright connectOverCDP p50 (deflate offered), ${LABEL[name]}`, "ms", p50(connects.direct), p50(connects[name]), name === "edge" ? { delta: 10, better: "lower" } : undefined);
-    row("Puppeteer connect p50 (no deflate), through the edge", "ms", p50(puppeteerConnects.direct), p50(puppeteerConnects.edge));
+      row(`full-HD screenshot p50, ${LABEL[name]}`, "ms", p50(shots.direct), p50(shots[name]), main ? { ratio: 1.1, better: "lower" } : undefined);
+      if (connects[name]) row(`Playwright connectOverCDP p50, ${LABEL[name]}`, "ms", p50(connects.direct), p50(connects[name]), main ? { delta: 10, better: "lower" } : undefined);
+    }
+    row("Puppeteer connect p50, through the edge", "ms", p50(puppeteerConnects.direct), p50(puppeteerConnects.edge));
     row("a bare CDP WebSocket open p50, through the edge", "ms", p50(opens.direct), p50(opens.edge));
+    row(`Runtime.evaluate round trip p50, ${LABEL.edgeDeflate} (got ${negotiated("edgeDeflate")})`, "ms", d.p50, p50(rt.edgeDeflate));
+    if (clients.workerd) {
+      // The front door's own cost: the same edge with and without it on the client's side.
+      row("local front door's own cost: round trip p50 through it vs past it", "ms", p50(rt.workerd), p50(rt.edge));
+      row("local front door's own cost: round trip p99 through it vs past it", "ms", summarize(rt.workerd).p99, summarize(rt.edge).p99);
+      row("local front door's own cost: pipelined through it vs past it", "msg/s", p50(tput.workerd), p50(tput.edge));
+      row("local front door's own cost: screenshot p50 through it vs past it", "ms", p50(shots.workerd), p50(shots.edge));
+      if (connects.workerd) row("local front door's own cost: connectOverCDP p50 through it vs past it", "ms", p50(connects.workerd), p50(connects.edge));
+    }
+    // What the relay left in the node (its goal, 60 MB, is issue 14's: bench/egress measures it after its own load).
+    for (const pid of pids.node) row("browser node RSS after the relay work", "MB", undefined, rssMb(pid));
     const perRoundTrip = (us: number) => us / rt.edge.length;
     const perMessage = (us: number) => us / (PIPELINED * PIPELINED_ROUNDS);
-    const relayLabel: Record<Relay, string> = { node: "browser node", edge: pids.entry.length ? "edge (workerd)" : "edge (workerd, entry layer included)", entry: "local entry layer" };
+    const relayLabel: Record<Relay, string> = { node: "browser node", edge: pids.entry.length ? "edge (workerd)" : "edge (workerd, front door included)", entry: "local front door (the platform's process)" };
     for (const relay of RELAYS.filter((r) => pids[r].length)) {
-      rows.push({ bench: "cdp-edge", metric: `CPU per round trip through the edge: ${relayLabel[relay]}`, unit: "µs", subject: perRoundTrip(meters.sequential.spent[relay]) });
-      rows.push({ bench: "cdp-edge", metric: `CPU per pipelined call through the edge: ${relayLabel[relay]}`, unit: "µs", subject: perMessage(meters.pipelined.spent[relay]) });
-    }
-    if (clients.workerd) {
-      // One crossing of the entry layer, apart: the same edge with and without it on the client's side.
-      const crossing = p50(rt.edge) - p50(rt.workerd);
-      row("entry layer, one crossing: Runtime.evaluate p50 through it vs past it", "ms", p50(rt.workerd), p50(rt.edge));
-      row("estimate: edge p50 without the entry layer (both crossings taken off)", "ms", d.p50, p50(rt.edge) - 2 * crossing);
-      row("entry layer, one crossing: screenshot p50 through it vs past it", "ms", p50(shots.workerd), p50(shots.edge));
+      row(`CPU per round trip through the edge: ${relayLabel[relay]}`, "µs", undefined, perRoundTrip(meters.sequential.spent[relay]));
+      row(`CPU per pipelined call through the edge: ${relayLabel[relay]}`, "µs", undefined, perMessage(meters.pipelined.spent[relay]));
     }
     return rows;
   } finally {
@@ -147,6 +144,8 @@ export default async function run(): Promise<BenchRow[]> {
     site.close();
   }
 }
+
+const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
 
 /** `n` samples of `measure` on each target, after one warm-up each, interleaved. */
 async function interleaved<K extends string>(targets: Partial<Record<K, string>>, n: number, measure: (url: string) => Promise<number>) {

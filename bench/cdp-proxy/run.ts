@@ -12,6 +12,7 @@ import { cpus } from "node:os";
 import { summarize, type BenchRow } from "../report.ts";
 import { ROOT } from "../../test/browser-node/support/node-process.ts";
 import { startReadyNode } from "../../test/browser-node/support/ready-node.ts";
+import { NODE_FLAGS } from "../../browser-node/local/tasks.ts";
 import { CdpClient } from "./cdp-client.ts";
 import { cpuMicros } from "../process-cpu.ts";
 import { FULL_HD, HEAVY_PAGE as PAGE, pipelined, screenshot, sequential } from "../cdp-workloads.ts";
@@ -57,7 +58,7 @@ export default async function run(): Promise<BenchRow[]> {
   const ready = await startReadyNode({
     bundle: true,
     connectMode: "direct", // the proxy, measured against Chromium and a raw splice
-    nodeFlags: process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean),
+    nodeFlags: process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? NODE_FLAGS, // as shipped unless said
     // BENCH_BROWSER_SETTINGS: the session's browserSettings, e.g. '{"logSession":false}' to
     // measure the relay without the CDP log's tap (the default logs, as sessions do).
     env: { WC_BROWSER_SETTINGS: process.env.BENCH_BROWSER_SETTINGS },

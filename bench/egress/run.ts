@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { launchFlags } from "../../browser-node/chromium/flags.ts";
-import { freePort } from "../../browser-node/local/tasks.ts";
+import { freePort, NODE_FLAGS } from "../../browser-node/local/tasks.ts";
 import { CHROMIUM, ROOT } from "../../test/browser-node/support/node-process.ts";
 import { startReadyNode } from "../../test/browser-node/support/ready-node.ts";
 import { summarize, type BenchRow } from "../report.ts";
@@ -74,7 +74,8 @@ export default async function run(): Promise<BenchRow[]> {
   const origin = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
 
   const quiet = '{"logSession":false,"recordSession":false}';
-  const nodeFlags = process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean);
+  // As the image and the local stand-in start it, unless BENCH_NODE_FLAGS says otherwise.
+  const nodeFlags = process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? NODE_FLAGS;
   const ready = await startReadyNode({ bundle: true, nodeFlags, env: { WC_BROWSER_SETTINGS: quiet } });
   const direct = await directChromium();
   const proxiedBrowser = await chromium.connectOverCDP(`http://127.0.0.1:${ready.started.debugPort}`);

@@ -2,9 +2,9 @@
  * One CDP client through the edge (docs/node-link.md): a WebSocket to Chromium's endpoint and one
  * to the edge's channel path, relayed message for message. Text stays text and binary stays
  * binary; nothing is parsed, re-encoded or compressed (no permessage-deflate either way, no UTF-8
- * validation). For the session it is a client like a proxied one (proxy/relay.ts): counted, closed
- * with the ending's code and reason, and a Chromium that drops without a close frame is asked
- * about (crash or node error) the same way.
+ * validation, no masking work). For the session it is a client like a proxied one (proxy/relay.ts):
+ * counted, closed with the ending's code and reason, and a Chromium that drops without a close
+ * frame is asked about (crash or node error) the same way.
  */
 import WebSocket from "ws";
 import type { MessageTap } from "../artifacts/session-log.ts";
@@ -33,9 +33,18 @@ export interface ChannelOptions {
   tap?: MessageTap;
 }
 
+/**
+ * The masking key of every frame the node sends on a channel: zero, which `ws` then sends as it
+ * came, with no copy and no XOR (a full-HD screenshot is MBs, relayed twice per round trip). Masking
+ * keeps a page's script from choosing the bytes an intermediary on the wire sees (RFC 6455 10.3);
+ * the node is no page, and its peers are Chromium on loopback and the edge over TLS, both servers
+ * that unmask with whatever key a frame carries.
+ */
+const zeroMask = (mask: Buffer) => mask.fill(0);
+
 /** Opens a WebSocket; a refusal becomes a NodeError with the status the `open` call answers. */
 function connect(url: URL | string, options: WebSocket.ClientOptions, refused: (status: number) => NodeError): Promise<WebSocket> {
-  const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true, maxPayload: 0, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, ...options });
+  const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true, maxPayload: 0, generateMask: zeroMask, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, ...options });
   ws.on("error", () => {});
   return new Promise((resolve, reject) => {
     ws.once("open", () => resolve(ws));
@@ -48,6 +57,20 @@ function connect(url: URL | string, options: WebSocket.ClientOptions, refused: (
   });
 }
 
+/** Holds what an opened socket says until the relay listens (`release`), then hands it on (`replay`). */
+function holdMessages(socket: WebSocket) {
+  const held: Array<[Buffer, boolean]> = [];
+  const hold = (data: Buffer, isBinary: boolean) => held.push([data, isBinary]);
+  socket.on("message", hold);
+  return {
+    socket,
+    release: () => socket.off("message", hold),
+    replay: () => {
+      for (const [data, isBinary] of held) socket.emit("message", data, isBinary);
+    },
+  };
+}
+
 export class Channel implements CdpClient {
   private closing: CloseReason | undefined;
   private finished = false;
@@ -55,30 +78,37 @@ export class Channel implements CdpClient {
   private resolveDone!: () => void;
   readonly closed = new Promise<void>((r) => (this.resolveDone = r));
 
-  /** Chromium first (its refusal says whether the target exists), then the edge. */
+  /**
+   * Chromium and the edge at once: a client's connect waits for both, and neither needs the other.
+   * Chromium's refusal wins over the edge's (it says whether the target exists); a side that opened
+   * when the other did not is dropped (the edge hears of it as a channel gone, and has the reply).
+   */
   static async open(o: ChannelOptions): Promise<Channel> {
     // Chromium answers an unknown target with 500 "No such target id" (measured on 156).
-    const browser = await connect(`ws://127.0.0.1:${o.debugPort}${o.chromiumPath}`, {}, (status) =>
-      status === 404 || status === 500
-        ? new NodeError("error", "no such target", { status: 404 })
-        : new NodeError("error", `the browser refused the connection${status ? ` (HTTP ${status})` : ""}`, { status: 502 }),
-    );
-    // Whatever Chromium says while the edge is dialed waits (it says nothing unasked today).
-    const early: Array<[Buffer, boolean]> = [];
-    const hold = (data: Buffer, isBinary: boolean) => early.push([data, isBinary]);
-    browser.on("message", hold);
-    try {
-      const edge = await connect(o.edgeUrl, { headers: { authorization: `Bearer ${o.nodeToken}` } }, (status) =>
+    const dialing = [
+      connect(`ws://127.0.0.1:${o.debugPort}${o.chromiumPath}`, {}, (status) =>
+        status === 404 || status === 500
+          ? new NodeError("error", "no such target", { status: 404 })
+          : new NodeError("error", `the browser refused the connection${status ? ` (HTTP ${status})` : ""}`, { status: 502 }),
+      ),
+      connect(o.edgeUrl, { headers: { authorization: `Bearer ${o.nodeToken}` } }, (status) =>
         new NodeError("error", `the edge refused the channel${status ? ` (HTTP ${status})` : ""}`, { status: 502 }),
-      );
-      browser.off("message", hold);
-      const channel = new Channel(browser, edge, o.onUpstreamLost, o.tap);
-      for (const [data, isBinary] of early) browser.emit("message", data, isBinary);
-      return channel;
-    } catch (err) {
-      browser.terminate();
-      throw err;
+      ),
+    ];
+    // Whatever one side says while the other is dialed waits (neither says anything unasked today).
+    const early = dialing.map((socket) => socket.then(holdMessages));
+    const [browser, edge] = await Promise.allSettled(early);
+    if (browser.status === "rejected" || edge.status === "rejected") {
+      if (browser.status === "fulfilled") browser.value.socket.terminate();
+      if (edge.status === "fulfilled") edge.value.socket.terminate();
+      throw browser.status === "rejected" ? browser.reason : (edge as PromiseRejectedResult).reason;
     }
+    browser.value.release();
+    edge.value.release();
+    const channel = new Channel(browser.value.socket, edge.value.socket, o.onUpstreamLost, o.tap);
+    browser.value.replay();
+    edge.value.replay();
+    return channel;
   }
 
   private constructor(
@@ -91,8 +121,9 @@ export class Channel implements CdpClient {
     this.relay(browser, edge, tap && ((data, binary) => tap.fromBrowser(data, binary)));
     edge.once("close", () => this.finish());
     browser.once("close", (code, reason) => this.browserClosed(code, reason));
-    // Chromium's side went while the edge was dialed: the client hears why at once.
-    if (browser.readyState !== WebSocket.OPEN) this.browserClosed(1006, Buffer.alloc(0));
+    // A side went while the other was dialed: the edge's, the channel is over; Chromium's, the client hears why at once.
+    if (edge.readyState === WebSocket.CLOSED) this.finish();
+    else if (browser.readyState !== WebSocket.OPEN) this.browserClosed(1006, Buffer.alloc(0));
   }
 
   /** Forwards every message of `from` to `to` as it came; `from` pauses while `to` has too much unwritten. */

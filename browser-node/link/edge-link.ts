@@ -7,7 +7,7 @@
  * and the session with it.
  */
 import WebSocket from "ws";
-import { EXIT_REASONS, LINK_RECONNECT_GRACE_MS, LinkClose, nodeLinkPath, type EdgeToNode, type ExitReason, type NodeCall, type NodeExit, type NodeToEdge } from "../../edge/node-protocol.ts";
+import { EXIT_REASONS, LINK_RECONNECT_GRACE_MS, LinkClose, NodeEnv, nodeLinkPath, type EdgeToNode, type ExitReason, type NodeCall, type NodeExit, type NodeToEdge } from "../../edge/node-protocol.ts";
 import { backoffDelay, mayPassLater, sleep, type Backoff } from "../../edge/retries.ts";
 import { log } from "../log.ts";
 import { NodeError } from "../node-error.ts";
@@ -23,9 +23,16 @@ export interface LinkHandlers {
   opened?(): void;
 }
 
-/** `http(s)://edge` + path → `ws(s)://edge/path`. */
+/**
+ * Where WebSockets dial instead of the edge's URL (NodeEnv.edgeSocketUrl): locally, workerd past
+ * the front door, which exists for HTTP keep-alive races a WebSocket's own connection never meets;
+ * skipping it takes one relay off every CDP message. Read once, as the node's environment is.
+ */
+const socketBase = process.env[NodeEnv.edgeSocketUrl] ? new URL(process.env[NodeEnv.edgeSocketUrl]!) : undefined;
+
+/** `http(s)://edge` + path → `ws(s)://edge/path` (or WC_EDGE_SOCKET_URL's host when set). */
 export function wsUrl(edgeUrl: URL, path: string): URL {
-  const url = new URL(path, edgeUrl);
+  const url = new URL(path, socketBase ?? edgeUrl);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   return url;
 }

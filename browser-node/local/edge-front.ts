@@ -24,7 +24,15 @@ export interface EdgeFront {
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "upgrade", "te", "trailer"]);
 const endToEnd = (headers: IncomingHttpHeaders) => Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.has(name)));
 
-export async function startEdgeFront(options: { host: string; port: number; upstream: URL }): Promise<EdgeFront> {
+export async function startEdgeFront(options: {
+  host: string;
+  port: number;
+  /** Where HTTP requests go (Miniflare's entry). */
+  upstream: URL;
+  /** Where WebSocket upgrades go (the edge Worker's own socket); default `upstream`. */
+  sockets?: URL;
+}): Promise<EdgeFront> {
+  const sockets = options.sockets ?? options.upstream;
   const fresh = new Agent({ keepAlive: false });
   const server = createServer({ keepAliveTimeout: FRONT_KEEP_ALIVE_MS, requestTimeout: 0 }, (req, res) => {
     const upstream = request(
@@ -45,10 +53,11 @@ export async function startEdgeFront(options: { host: string; port: number; upst
       if (!res.writableFinished) upstream.destroy();
     });
   });
-  // WebSockets (the nodes' links and channels, CDP clients): the upgrade request goes to workerd
-  // as it came, on a connection of its own, and the two sockets are spliced from then on.
+  // WebSockets (CDP clients; locally the nodes' links and channels dial past it): the upgrade
+  // request goes to workerd as it came, on a connection of its own, and the two sockets are
+  // spliced from then on.
   server.on("upgrade", (req, client: Socket, head: Buffer) => {
-    const upstream = connect({ host: options.upstream.hostname, port: Number(options.upstream.port), noDelay: true });
+    const upstream = connect({ host: sockets.hostname, port: Number(sockets.port), noDelay: true });
     client.setNoDelay(true);
     const drop = () => {
       client.destroy();

@@ -1,7 +1,8 @@
 /**
  * The edge in workerd for the local platform: bundled from edge/index.ts as wrangler bundles it,
  * configured from wrangler.toml by wrangler, run by Miniflare (the engine under `wrangler dev`),
- * and reached through edge-front.ts.
+ * and reached through edge-front.ts: HTTP through Miniflare's entry Worker (its error pages and
+ * request log), WebSockets on the edge Worker's own socket.
  *
  * Not through wrangler's dev server (`unstable_startWorker`): that puts a proxy Worker, in a
  * second workerd, in front of the edge. The proxy pools its connections to the edge and both
@@ -24,6 +25,8 @@ export interface EdgeOptions {
   /** Where clients reach the edge (its front door; workerd itself listens on a free loopback port). */
   host: string;
   port: number;
+  /** workerd's own port on 127.0.0.1 (0: a free one): known before the start, nodes can be told it. */
+  workerdPort?: number;
   /** Vars and secrets, over wrangler.toml's [vars]. */
   bindings: Record<string, string>;
   /** Where Durable Objects, KV and R2 live (as `wrangler dev --persist-to`); false keeps nothing. */
@@ -32,7 +35,11 @@ export interface EdgeOptions {
 }
 
 export interface Edge {
-  /** workerd's own address, behind the front door (benchmarks measure the front apart). */
+  /**
+   * The edge Worker's own socket in workerd, behind the front door and past Miniflare's entry
+   * Worker: nodes' WebSockets dial it, the front door splices clients' WebSockets to it, and
+   * benchmarks measure the front door apart with it.
+   */
   workerdUrl: string;
   url: string;
   /** Runs the Worker's cron once (`scheduled`), as Cloudflare does every minute: it wakes the warm pool. */
@@ -95,15 +102,21 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
         modules: [{ type: "ESModule", path: modulePath, contents: bundle.outputFiles[0].text }],
         // Only what wrangler.toml says and what the platform passes: no .dev.vars or .env.
         bindings: { ...config.vars, ...options.bindings } as Record<string, string>,
+        // The edge Worker on a socket of its own, without Miniflare's entry Worker in front: WebSockets
+        // go there. The entry Worker would relay them under its own compatibility flags, and so accept
+        // the permessage-deflate that this Worker (no_web_socket_compression), like a deployed one,
+        // refuses; it also adds a hop to every message.
+        unsafeDirectSockets: [{ host: "127.0.0.1", port: options.workerdPort ?? 0 }],
       },
     ],
   });
   try {
-    const workerd = await mf.ready;
-    const front = await startEdgeFront({ host: options.host, port: options.port, upstream: workerd });
+    const entry = await mf.ready;
+    const worker = await mf.unsafeGetDirectURL(config.name);
+    const front = await startEdgeFront({ host: options.host, port: options.port, upstream: entry, sockets: worker });
     return {
       url: front.url,
-      workerdUrl: workerd.origin,
+      workerdUrl: worker.origin,
       scheduled: async () => {
         const result = await (await mf.getWorker(config.name)).scheduled({ cron: "* * * * *" });
         if (result.outcome !== "ok") throw new Error(`the edge's scheduled() ended with ${result.outcome}`);

@@ -55,8 +55,9 @@ export interface LocalPlatform {
   secrets: DevSecrets;
   standIn: EcsStandIn;
   /**
-   * workerd's own address, past the local entry layer that clients and nodes go through (wrangler's
-   * proxy Worker): for measuring what that layer costs (bench/cdp-edge); nothing else uses it.
+   * The edge Worker's own socket in workerd, past the local front door (edge-front.ts) that clients
+   * and the nodes' HTTP requests go through; the nodes' WebSockets dial it. Benchmarks measure the
+   * layer apart with it (bench/cdp-edge).
    */
   workerdUrl?: string;
   stop(): Promise<void>;
@@ -79,6 +80,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   const secrets = options.secretsFile ? await loadOrCreateSecrets(options.secretsFile) : await generateSecrets();
   const edgePort = options.edgePort || (await freePort());
   const edgeUrl = `http://127.0.0.1:${edgePort}`;
+  // Nodes' WebSockets (links, CDP channels) go to workerd itself, past the front door, which only
+  // HTTP's keep-alive needs: one relay less on every CDP message (docs/node-link.md).
+  const workerdPort = await freePort();
   const region = options.vars?.ECS_REGION ?? "us-east-1";
 
   const standIn = await startEcsStandIn({
@@ -87,7 +91,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     credentials: { accessKeyId: secrets.AWS_ACCESS_KEY_ID, secretAccessKey: secrets.AWS_SECRET_ACCESS_KEY },
     runner: "process",
     taskEvents: { url: `${edgeUrl}${TASK_EVENTS_PATH}`, secret: secrets.TASK_EVENTS_SECRET },
-    nodeEnv: { [NodeEnv.chromiumPath]: chromium, ...options.nodeEnv },
+    nodeEnv: { [NodeEnv.chromiumPath]: chromium, [NodeEnv.edgeSocketUrl]: `http://127.0.0.1:${workerdPort}`, ...options.nodeEnv },
     startDelayMs: options.taskStartDelayMs,
     onOutput: options.onNodeOutput ? (_task, line) => options.onNodeOutput!(line) : () => {},
   });
@@ -109,6 +113,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       repoRoot,
       host: "127.0.0.1",
       port: edgePort,
+      workerdPort,
       bindings: { ...secrets, ...vars },
       persist: options.persist ?? false,
       logLevel: options.logLevel ?? "warn",

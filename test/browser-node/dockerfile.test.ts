@@ -19,6 +19,7 @@ import { FakeEdge } from "./support/fake-edge.ts";
 import { ROOT, startNode } from "./support/node-process.ts";
 import { egressPortOf, listeners } from "./support/sockets.ts";
 import { TEST_CHROMIUM } from "../support/chromium.ts";
+import { NODE_FLAGS } from "../../browser-node/local/tasks.ts";
 
 const instructions = parseDockerfile(readFileSync(`${ROOT}browser-node/Dockerfile`, "utf8"));
 const all = (keyword: string) => instructions.filter((i) => i.keyword === keyword);
@@ -107,6 +108,12 @@ describe("browser-node/Dockerfile", () => {
 
   it("exposes the port direct mode's proxy listens on", () => {
     expect(all("EXPOSE").map((i) => i.args)).toEqual([imageEnv.WC_PROXY_PORT]);
+  });
+
+  it("starts Node with the flags the local stand-in starts nodes with", () => {
+    const [node, ...rest] = commandOf(last("CMD")!);
+    expect([node, rest.at(-1)]).toEqual(["node", "/app/main.mjs"]);
+    expect(rest.slice(0, -1)).toEqual(NODE_FLAGS);
   });
 
   it("runs as the base image's unprivileged user", () => {
