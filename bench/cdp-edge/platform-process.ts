@@ -9,6 +9,8 @@ import { startLocalPlatform } from "../../browser-node/local/platform.ts";
 
 const platform = await startLocalPlatform({
   logLevel: "error",
+  // Offline: the egress proxy and Chromium resolve nothing but loopback, so no query leaves the machine.
+  nodeEnv: { WC_EGRESS_OFFLINE: "1" },
   onNodeOutput: (line) => process.stdout.write(line + "\n"),
 });
 process.stdout.write(JSON.stringify({ platform: { edgeUrl: platform.edgeUrl, apiKey: platform.apiKey, workerdUrl: platform.workerdUrl } }) + "\n");
