@@ -11,6 +11,8 @@ import { SideCdp } from "../../browser-node/artifacts/side-cdp.ts";
 import { ScreencastHub, type Viewer } from "../../browser-node/live/screencast-hub.ts";
 
 let browser: BrowserProcess;
+/** Frames come at the machine's pace: a loaded one takes longer than expect.poll's default second. */
+const POLL = { timeout: 15_000 };
 let server: WebSocketServer;
 let hub: ScreencastHub;
 let agent: SideCdp;
@@ -71,11 +73,11 @@ describe("the screencast hub", () => {
     expect(hub.connected).toBe(false);
     expect(hub.screencasts).toBe(0);
     const v = await connectViewer(true);
-    await expect.poll(() => v.frames).toBeGreaterThan(3);
+    await expect.poll(() => v.frames, POLL).toBeGreaterThan(3);
     expect(hub.screencasts).toBe(1);
     expect(v.messages.find((m) => m.t === "tabs")).toMatchObject({ tabs: [expect.objectContaining({ url: expect.stringMatching(/^data:/) })] });
     leave(v);
-    await expect.poll(() => hub.connected).toBe(false);
+    await expect.poll(() => hub.connected, POLL).toBe(false);
     expect(hub.screencasts).toBe(0);
   });
 
@@ -83,40 +85,40 @@ describe("the screencast hub", () => {
     const started = hub.screencastsStarted;
     const a = await connectViewer(true);
     const b = await connectViewer(true);
-    await expect.poll(() => Math.min(a.frames, b.frames)).toBeGreaterThan(3);
+    await expect.poll(() => Math.min(a.frames, b.frames), POLL).toBeGreaterThan(3);
     expect(hub.screencasts).toBe(1);
     expect(hub.screencastsStarted - started).toBe(1);
     leave(a);
     const before = b.frames;
-    await expect.poll(() => b.frames).toBeGreaterThan(before + 3); // the other keeps watching
+    await expect.poll(() => b.frames, POLL).toBeGreaterThan(before + 3); // the other keeps watching
     leave(b);
-    await expect.poll(() => hub.connected).toBe(false);
+    await expect.poll(() => hub.connected, POLL).toBe(false);
   });
 
   it("drops the frames a viewer that does not acknowledge cannot take, and holds none back from the others", async () => {
     const fast = await connectViewer(true);
     const slow = await connectViewer(false);
-    await expect.poll(() => fast.frames).toBeGreaterThan(20);
+    await expect.poll(() => fast.frames, POLL).toBeGreaterThan(20);
     // Two frames in flight at most; everything after waits in one slot that newer frames replace.
     expect(slow.frames).toBe(2);
     expect(slow.viewer.dropped).toBeGreaterThan(10);
     expect(slow.viewer.sent).toBe(2);
     // Acknowledged late, it gets the newest frame, not a backlog.
     slow.client.send(JSON.stringify({ t: "ack" }));
-    await expect.poll(() => slow.frames).toBe(3);
+    await expect.poll(() => slow.frames, POLL).toBe(3);
     leave(fast);
     leave(slow);
-    await expect.poll(() => hub.connected).toBe(false);
+    await expect.poll(() => hub.connected, POLL).toBe(false);
   });
 
   it("turns a viewer's click into CDP input, and a read-only viewer's into nothing", async () => {
     const clicks = async () => (await agent.send<{ result: { value: number } }>("Runtime.evaluate", { expression: "clicks", returnByValue: true }, pageSession)).result.value;
     const before = await clicks();
     const watcher = await connectViewer(true, true);
-    await expect.poll(() => watcher.frames).toBeGreaterThan(0);
+    await expect.poll(() => watcher.frames, POLL).toBeGreaterThan(0);
     for (const type of ["mousePressed", "mouseReleased"]) watcher.client.send(JSON.stringify({ t: "mouse", type, x: 10, y: 10, button: "left", clickCount: 1 }));
     const v = await connectViewer(true);
-    await expect.poll(() => v.frames).toBeGreaterThan(0);
+    await expect.poll(() => v.frames, POLL).toBeGreaterThan(0);
     for (const type of ["mousePressed", "mouseReleased"]) v.client.send(JSON.stringify({ t: "mouse", type, x: 10, y: 10, button: "left", clickCount: 1 }));
     await expect.poll(clicks).toBe(before + 1);
     leave(watcher);
