@@ -120,7 +120,7 @@ describe("the screencast hub", () => {
     const v = await connectViewer(true);
     await expect.poll(() => v.frames, POLL).toBeGreaterThan(0);
     for (const type of ["mousePressed", "mouseReleased"]) v.client.send(JSON.stringify({ t: "mouse", type, x: 10, y: 10, button: "left", clickCount: 1 }));
-    await expect.poll(clicks).toBe(before + 1);
+    await expect.poll(clicks, POLL).toBe(before + 1);
     leave(watcher);
     leave(v);
   });
