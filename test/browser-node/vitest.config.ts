@@ -12,6 +12,8 @@ export default defineConfig({
   test: {
     include: ["test/browser-node/**/*.test.ts"],
     environment: "node",
+    // Real browsers on a shared 2-core machine: a poll waits at its pace, not expect.poll's default second.
+    expect: { poll: { timeout: 10_000 } },
     globalSetup: ["test/browser-node/global-setup.ts"],
     maxWorkers: 2,
     testTimeout: 60_000,

@@ -13,6 +13,8 @@ export default defineConfig({
   test: {
     include: ["test/e2e/**/*.test.ts", "test/local/**/*.test.ts"],
     environment: "node",
+    // Real browsers on a shared 2-core machine: a poll waits at its pace, not expect.poll's default second.
+    expect: { poll: { timeout: 10_000 } },
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 120_000,
