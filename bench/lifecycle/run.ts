@@ -90,28 +90,32 @@ async function phase(label: "cold" | "warm", pageUrl: string, rows: BenchRow[]):
         if (verbose) console.error(`[bench] ${new Date().toISOString()} ${failures.label} run failed: ${error.message}`);
       },
     );
-  /** Before a run: the machine quiet (no session's node still stopping) and, warm, a member waiting. */
-  const settle = async (warm: number) => {
+  /**
+   * Before a run: the machine quiet (no session's node still stopping) and, warm, the pool full
+   * again, as a pool sized for its load is between creates: on two cores a member still booting
+   * behind the last claim would take the CPU the measured run needs.
+   */
+  const settle = async () => {
     await waitForSessionTasksStopped(platform);
-    if (poolSize) await waitForWarm(platform, warm);
+    if (poolSize) await waitForWarm(platform, poolSize);
   };
 
   const bare: number[] = [];
   try {
     const warmupFailures = new Failures(`${label} warm-up`);
     for (let i = 0; i < WARMUPS; i++) {
-      await settle(1);
+      await settle();
       await measure([], warmupFailures);
     }
     const c1: Timings[] = [];
     const c1Failures = new Failures(`${label} c1`);
     for (let i = 0; i < RUNS; i++) {
-      await settle(1);
+      await settle();
       // The cold phase measures a bare Chromium launch between its runs: the floor a cold create is compared with.
       if (label === "cold") bare.push(await bareLaunch());
       await measure(c1, c1Failures);
     }
-    await settle(10);
+    await settle();
     const c10: Timings[] = [];
     const c10Failures = new Failures(`${label} c10`);
     let next = 0;
