@@ -48,6 +48,22 @@ const REDIAL_FOR_MS = 2 * LINK_RECONNECT_GRACE_MS;
 const EXIT_WAIT_MS = 5000;
 const CLOSE_WAIT_MS = 1000;
 
+/** Sends a close frame and waits for the other side's, or drops the socket after CLOSE_WAIT_MS. */
+export function closeWithin(ws: WebSocket, code: number, reason: string): Promise<void> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      ws.terminate();
+      resolve();
+    }, CLOSE_WAIT_MS);
+    ws.once("close", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    ws.close(code, reason);
+  });
+}
+
 type Dialed = { open: WebSocket } | { retry: string } | { final: string } | { over: string };
 
 export class EdgeLink {
@@ -108,17 +124,7 @@ export class EdgeLink {
     const ws = this.socket;
     this.socket = undefined;
     if (!ws || ws.readyState === WebSocket.CLOSED) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        ws.terminate();
-        resolve();
-      }, CLOSE_WAIT_MS);
-      ws.once("close", () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      ws.close(1000, "node exited");
-    });
+    await closeWithin(ws, 1000, "node exited");
   }
 
   private whenOpen(deadline: number): Promise<WebSocket> {

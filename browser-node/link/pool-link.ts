@@ -10,7 +10,7 @@ import WebSocket from "ws";
 import { PoolLinkClose, poolLinkPath, type Assignment, type NodeToPool } from "../../edge/node-protocol.ts";
 import { backoffDelay, mayPassLater, sleep, type Backoff } from "../../edge/retries.ts";
 import { log } from "../log.ts";
-import { wsUrl } from "./edge-link.ts";
+import { closeWithin, wsUrl } from "./edge-link.ts";
 
 export interface PoolLinkHandlers {
   /** The pool's `assign`, once, as sent (sessionConfig checks it). */
@@ -21,7 +21,6 @@ export interface PoolLinkHandlers {
 
 const PING_EVERY_MS = 10_000;
 const REDIALS: Backoff = { firstDelayMs: 100, maxDelayMs: 1000 };
-const CLOSE_WAIT_MS = 1000;
 
 type Dialed = { open: WebSocket } | { retry: string } | { final: string; status: number };
 
@@ -66,18 +65,7 @@ export class PoolLink {
     clearInterval(this.pinger);
     const ws = this.socket;
     this.socket = undefined;
-    if (!ws || ws.readyState === WebSocket.CLOSED) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        ws.terminate();
-        resolve();
-      }, CLOSE_WAIT_MS);
-      ws.once("close", () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      ws.close(code, reason);
-    });
+    return ws ? closeWithin(ws, code, reason) : Promise.resolve();
   }
 
   private async dialLoop(deadline: number) {

@@ -46,14 +46,7 @@ export class NodeLink {
   }
 
   send(message: EdgeToNode): boolean {
-    const ws = this.socket();
-    if (!ws) return false;
-    try {
-      ws.send(JSON.stringify(message));
-      return true;
-    } catch {
-      return false;
-    }
+    return sendJson(this.socket(), message);
   }
 
   /** Asks the node; the answer is its reply's value, or a failure to pass on as it is. */
@@ -94,6 +87,17 @@ export class NodeLink {
 }
 
 /** Closes `ws` unless it is closed already. 1005 (a close frame without a code) is passed on as one. */
+/** Sends `message` as JSON text; false when there is no open socket or the send failed. */
+export function sendJson(ws: WebSocket | undefined, message: unknown): boolean {
+  if (!ws) return false;
+  try {
+    ws.send(JSON.stringify(message));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function closeQuietly(ws: WebSocket, code: number, reason = "") {
   try {
     if (code === 1005) ws.close();

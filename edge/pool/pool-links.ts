@@ -4,7 +4,7 @@
  * current one survives hibernation: its id is in the member's record and in the socket's attachment.
  */
 import { PoolLinkClose, type PoolToNode } from "../node-protocol.ts";
-import { closeQuietly } from "../durable/node-link.ts";
+import { closeQuietly, sendJson } from "../durable/node-link.ts";
 
 export interface LinkAttachment {
   memberId: string;
@@ -35,14 +35,7 @@ export class PoolLinks {
   }
 
   send(memberId: string, linkId: string | undefined, message: PoolToNode): boolean {
-    const ws = this.socket(memberId, linkId);
-    if (!ws) return false;
-    try {
-      ws.send(JSON.stringify(message));
-      return true;
-    } catch {
-      return false;
-    }
+    return sendJson(this.socket(memberId, linkId), message);
   }
 
   /** Closes every link of the member (e.g. with PoolLinkClose.retired). */

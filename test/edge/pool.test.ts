@@ -67,6 +67,14 @@ const taskEventWith = (vars: Record<string, string>, detail: Record<string, unkn
 
 const ecs = () => new EcsClient(readConfig(env).ecs, awsCredentials(env)!);
 
+/** A new pool of one, woken, whose member's link is open and warm. */
+async function oneWarmMember(options: { size: number; idleMs?: number }) {
+  const s = settingsOf(newPool(), options);
+  await wake(s);
+  const [run] = await memberRuns(s.name);
+  return { s, run, member: await warmMember(s.name, run) };
+}
+
 describe("the warm pool", () => {
   let project: Awaited<ReturnType<typeof newProject>>;
   beforeAll(async () => {
@@ -124,10 +132,7 @@ describe("the warm pool", () => {
   });
 
   it("assigns a warm member at the create, answers once it is ready, starts no task for it, and refills", async () => {
-    const s = settingsOf(newPool(), { size: 1 });
-    await wake(s);
-    const [run] = await memberRuns(s.name);
-    const member = await warmMember(s.name, run);
+    const { s, run, member } = await oneWarmMember({ size: 1 });
     const creating = createWith(varsOf(s), project.key);
     const assignment = await member.assignment();
     expect(assignment).toMatchObject({ projectId: project.projectId, connectMode: "edge", keepAlive: false, browserSettings: {}, proxies: [] });
@@ -164,10 +169,7 @@ describe("the warm pool", () => {
   });
 
   it("answers a repeated claim with the same member and sends nothing twice", async () => {
-    const s = settingsOf(newPool(), { size: 1 });
-    await wake(s);
-    const [run] = await memberRuns(s.name);
-    const member = await warmMember(s.name, run);
+    const { s, run, member } = await oneWarmMember({ size: 1 });
     const sessionId = crypto.randomUUID();
     const assignment = { sessionId, projectId: "p", expiresAt: Date.now() + 60_000, keepAlive: false, connectMode: "edge" as const, browserSettings: {}, proxies: [], linkToken: "t", jwks: { keys: [] } };
     const first = await pool(s.name).claim(s, { sessionId, assignment });
@@ -180,10 +182,7 @@ describe("the warm pool", () => {
   });
 
   it("forgets a warm member whose link drops, stops its task, and starts another", async () => {
-    const s = settingsOf(newPool(), { size: 1 });
-    await wake(s);
-    const [run] = await memberRuns(s.name);
-    const member = await warmMember(s.name, run);
+    const { s, run, member } = await oneWarmMember({ size: 1 });
     member.ws.close(1011, "node crashed");
     await until(async () => (await stopsOf(await taskArnOf(run))).length === 1, "StopTask of the lost member");
     await until(async () => (await memberRuns(s.name)).length === 2, "a replacement");
@@ -191,10 +190,7 @@ describe("the warm pool", () => {
   });
 
   it("fails the create cleanly (502) when the member dies while being assigned, starting nothing twice", async () => {
-    const s = settingsOf(newPool(), { size: 1 });
-    await wake(s);
-    const [run] = await memberRuns(s.name);
-    const member = await warmMember(s.name, run);
+    const { s, run, member } = await oneWarmMember({ size: 1 });
     const creating = createWith(varsOf(s), project.key);
     const { sessionId } = await member.assignment();
     await ecs().stopTask(await taskArnOf(run), "test: the task died"); // the record runner stops it at once
@@ -207,10 +203,7 @@ describe("the warm pool", () => {
   });
 
   it("retires an idle member (4011, StopTask) and replaces it", async () => {
-    const s = settingsOf(newPool(), { size: 1, idleMs: 50 });
-    await wake(s);
-    const [run] = await memberRuns(s.name);
-    const member = await warmMember(s.name, run);
+    const { s, run, member } = await oneWarmMember({ size: 1, idleMs: 50 });
     await new Promise((resolve) => setTimeout(resolve, 100));
     await runDurableObjectAlarm(pool(s.name));
     expect(await member.closed).toEqual({ code: PoolLinkClose.retired.code, reason: PoolLinkClose.retired.reason });
@@ -233,10 +226,7 @@ describe("the warm pool", () => {
   });
 
   it("passes a claimed member's task events to its session", async () => {
-    const s = settingsOf(newPool(), { size: 1 });
-    await wake(s);
-    const [run] = await memberRuns(s.name);
-    const member = await warmMember(s.name, run);
+    const { s, run, member } = await oneWarmMember({ size: 1 });
     const creating = createWith(varsOf(s), project.key);
     const { sessionId } = await member.assignment();
     await taskEventWith(varsOf(s), { taskArn: await taskArnOf(run), lastStatus: "STOPPED", startedBy: run.body.startedBy, stopCode: "EssentialContainerExited", stoppedReason: "Essential container in task exited" });
