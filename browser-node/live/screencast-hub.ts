@@ -92,6 +92,10 @@ export class Viewer implements CdpClient {
   }
 }
 
+/** Page.startScreencast is tried this many times, this far apart, on a page that is not ready for it yet. */
+const START_ATTEMPTS = 20;
+const START_RETRY_MS = 250;
+
 export class ScreencastHub {
   private cdp: Promise<SideCdp> | undefined;
   private readonly viewers = new Set<Viewer>();
@@ -218,7 +222,17 @@ export class ScreencastHub {
       if (this.watches.get(watch.target) !== watch) return void cdp.send("Target.detachFromTarget", { sessionId }).catch(() => {});
       watch.session = sessionId;
       this.screencastsStarted++;
-      await cdp.send("Page.startScreencast", SCREENCAST, sessionId);
+      // A page in the middle of a navigation (its frame being swapped) answers "Not attached to
+      // an active page" for a moment: try again while someone still watches it.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await cdp.send("Page.startScreencast", SCREENCAST, sessionId);
+          return;
+        } catch (err) {
+          if (attempt >= START_ATTEMPTS || this.watches.get(watch.target) !== watch) throw err;
+          await new Promise((resolve) => setTimeout(resolve, START_RETRY_MS));
+        }
+      }
     } catch (err) {
       log("live-view-screencast-failed", { error: err instanceof Error ? err.message : String(err) }, "warn");
     }

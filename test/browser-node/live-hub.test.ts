@@ -60,6 +60,13 @@ beforeAll(async () => {
   const page = targetInfos.find((t) => t.type === "page")!;
   ({ sessionId: pageSession } = await agent.send<{ sessionId: string }>("Target.attachToTarget", { targetId: page.targetId, flatten: true }));
   await agent.send("Page.navigate", { url: ANIMATED }, pageSession);
+  // The tests begin on the animated page, not during the navigation that swaps its frame.
+  const loaded = async () =>
+    (await agent.send<{ result: { value: boolean } }>("Runtime.evaluate", { expression: "location.protocol === 'data:' && document.readyState === 'complete'", returnByValue: true }, pageSession)).result.value;
+  for (const deadline = Date.now() + POLL.timeout; !(await loaded()); ) {
+    if (Date.now() > deadline) throw new Error("the animated page did not load");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 });
 
 afterAll(async () => {
