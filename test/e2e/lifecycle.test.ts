@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 import WebSocket from "ws";
 import { beforeAll, describe, expect, it } from "vitest";
-import { sessionProcesses, usePlatform } from "./helpers.ts";
+import { learnMember, sessionProcesses, usePlatform } from "./helpers.ts";
 
 /** Opens a raw CDP socket and resolves with the close frame the node sends when the session ends. */
 function watchClose(connectUrl: string) {
@@ -68,6 +68,7 @@ describe("session lifecycle end to end", () => {
     const session = await t.bb.sessions.create({ keepAlive: true });
     const watcher = watchClose(session.connectUrl);
     await watcher.opened;
+    await learnMember(t.platform); // a warm member serves it: learn which, now
     const chromiums = sessionProcesses(session.id).filter((pid) => processName(pid) === "chromium");
     expect(chromiums.length).toBeGreaterThan(0);
     for (const pid of chromiums) process.kill(pid, "SIGKILL");
