@@ -149,10 +149,10 @@ describe("managed proxies", () => {
     const before = managed.seen.length;
     const session = await t.bb.sessions.create({ proxies: true });
     expect(await browse(session, async (page) => (await navigate(page, "http://managed.test/m"), page.title()))).toBe("page /m");
-    expect(ours(managed.seen.slice(before))).toEqual([
-      expect.objectContaining({ method: "GET", target: "http://managed.test/m", authorized: true }),
-      expect.objectContaining({ method: "GET", target: "http://managed.test/favicon.ico", authorized: true }),
-    ]);
+    // The page through the operator's proxy, authorized; the favicon may follow or not before the session ends.
+    const seen = ours(managed.seen.slice(before));
+    expect(seen).toContainEqual(expect.objectContaining({ method: "GET", target: "http://managed.test/m", authorized: true }));
+    expect(seen.every((s: { target: string; authorized: boolean }) => s.authorized && s.target.startsWith("http://managed.test/"))).toBe(true);
     expect((await ended(t.bb, session.id)).proxyBytes).toBeGreaterThan(0);
   });
 
