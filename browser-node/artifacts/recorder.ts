@@ -43,10 +43,20 @@ function rrwebSource(): string {
   return readFileSync(join(dirname(main), "rrweb.umd.min.cjs"), "utf8");
 }
 
+/**
+ * The documents recorded: web pages and the blank and data pages clients open. Never Chromium's
+ * own: its network error page (chrome-error://chromewebdata, still showing the failed URL) may not
+ * hold an about:blank frame, and rrweb appends one at its start (a hidden iframe it takes clean
+ * prototypes from), so the browser killed the tab's renderer for a bad IPC message ("Blocked URL
+ * about:blank") and the client's next navigation met "Page crashed" (measured, Chromium 156).
+ */
+const RECORDED_PROTOCOLS = ["http:", "https:", "about:", "data:", "blob:", "file:"];
+
 /** The script each document gets: rrweb kept private to this function, started in top frames only. */
 function recorderScript(): string {
   return `(function () {
   if (window.top !== window || window.__wallcrawlerRecording) return;
+  if (${JSON.stringify(RECORDED_PROTOCOLS)}.indexOf(location.protocol) < 0) return;
   window.__wallcrawlerRecording = true;
   var exports = {}, module = { exports: exports }, define;
   ${rrwebSource()}

@@ -1,0 +1,69 @@
+/**
+ * The session recorder (browser-node/artifacts/recorder.ts) in a real Chromium, with a client
+ * browsing as sessions do: pages are recorded, Chromium's own network error page is not, and a
+ * tab that met an error page lives on.
+ */
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
+import { chromium, type Browser } from "playwright-core";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { SideCdp } from "../../browser-node/artifacts/side-cdp.ts";
+import { Recorder } from "../../browser-node/artifacts/recorder.ts";
+import { launchBrowser, type BrowserProcess } from "../../browser-node/chromium/browser-process.ts";
+import { serveSite, type Site } from "./support/site.ts";
+
+let browser: BrowserProcess;
+let side: SideCdp;
+let client: Browser;
+let site: Site;
+
+/** A loopback port nothing listens on: a navigation there fails at once (ERR_CONNECTION_REFUSED). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+beforeAll(async () => {
+  site = await serveSite();
+  browser = await launchBrowser({ executable: process.env.WC_CHROMIUM_PATH ?? "/usr/lib/chromium/chromium", settings: {}, timeoutMs: 20_000, extras: { offline: true } });
+  side = await SideCdp.connect(browser.debugPort, browser.browserPath);
+  client = await chromium.connectOverCDP(`ws://127.0.0.1:${browser.debugPort}${browser.browserPath}`);
+});
+afterAll(async () => {
+  await client?.close();
+  side?.close();
+  await browser?.stop();
+  await site?.close();
+});
+
+it("records the pages a client opens but not Chromium's error page, whose tab goes on to the next page", async () => {
+  const recorder = new Recorder(side);
+  await recorder.attach();
+  const page = client.contexts()[0].pages()[0];
+  let crashed = false;
+  page.on("crash", () => (crashed = true));
+
+  const failed = await page.goto(`http://127.0.0.1:${await closedPort()}/gone`).then(
+    () => "loaded",
+    (e: Error) => /net::[A-Z_]+/.exec(e.message)?.[0] ?? e.message,
+  );
+  expect(failed).toBe("net::ERR_CONNECTION_REFUSED");
+  // The error page is the tab's document now: the recorder's script has run in it, or chosen not to.
+  // rrweb started there used to get the renderer killed ("Blocked URL about:blank"), and this evaluate failed.
+  await expect.poll(() => page.evaluate("location.protocol")).toBe("chrome-error:");
+
+  await page.goto(`${site.url}recorded`);
+  expect(await page.title()).toBe("wallcrawler test");
+  // Meta events (type 4) name each recorded document.
+  const recorded: unknown[] = [];
+  const documents = () => {
+    recorded.push(...recorder.take(1000, 64 * 1024 * 1024));
+    return recorded.filter((e: any) => e.type === 4).map((e: any) => e.data.href);
+  };
+  await expect.poll(documents).toContain(`${site.url}recorded`);
+  expect(documents().filter((href) => href.startsWith("chrome") || href.endsWith("/gone"))).toEqual([]);
+  expect(crashed).toBe(false);
+});
