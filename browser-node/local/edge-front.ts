@@ -27,9 +27,9 @@ const endToEnd = (headers: IncomingHttpHeaders) => Object.fromEntries(Object.ent
 export async function startEdgeFront(options: {
   host: string;
   port: number;
-  /** Where HTTP requests go (Miniflare's entry). */
+  /** Where HTTP requests go (the edge Worker's own socket in workerd). */
   upstream: URL;
-  /** Where WebSocket upgrades go (the edge Worker's own socket); default `upstream`. */
+  /** Where WebSocket upgrades go; default `upstream`. */
   sockets?: URL;
 }): Promise<EdgeFront> {
   const sockets = options.sockets ?? options.upstream;
