@@ -16,7 +16,7 @@ import { closeQuietly } from "../durable/node-link.ts";
 import { MemberStore, type Member } from "./member-store.ts";
 import { MemberTasks } from "./member-tasks.ts";
 import { PoolLinks } from "./pool-links.ts";
-import { backoffAfter, nextPoolAlarm, planRefill } from "./refill-plan.ts";
+import { backoffAfter, nextPoolAlarm, planRefill, REFILL_AFTER_CLAIM_MS } from "./refill-plan.ts";
 import type { PoolSettings } from "./pool-settings.ts";
 
 export interface Claim {
@@ -68,7 +68,7 @@ export class PoolObject extends DurableObject<EdgeEnv> {
       this.members.put({ ...m, state: "claimed", since: now, sessionId: c.sessionId });
       this.members.claimed(now);
       log("info", "pool.claimed", { pool: settings.name, memberId: m.id, sessionId: c.sessionId, warmForMs: now - m.since });
-      await this.refillSoon();
+      await this.refillSoon(REFILL_AFTER_CLAIM_MS);
       return ok({ memberId: m.id, taskArn: m.taskArn, warm: true });
     }
     this.members.put({ id: c.sessionId, state: "reserved", since: now, createdAt: now, sessionId: c.sessionId, assignment: c.assignment });
@@ -224,9 +224,12 @@ export class PoolObject extends DurableObject<EdgeEnv> {
     await this.refillSoon();
   }
 
-  private async refillSoon(): Promise<void> {
-    this.dirty = true;
-    if (!this.ticking) await this.ctx.storage.setAlarm(Date.now());
+  /** The alarm runs a pass in `delayMs` (a pass under way runs once more, now); an earlier alarm stays. */
+  private async refillSoon(delayMs = 0): Promise<void> {
+    if (this.ticking) return void (this.dirty = true);
+    const at = Date.now() + delayMs;
+    const set = delayMs > 0 ? await this.ctx.storage.getAlarm() : null;
+    if (set === null || set > at) await this.ctx.storage.setAlarm(at);
   }
 
   /** One pass of the alarm, never two at once; one more when something changed meanwhile. */

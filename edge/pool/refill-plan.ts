@@ -9,6 +9,13 @@ import type { PoolSettings } from "./pool-settings.ts";
 
 /** The pool looks at itself at least this often while it is on or owes anything. */
 export const POOL_TICK_MS = 60_000;
+/**
+ * A claim's refill starts this long after it: the member starting then would otherwise share the
+ * machine with the claimed one while it takes its session and its client connects (locally, the
+ * same two cores; measured: warm creates 10-15 ms slower behind a node's launch). A Fargate task
+ * takes 30-60 s to start, so a second changes little there.
+ */
+export const REFILL_AFTER_CLAIM_MS = 1_000;
 /** A claimed member is remembered this long, so its task's events still reach its session (sessions last at most 6 h). */
 export const CLAIMED_MEMORY_MS = 7 * 3_600_000;
 /** RunTask failures back off from this, doubling, up to MAX_BACKOFF_MS. */

@@ -14,6 +14,7 @@ import { readConfig } from "../../edge/config.ts";
 import { awsCredentials } from "../../edge/aws/aws-call.ts";
 import { EcsClient } from "../../edge/aws/ecs-client.ts";
 import type { PoolSettings } from "../../edge/pool/pool-settings.ts";
+import { REFILL_AFTER_CLAIM_MS } from "../../edge/pool/refill-plan.ts";
 import { FakeMember, FakeNode, upgrade } from "./fake-node.ts";
 import { call, createWith, env, envOf, newProject, nextLaunch, readyNode, standInCalls, standInTasks, until, type RecordedCall } from "./helpers.ts";
 
@@ -146,8 +147,13 @@ describe("the warm pool", () => {
     expect((await standInCalls()).filter((c) => c.action === "RunTask" && c.body?.startedBy === `wc-${assignment.sessionId}`)).toHaveLength(0);
     // The claim refilled the pool behind it.
     await until(async () => (await memberRuns(s.name)).length === 2, "refill after the claim");
-    const claimed = (await state(s.name)).members.find((m) => m.id === envOf(run)[NodeEnv.memberId]);
+    const members = (await state(s.name)).members;
+    const claimed = members.find((m) => m.id === envOf(run)[NodeEnv.memberId]);
     expect(claimed?.state).toBe("claimed");
+    // ...a moment after it, not while the claimed member takes its session (refill-plan.ts).
+    const refillRun = (await memberRuns(s.name))[1];
+    const refill = members.find((m) => m.id === envOf(refillRun)[NodeEnv.memberId]);
+    expect(Date.parse(refill!.since) - Date.parse(claimed!.since)).toBeGreaterThanOrEqual(REFILL_AFTER_CLAIM_MS);
     // Releasing stops the member's task: the session recorded it.
     await callWith({}, `/v1/sessions/${assignment.sessionId}`, {
       method: "POST",
