@@ -26,7 +26,7 @@ import { log } from "../log.ts";
 import { HeldItems, type BatchSource } from "./batch-shipper.ts";
 import type { SideCdp } from "./side-cdp.ts";
 
-/** rrweb's browser bundle: beside the node's bundle (build.mjs puts it there), else in node_modules (running from source). */
+/** rrweb's `record()` bundled alone, beside the node's bundle (build.mjs builds it); running from source, rrweb's whole UMD bundle in node_modules. */
 const RRWEB_BESIDE = new URL("./rrweb-record.js", import.meta.url);
 
 const BINDING = "__wallcrawlerRecord";
