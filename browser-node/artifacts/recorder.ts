@@ -3,11 +3,10 @@
  * back over a CDP binding on the node's own connection (side-cdp.ts), so clients see nothing of
  * it. It runs in an isolated world (the page's own scripts cannot see or call it; the DOM is
  * shared), is installed on every new document before the page's scripts run (`Target.setAutoAttach`
- * with `waitForDebuggerOnStart`, then `Page.addScriptToEvaluateOnNewDocument`), and starts at once
- * on documents already loaded (`runImmediately`). It attaches once the node is ready
- * (session-artifacts.ts): instrumenting the browser's first page while Chromium is still
- * starting would lengthen every cold create, and until `ready` no client can be on any page; the first
- * page is then recorded from its current document on. The node's session enables Page and Runtime on
+ * with `waitForDebuggerOnStart`, then `Page.addScriptToEvaluateOnNewDocument`). It attaches once
+ * the node is ready (session-artifacts.ts): instrumenting the browser's first page while Chromium
+ * is still starting would lengthen every cold create, and until `ready` no client can be on any
+ * page, so the first page is recorded from its first navigation on. The node's session enables Page and Runtime on
  * each page (without them the script and the binding stay silent); Runtime also brings the page's
  * console traffic to the node and is what bot detectors probe for, so a session that must look
  * untouched sets `recordSession: false`.
@@ -105,9 +104,11 @@ export class Recorder implements BatchSource<RecordingEvent> {
       void this.cdp.send("Page.enable", {}, sessionId).catch(ignore);
       void this.cdp.send("Runtime.enable", {}, sessionId).catch(ignore);
       void this.cdp.send("Runtime.addBinding", { name: BINDING, executionContextName: WORLD }, sessionId).catch(ignore);
-      void this.cdp
-        .send("Page.addScriptToEvaluateOnNewDocument", { source: this.script, worldName: WORLD, runImmediately: true }, sessionId)
-        .catch(ignore);
+      // Not `runImmediately`: at `ready` every page is still on its first blank document, with
+      // nothing to record; and rrweb started there (in a world the binding never reached: it sent
+      // nothing) took the renderer ~45 ms just as the client connected (measured: warm
+      // connectOverCDP p50 85 ms with it, 39 ms without).
+      void this.cdp.send("Page.addScriptToEvaluateOnNewDocument", { source: this.script, worldName: WORLD }, sessionId).catch(ignore);
     }
     const resumed = params.waitingForDebugger ? this.cdp.send("Runtime.runIfWaitingForDebugger", {}, sessionId).catch(ignore) : Promise.resolve();
     if (targetInfo.type !== "page") void resumed.then(() => this.cdp.send("Target.detachFromTarget", { sessionId }).catch(ignore));

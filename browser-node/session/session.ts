@@ -87,6 +87,8 @@ export class Session {
   private viewportKeeper: { close(): void } | undefined;
   private warm: WarmBrowser | undefined;
   private readonly assignedAt: number;
+  /** When the session link first opened (performance.now()), for the `ready` log. */
+  private linkedAt?: number;
   /** Resolves with the process exit code once the session has ended, however it ended. */
   readonly ended = new Promise<number>((resolve) => (this.settle = resolve));
 
@@ -119,7 +121,10 @@ export class Session {
       call: (call) => handleCall(calls, call),
       end: (reason, detail) => void this.end(reason, detail ?? "the edge ended the session"),
       lost: (detail) => void this.end("error", detail),
-      opened: start.linked,
+      opened: () => {
+        this.linkedAt ??= performance.now();
+        start.linked?.();
+      },
     });
   }
 
@@ -206,6 +211,8 @@ export class Session {
         probed: Math.round(probed),
         reported: Math.round(performance.now()),
         sinceAssigned: Math.round(performance.now() - this.assignedAt),
+        linkedSinceAssigned: this.linkedAt === undefined ? undefined : Math.round(this.linkedAt - this.assignedAt),
+        probedSinceAssigned: Math.round(probed - this.assignedAt),
       },
     });
 
