@@ -3,8 +3,9 @@
  * instructions, its files are laid out in a scratch root where COPY puts them (from what
  * `npm run build:node` produced, through .dockerignore), and the program is started the way
  * CMD starts it, with ENV's settings, as the image's user, in each connect mode against a fake
- * edge. HEALTHCHECK's own command then probes that node: direct mode's proxy answers /health;
- * edge mode listens on no port, so the check asks none. (global-setup.ts has just run the build.)
+ * edge. HEALTHCHECK's own command then probes that node with the image's environment (the connect
+ * mode is the assignment's, not in it): direct mode's proxy answers /health; edge mode listens on
+ * no port, and a refused connection is healthy. (global-setup.ts has just run the build.)
  */
 import { execFileSync, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -18,6 +19,7 @@ import { commandOf, copyOf, dockerIgnores, envPairs, parseDockerfile } from "./s
 import { FakeEdge } from "./support/fake-edge.ts";
 import { ROOT, startNode } from "./support/node-process.ts";
 import { egressPortOf, listeners } from "./support/sockets.ts";
+import { freePort } from "../../browser-node/local/tasks.ts";
 import { TEST_CHROMIUM } from "../support/chromium.ts";
 import { NODE_FLAGS } from "../../browser-node/local/tasks.ts";
 
@@ -125,7 +127,7 @@ describe("browser-node/Dockerfile", () => {
     expect(imageEnv).not.toHaveProperty("WC_CONNECT_MODE");
   });
 
-  it("starts the copied bundle as CMD says, with ENV's settings, as that user, in direct mode; HEALTHCHECK follows the proxy's life", async () => {
+  it("starts the copied bundle as CMD says, with ENV's settings, as that user, in direct mode; HEALTHCHECK asks the proxy's /health", async () => {
     const { argv, as, home } = image();
     const edge = await FakeEdge.start();
     const sessionId = randomUUID();
@@ -138,33 +140,34 @@ describe("browser-node/Dockerfile", () => {
       const port = String(ready.direct.port);
       const browser = await node.waitForLog("browser-started");
       expect(statSync(`/proc/${browser.pid}`).uid, "Chromium runs unprivileged").not.toBe(0);
-      const checkEnv = { ...imageEnv, WC_CONNECT_MODE: "direct", WC_PROXY_PORT: port };
-      expect(await healthCheck(checkEnv, as)).toBe(0);
+      expect(await healthCheck({ ...imageEnv, WC_PROXY_PORT: port }, as)).toBe(0);
 
       node.child.kill("SIGTERM");
       expect(await node.exited).toEqual({ code: 0, signal: null });
       expect(edge.messages(sessionId, "exit").map((e) => e.reason)).toEqual(["terminated"]);
       // The recorder's rrweb bundle is read from beside the program: COPY must have put it there.
       expect(node.logs.filter((l) => l.event === "recording-failed")).toEqual([]);
-      expect(await healthCheck(checkEnv, as)).not.toBe(0);
     } finally {
       if (node.child.exitCode === null) node.child.kill("SIGKILL");
       await edge.stop();
     }
   });
 
-  it("starts the same way in edge mode, with ENV as the image sets it: no port to ask, so HEALTHCHECK asks none", async () => {
+  it("HEALTHCHECK fails on a proxy port that answers /health with anything but 200", async () => {
+    const { as } = image();
+    const broken = createServer((_req, res) => res.writeHead(503).end());
+    await new Promise<void>((r) => broken.listen(0, "127.0.0.1", r));
+    try {
+      expect(await healthCheck({ ...imageEnv, WC_PROXY_PORT: String((broken.address() as AddressInfo).port) }, as)).not.toBe(0);
+    } finally {
+      await new Promise<void>((r) => broken.close(() => r()));
+    }
+  });
+
+  it("starts the same way in edge mode, with ENV as the image sets it: no port listens, which HEALTHCHECK takes as healthy", async () => {
     const { argv, as, home } = image();
     const edge = await FakeEdge.start();
     const sessionId = randomUUID();
-    // Something answering /health where the port variable points, to see whether the check asks it.
-    const asked: string[] = [];
-    const probe = createServer((req, res) => {
-      asked.push(req.url ?? "");
-      res.writeHead(200).end();
-    });
-    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
-    const probePort = String((probe.address() as AddressInfo).port);
     const env = { ...imageEnv, WC_CHROMIUM_PATH: TEST_CHROMIUM, HOME: home };
     const node = await startNode({ edge, sessionId, env, command: { argv, cwd: join(scratch, workdir), ...as } });
     try {
@@ -174,8 +177,7 @@ describe("browser-node/Dockerfile", () => {
       expect(statSync(`/proc/${browser.pid}`).uid, "Chromium runs unprivileged").not.toBe(0);
       // Edge mode listens for no client: its one listener is the egress proxy, on loopback.
       expect(listeners(node.child.pid!), "edge mode listens on no port but the egress proxy's").toEqual([{ address: "127.0.0.1", port: egressPortOf(browser.pid) }]);
-      expect(await healthCheck({ ...imageEnv, WC_PROXY_PORT: probePort }, as)).toBe(0);
-      expect(asked).toEqual([]);
+      expect(await healthCheck({ ...imageEnv, WC_PROXY_PORT: String(await freePort()) }, as)).toBe(0);
 
       node.child.kill("SIGTERM");
       expect(await node.exited).toEqual({ code: 0, signal: null });
@@ -183,7 +185,6 @@ describe("browser-node/Dockerfile", () => {
       expect(node.logs.filter((l) => l.event === "recording-failed")).toEqual([]);
     } finally {
       if (node.child.exitCode === null) node.child.kill("SIGKILL");
-      await new Promise<void>((r) => probe.close(() => r()));
       await edge.stop();
     }
   });

@@ -3,8 +3,6 @@
  * browsing as sessions do: pages are recorded, Chromium's own network error page is not, and a
  * tab that met an error page lives on.
  */
-import { createServer } from "node:net";
-import type { AddressInfo } from "node:net";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { SideCdp } from "../../browser-node/artifacts/side-cdp.ts";
@@ -12,20 +10,12 @@ import type { RecordingEvent } from "../../edge/node-protocol.ts";
 import { Recorder } from "../../browser-node/artifacts/recorder.ts";
 import { launchBrowser, type BrowserProcess } from "../../browser-node/chromium/browser-process.ts";
 import { serveSite, type Site } from "./support/site.ts";
+import { freePort } from "../../browser-node/local/tasks.ts";
 
 let browser: BrowserProcess;
 let side: SideCdp;
 let client: Browser;
 let site: Site;
-
-/** A loopback port nothing listens on: a navigation there fails at once (ERR_CONNECTION_REFUSED). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 beforeAll(async () => {
   site = await serveSite();
@@ -47,7 +37,7 @@ it("records the pages a client opens but not Chromium's error page, whose tab go
   let crashed = false;
   page.on("crash", () => (crashed = true));
 
-  const failed = await page.goto(`http://127.0.0.1:${await closedPort()}/gone`).then(
+  const failed = await page.goto(`http://127.0.0.1:${await freePort()}/gone`).then(
     () => "loaded",
     (e: Error) => /net::[A-Z_]+/.exec(e.message)?.[0] ?? e.message,
   );
