@@ -43,6 +43,12 @@ const checkRoutes: Check<ProxyRoute[]> = (v) => {
 /** The node before any session: where the edge is, who it is in which pool, and its limits. */
 export interface BootConfig {
   edgeUrl: URL;
+  /**
+   * Where the node's WebSockets (its links, its channels) dial: the edge, or WC_EDGE_SOCKET_URL,
+   * locally workerd past the front door, which exists for HTTP keep-alive races a WebSocket's own
+   * connection never meets (skipping it takes one relay off every CDP message).
+   */
+  edgeSocketUrl: URL;
   pool: string;
   /** A UUID; a reserved member's is its session's id. */
   memberId: string;
@@ -64,6 +70,7 @@ export interface BootConfig {
 export interface EdgeContact {
   sessionId: string;
   edgeUrl: URL;
+  edgeSocketUrl: URL;
   /** Opens the session link and nothing else; the node token comes over the link (`welcome`). */
   linkToken: string;
 }
@@ -113,22 +120,29 @@ const DAY_MS = 24 * 3600_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Who the node is and where its pool is: enough to reach its pool, even when the rest of the boot configuration is refused. */
-export type BootContact = Pick<BootConfig, "edgeUrl" | "pool" | "memberId" | "bootstrapToken" | "reserved">;
+export type BootContact = Pick<BootConfig, "edgeUrl" | "edgeSocketUrl" | "pool" | "memberId" | "bootstrapToken" | "reserved">;
+
+/** An http(s) URL from the environment. */
+function httpUrl(env: Env, name: string, raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    fail(name, "is not a URL");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") fail(name, "must be http(s)");
+  return url;
+}
 
 function bootContact(env: Env): BootContact {
-  const edgeRaw = required(env, NodeEnv.edgeUrl);
-  let edgeUrl: URL;
-  try {
-    edgeUrl = new URL(edgeRaw);
-  } catch {
-    fail(NodeEnv.edgeUrl, "is not a URL");
-  }
-  if (edgeUrl.protocol !== "http:" && edgeUrl.protocol !== "https:") fail(NodeEnv.edgeUrl, "must be http(s)");
+  const edgeUrl = httpUrl(env, NodeEnv.edgeUrl, required(env, NodeEnv.edgeUrl));
+  const socketRaw = env[NodeEnv.edgeSocketUrl];
+  const edgeSocketUrl = socketRaw ? httpUrl(env, NodeEnv.edgeSocketUrl, socketRaw) : edgeUrl;
   const pool = required(env, NodeEnv.pool);
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(pool)) fail(NodeEnv.pool, "must be 1-64 letters, digits, '.', '_' or '-'");
   const memberId = required(env, NodeEnv.memberId);
   if (!UUID.test(memberId)) fail(NodeEnv.memberId, "must be a UUID");
-  return { edgeUrl, pool, memberId, bootstrapToken: required(env, NodeEnv.bootstrapToken), reserved: flag(env, NodeEnv.reserved) };
+  return { edgeUrl, edgeSocketUrl, pool, memberId, bootstrapToken: required(env, NodeEnv.bootstrapToken), reserved: flag(env, NodeEnv.reserved) };
 }
 
 /** The boot contact when it parses (the rest of the environment may not); undefined otherwise. */
@@ -171,10 +185,10 @@ function checked<T>(field: string, value: unknown, check: Check<T>): T {
  * Enough of an assignment to open its session link and tell the edge why the node cannot serve
  * it, when the rest is refused; undefined when even this part is unusable.
  */
-export function assignmentContact(boot: Pick<BootConfig, "edgeUrl">, a: Partial<Assignment> | undefined): EdgeContact | undefined {
+export function assignmentContact(boot: Pick<BootConfig, "edgeUrl" | "edgeSocketUrl">, a: Partial<Assignment> | undefined): EdgeContact | undefined {
   if (!isObject(a) || typeof a.sessionId !== "string" || !UUID.test(a.sessionId)) return undefined;
   if (typeof a.linkToken !== "string" || a.linkToken === "") return undefined;
-  return { sessionId: a.sessionId, edgeUrl: boot.edgeUrl, linkToken: a.linkToken };
+  return { sessionId: a.sessionId, edgeUrl: boot.edgeUrl, edgeSocketUrl: boot.edgeSocketUrl, linkToken: a.linkToken };
 }
 
 /** The session's configuration: the boot configuration with the assignment's part, checked. */

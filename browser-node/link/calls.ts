@@ -19,7 +19,8 @@ import { wsUrl } from "./edge-link.ts";
 /** The session as the calls see it: what the proxy sees of it too (the same Chromium, clients and endings), and the edge. */
 export interface CallContext extends Pick<ProxyContext, "browser" | "accepting" | "upstreamLost" | "clients"> {
   sessionId: string;
-  edgeUrl: URL;
+  /** Where the node's WebSockets dial (BootConfig.edgeSocketUrl). */
+  edgeSocketUrl: URL;
   nodeToken(): Promise<string>;
   /** The live view's screencast hub (an `open` of LIVE_CHANNEL_PATH); absent: such opens are 404. */
   live?: ScreencastHub;
@@ -118,7 +119,7 @@ async function openChannel(ctx: CallContext, call: Record<string, unknown>): Pro
   const opened = await Channel.open({
     debugPort: browser.debugPort,
     chromiumPath,
-    edgeUrl: wsUrl(ctx.edgeUrl, nodeChannelPath(ctx.sessionId, channel)),
+    edgeUrl: wsUrl(ctx.edgeSocketUrl, nodeChannelPath(ctx.sessionId, channel)),
     nodeToken: await ctx.nodeToken(),
     onUpstreamLost: () => ctx.upstreamLost(),
     tap,

@@ -7,10 +7,11 @@
  * and the session with it.
  */
 import WebSocket from "ws";
-import { EXIT_REASONS, LINK_RECONNECT_GRACE_MS, LinkClose, NodeEnv, nodeLinkPath, type EdgeToNode, type ExitReason, type NodeCall, type NodeExit, type NodeToEdge } from "../../edge/node-protocol.ts";
+import { EXIT_REASONS, LINK_RECONNECT_GRACE_MS, LinkClose, nodeLinkPath, type EdgeToNode, type ExitReason, type NodeCall, type NodeExit, type NodeToEdge } from "../../edge/node-protocol.ts";
 import { backoffDelay, mayPassLater, sleep, type Backoff } from "../../edge/retries.ts";
 import { log } from "../log.ts";
 import { NodeError } from "../node-error.ts";
+import type { EdgeContact } from "../config.ts";
 
 export interface LinkHandlers {
   /** The edge asks for something: the value, or a NodeError whose status the reply carries. */
@@ -23,16 +24,9 @@ export interface LinkHandlers {
   opened?(): void;
 }
 
-/**
- * Where WebSockets dial instead of the edge's URL (NodeEnv.edgeSocketUrl): locally, workerd past
- * the front door, which exists for HTTP keep-alive races a WebSocket's own connection never meets;
- * skipping it takes one relay off every CDP message. Read once, as the node's environment is.
- */
-const socketBase = process.env[NodeEnv.edgeSocketUrl] ? new URL(process.env[NodeEnv.edgeSocketUrl]!) : undefined;
-
-/** `http(s)://edge` + path → `ws(s)://edge/path` (or WC_EDGE_SOCKET_URL's host when set). */
-export function wsUrl(edgeUrl: URL, path: string): URL {
-  const url = new URL(path, socketBase ?? edgeUrl);
+/** `http(s)://edge` + path → `ws(s)://edge/path` (the edge's socket URL: BootConfig.edgeSocketUrl). */
+export function wsUrl(edgeSocketUrl: URL, path: string): URL {
+  const url = new URL(path, edgeSocketUrl);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   return url;
 }
@@ -78,10 +72,10 @@ export class EdgeLink {
   private readonly url: URL;
 
   constructor(
-    private readonly options: { edgeUrl: URL; sessionId: string; linkToken: string },
+    private readonly options: EdgeContact,
     private readonly handlers: LinkHandlers,
   ) {
-    this.url = wsUrl(options.edgeUrl, nodeLinkPath(options.sessionId));
+    this.url = wsUrl(options.edgeSocketUrl, nodeLinkPath(options.sessionId));
   }
 
   /** Dials until the link is open (or the node gives up on it: `close`). */
@@ -311,7 +305,7 @@ function sent(ws: WebSocket, message: NodeToEdge): Promise<boolean> {
 }
 
 /** For a node that cannot serve its session (a configuration error): opens the link only to report why. */
-export async function reportExit(options: { edgeUrl: URL; sessionId: string; linkToken: string }, body: NodeExit): Promise<boolean> {
+export async function reportExit(options: EdgeContact, body: NodeExit): Promise<boolean> {
   const refuse = async () => {
     throw new NodeError("error", "the node is exiting", { status: 503 });
   };

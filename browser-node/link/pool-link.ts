@@ -11,6 +11,7 @@ import { PoolLinkClose, poolLinkPath, type Assignment, type NodeToPool } from ".
 import { backoffDelay, mayPassLater, sleep, type Backoff } from "../../edge/retries.ts";
 import { log } from "../log.ts";
 import { closeWithin, wsUrl } from "./edge-link.ts";
+import type { BootContact } from "../config.ts";
 
 export interface PoolLinkHandlers {
   /** The pool's `assign`, once, as sent (sessionConfig checks it). */
@@ -33,10 +34,10 @@ export class PoolLink {
   private readonly url: URL;
 
   constructor(
-    private readonly options: { edgeUrl: URL; pool: string; memberId: string; bootstrapToken: string },
+    private readonly options: Pick<BootContact, "edgeSocketUrl" | "pool" | "memberId" | "bootstrapToken">,
     private readonly handlers: PoolLinkHandlers,
   ) {
-    this.url = wsUrl(options.edgeUrl, poolLinkPath(options.pool, options.memberId));
+    this.url = wsUrl(options.edgeSocketUrl, poolLinkPath(options.pool, options.memberId));
   }
 
   get assigned() {

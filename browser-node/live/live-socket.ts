@@ -22,11 +22,11 @@ export const isLivePath = (path: string) => path === LIVE_CHANNEL_PATH;
 
 /** Edge mode: the `open` call for a viewer. Dials the edge's channel and hands it to the hub. */
 export async function openLiveChannel(
-  ctx: { sessionId: string; edgeUrl: URL; nodeToken(): Promise<string>; accepting(): boolean; clients: ClientRegistry; live?: ScreencastHub },
+  ctx: { sessionId: string; edgeSocketUrl: URL; nodeToken(): Promise<string>; accepting(): boolean; clients: ClientRegistry; live?: ScreencastHub },
   call: { channel: string; expiresAt: number; readOnly?: unknown; page?: unknown },
 ): Promise<null> {
   if (!ctx.live) throw new NodeError("error", "no live view on this node", { status: 404 });
-  const ws = new WebSocket(wsUrl(ctx.edgeUrl, nodeChannelPath(ctx.sessionId, call.channel)), {
+  const ws = new WebSocket(wsUrl(ctx.edgeSocketUrl, nodeChannelPath(ctx.sessionId, call.channel)), {
     headers: { authorization: `Bearer ${await ctx.nodeToken()}` },
     perMessageDeflate: false,
     maxPayload: MAX_VIEWER_MESSAGE,

@@ -108,7 +108,7 @@ export class Session {
     this.edgeArtifacts = createEdgeArtifacts({ edgeUrl: config.edgeUrl, sessionId: config.sessionId, nodeToken: () => this.link.nodeToken() });
     const calls: CallContext = {
       sessionId: config.sessionId,
-      edgeUrl: config.edgeUrl,
+      edgeSocketUrl: config.edgeSocketUrl,
       browser: () => this.runningBrowser(),
       accepting: () => this.ending === undefined,
       nodeToken: () => this.link.nodeToken(),

@@ -42,6 +42,8 @@ describe("readBootConfig", () => {
       egress: { allowLoopback: false, offline: false },
     });
     expect(boot.advertiseHost).toBeUndefined();
+    // WebSockets dial the edge itself.
+    expect(boot.edgeSocketUrl.href).toBe("http://127.0.0.1:8787/");
     // Nothing of a session is in the environment any more.
     expect(boot).not.toHaveProperty("sessionId");
     expect(boot).not.toHaveProperty("linkToken");
@@ -55,8 +57,11 @@ describe("readBootConfig", () => {
       [NodeEnv.advertiseHost]: "127.0.0.1",
       [NodeEnv.idleGraceMs]: "250",
       [NodeEnv.egressAllowLoopback]: "1",
+      [NodeEnv.edgeSocketUrl]: "http://127.0.0.1:9999",
     });
     expect(boot).toMatchObject({ reserved: true, proxyPort: 0, advertiseHost: "127.0.0.1", idleGraceMs: 250, egress: { allowLoopback: true, offline: false } });
+    expect(boot.edgeSocketUrl.href).toBe("http://127.0.0.1:9999/");
+    expect(boot.edgeUrl.href).toBe("http://127.0.0.1:8787/");
   });
 
   const bad: Array<[string, Record<string, string | undefined>, RegExp]> = [
@@ -66,6 +71,7 @@ describe("readBootConfig", () => {
     ["pool with a slash", { [NodeEnv.pool]: "a/b" }, /WC_POOL must be/],
     ["missing bootstrap token", { [NodeEnv.bootstrapToken]: " " }, /WC_BOOTSTRAP_TOKEN is required/],
     ["edge URL not a URL", { [NodeEnv.edgeUrl]: "edge" }, /WC_EDGE_URL is not a URL/],
+    ["edge socket URL not http(s)", { [NodeEnv.edgeSocketUrl]: "ftp://127.0.0.1" }, /WC_EDGE_SOCKET_URL must be http\(s\)/],
     ["reserved not a flag", { [NodeEnv.reserved]: "yes" }, /WC_MEMBER_RESERVED must be "1" or "0"/],
     ["port out of range", { [NodeEnv.proxyPort]: "70000" }, /WC_PROXY_PORT must be between 0 and 65535/],
     ["port not a number", { [NodeEnv.proxyPort]: "92a3" }, /WC_PROXY_PORT must be a whole number/],
