@@ -7,7 +7,7 @@
  * (`edge/browser-settings.ts`).
  */
 import { normalizeBrowserSettings, type BrowserSettings } from "../edge/browser-settings.ts";
-import { CONNECT_MODES, NodeEnv, type Assignment, type ConnectMode, type ProxyRoute } from "../edge/node-protocol.ts";
+import { CONNECT_MODES, NodeEnv, POOL_NAME, type Assignment, type ConnectMode, type ProxyRoute } from "../edge/node-protocol.ts";
 import { NodeError } from "./node-error.ts";
 
 export type { BrowserSettings, Viewport } from "../edge/browser-settings.ts";
@@ -139,7 +139,7 @@ function bootContact(env: Env): BootContact {
   const socketRaw = env[NodeEnv.edgeSocketUrl];
   const edgeSocketUrl = socketRaw ? httpUrl(env, NodeEnv.edgeSocketUrl, socketRaw) : edgeUrl;
   const pool = required(env, NodeEnv.pool);
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(pool)) fail(NodeEnv.pool, "must be 1-64 letters, digits, '.', '_' or '-'");
+  if (!POOL_NAME.test(pool)) fail(NodeEnv.pool, "must be 1-64 lowercase letters, digits or '-' (an ECS region's name)");
   const memberId = required(env, NodeEnv.memberId);
   if (!UUID.test(memberId)) fail(NodeEnv.memberId, "must be a UUID");
   return { edgeUrl, edgeSocketUrl, pool, memberId, bootstrapToken: required(env, NodeEnv.bootstrapToken), reserved: flag(env, NodeEnv.reserved) };

@@ -435,6 +435,9 @@ export interface PoolLinkTokenClaims {
   exp: number;
 }
 
+/** A pool's name: its ECS region's (the edge routes nothing else; the node refuses any other WC_POOL). */
+export const POOL_NAME = /^[a-z0-9-]{1,64}$/;
+
 /**
  * `GET <edge>/internal/pools/<pool>/members/<member>/link`, a WebSocket upgrade with
  * `Authorization: Bearer <bootstrap token>` (aud POOL_LINK_TOKEN_AUDIENCE, sub = the member,

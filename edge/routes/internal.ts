@@ -10,7 +10,7 @@
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { memberIdFromStartedBy, sessionIdFromStartedBy, TASK_EVENTS_PATH, TASK_EVENTS_SECRET_HEADER } from "../node-protocol.ts";
+import { memberIdFromStartedBy, POOL_NAME, sessionIdFromStartedBy, TASK_EVENTS_PATH, TASK_EVENTS_SECRET_HEADER } from "../node-protocol.ts";
 import { EcsTaskStateChange } from "../schemas/node-messages.ts";
 import { secret, type AppEnv } from "../env.ts";
 import { ApiError, describeZodError, validationHook } from "../errors.ts";
@@ -44,9 +44,6 @@ const sessionIdOf = (c: Context<AppEnv>) => {
   if (!SESSION_ID.test(id)) throw new ApiError(404, "Session not found");
   return id;
 };
-
-/** Pools are named by their ECS region. */
-const POOL_NAME = /^[a-z0-9-]{1,64}$/;
 
 internal.get("/internal/pools/:pool/members/:memberId/link", async (c) => {
   const pool = c.req.param("pool");

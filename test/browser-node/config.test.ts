@@ -69,6 +69,7 @@ describe("readBootConfig", () => {
     ["member id not a UUID", { [NodeEnv.memberId]: "abc" }, /WC_MEMBER_ID must be a UUID/],
     ["missing pool", { [NodeEnv.pool]: " " }, /WC_POOL is required/],
     ["pool with a slash", { [NodeEnv.pool]: "a/b" }, /WC_POOL must be/],
+    ["pool in capitals (no region is)", { [NodeEnv.pool]: "US-EAST-1" }, /WC_POOL must be/],
     ["missing bootstrap token", { [NodeEnv.bootstrapToken]: " " }, /WC_BOOTSTRAP_TOKEN is required/],
     ["edge URL not a URL", { [NodeEnv.edgeUrl]: "edge" }, /WC_EDGE_URL is not a URL/],
     ["edge socket URL not http(s)", { [NodeEnv.edgeSocketUrl]: "ftp://127.0.0.1" }, /WC_EDGE_SOCKET_URL must be http\(s\)/],
