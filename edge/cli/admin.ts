@@ -11,6 +11,7 @@
  *   keys list <projectId>
  *   keys revoke <projectId> <keyId>
  *   pools list                                                     (the warm pools: members and their states)
+ *   sessions node <sessionId>                                      (the pool member and ECS task serving a session)
  */
 import { parseArgs } from "node:util";
 
@@ -23,6 +24,7 @@ const USAGE = `usage: npm run admin -- <command>
   keys list <projectId>
   keys revoke <projectId> <keyId>
   pools list
+  sessions node <sessionId>
 environment: WALLCRAWLER_EDGE_URL (default http://127.0.0.1:8787), WALLCRAWLER_ADMIN_TOKEN (required)`;
 
 class UsageError extends Error {}
@@ -76,6 +78,8 @@ function request(): [string, string, unknown?] {
       return ["DELETE", `/admin/projects/${project()}/keys/${encodeURIComponent(arg(3, "<keyId>"))}`];
     case "pools list":
       return ["GET", "/admin/pools"];
+    case "sessions node":
+      return ["GET", `/admin/sessions/${encodeURIComponent(arg(2, "<sessionId>"))}/node`];
     default:
       throw new UsageError(positionals.length ? `unknown command "${positionals.join(" ")}"` : "no command");
   }

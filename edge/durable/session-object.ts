@@ -15,6 +15,7 @@ import type { EdgeEnv } from "../env.ts";
 import { fail, ok, type Outcome } from "../errors.ts";
 import { closeForStatus, endReasonFor } from "../sessions/endings.ts";
 import type { LaunchSettings } from "../sessions/node-env.ts";
+import type { SessionNodeView } from "../schemas/pool.ts";
 import {
   indexEntry,
   newSessionRecord,
@@ -89,6 +90,13 @@ export class SessionObject extends DurableObject<EdgeEnv> {
     const r = await this.lifecycle.settled();
     if (r.status === "RUNNING") return ok(toLiveApiSession(r, this.lifecycle.config.connectScheme) as ApiSessionWithConnect);
     return { ok: false, error: this.lifecycle.createFailed(r) };
+  }
+
+  /** The admin's view of the session's node: its pool member and task, whatever its project. */
+  node(): Outcome<SessionNodeView> {
+    const r = this.store.load();
+    if (!r) return fail(404, NOT_FOUND);
+    return ok({ sessionId: r.id, projectId: r.projectId, status: r.status, pool: r.pool, memberId: r.memberId, taskArn: r.taskArn });
   }
 
   get(projectId: string): Outcome<ApiSession> {

@@ -1,5 +1,5 @@
 /**
- * The admin API (bearer ADMIN_TOKEN): projects and their API keys, and the warm pools. A project lives in its
+ * The admin API (bearer ADMIN_TOKEN): projects and their API keys, the warm pools, and which node serves a session. A project lives in its
  * ProjectObject; KV keeps a copy of each project (as key metadata) only so that they can be listed.
  */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
@@ -11,9 +11,10 @@ import { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_SECONDS, type Project as ProjectRe
 import { createApiKey, listApiKeys, revokeApiKey } from "../auth/api-keys.ts";
 import { listMetadata } from "../kv-listing.ts";
 import { readConfig } from "../config.ts";
-import { PoolState } from "../schemas/pool.ts";
+import { PoolState, SessionNode } from "../schemas/pool.ts";
 import { poolSettings } from "../pool/pool-settings.ts";
-import { edgeOrigin } from "./scope.ts";
+import { edgeOrigin, sessionStub } from "./scope.ts";
+import { SessionIdParam } from "../schemas/session.ts";
 
 export const admin = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 const tags = ["admin"];
@@ -145,4 +146,16 @@ admin.openapi(
     const settings = poolSettings(config, edgeOrigin(config.edgePublicUrl, c.req.url));
     return c.json([unwrap(await c.env.POOLS.getByName(settings.name).state(settings))], 200);
   },
+);
+
+admin.openapi(
+  createRoute({
+    method: "get",
+    path: "/admin/sessions/{id}/node",
+    tags,
+    security,
+    request: { params: SessionIdParam },
+    responses: { 200: json(SessionNode, "The pool member and the ECS task serving the session (to find its logs)"), ...errors },
+  }),
+  async (c) => c.json(unwrap(await sessionStub(c.env, c.req.valid("param").id).node()), 200),
 );

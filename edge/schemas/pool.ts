@@ -1,4 +1,7 @@
-/** What `GET /admin/pools` answers: each region's warm pool, its members by id and state (never a token). */
+/**
+ * What `GET /admin/pools` answers: each region's warm pool, its members by id and state (never a
+ * token); and `GET /admin/sessions/{id}/node`: which member and task serve a session.
+ */
 import { z } from "@hono/zod-openapi";
 
 export const PoolMember = z.object({
@@ -7,6 +10,18 @@ export const PoolMember = z.object({
   since: z.string().openapi({ description: "When it entered its state (ISO-8601)" }),
   sessionId: z.string().optional().openapi({ description: "The session it serves (reserved, claimed)" }),
 });
+
+export const SessionNode = z
+  .object({
+    sessionId: z.string(),
+    projectId: z.string(),
+    status: z.enum(["PENDING", "RUNNING", "ERROR", "TIMED_OUT", "COMPLETED"]),
+    pool: z.string().optional().openapi({ description: "The pool (region) its node came from" }),
+    memberId: z.string().optional().openapi({ description: "The pool member serving it; a reserved member's (the cold path) is the session's id" }),
+    taskArn: z.string().optional().openapi({ description: "Its node's ECS task" }),
+  })
+  .openapi("SessionNode");
+export type SessionNodeView = z.infer<typeof SessionNode>;
 
 export const PoolState = z
   .object({

@@ -31,7 +31,7 @@ describe("session artifacts end to end", () => {
   /** Releases a session and waits until its node is gone (it ships its artifacts before it exits). */
   async function release(id: string) {
     await bb.sessions.update(id, { status: "REQUEST_RELEASE" });
-    await expect.poll(() => sessionProcesses(id).length, { timeout: 30_000 }).toBe(0);
+    await expect.poll(async () => (await sessionProcesses(platform, id)).length, { timeout: 30_000 }).toBe(0);
   }
 
   it("loads a session's extension: listed enabled by Extensions.getExtensions, its service worker a target", async () => {

@@ -19,7 +19,7 @@ describe("CDP clients through connectUrl", () => {
     expect(shot.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
     await t.bb.sessions.update(session.id, { status: "REQUEST_RELEASE" });
     await expect.poll(() => browser.isConnected(), { timeout: 15_000 }).toBe(false);
-    await expect.poll(() => sessionProcesses(session.id).length, { timeout: 15_000 }).toBe(0);
+    await expect.poll(async () => (await sessionProcesses(t.platform, session.id)).length, { timeout: 15_000 }).toBe(0);
   });
 
   it("Playwright connectOverCDP in its http form (/json/version/ through the edge, the token kept): goto, title", async () => {
@@ -32,7 +32,7 @@ describe("CDP clients through connectUrl", () => {
     expect(await page.title()).toBe("page /playwright-http");
     await browser.close();
     await expect.poll(async () => (await t.bb.sessions.retrieve(session.id)).status, { timeout: 15_000 }).toBe("COMPLETED");
-    await expect.poll(() => sessionProcesses(session.id).length, { timeout: 15_000 }).toBe(0);
+    await expect.poll(async () => (await sessionProcesses(t.platform, session.id)).length, { timeout: 15_000 }).toBe(0);
   });
 
   it("Puppeteer connect({browserWSEndpoint}): goto, title, screenshot", async () => {
@@ -47,6 +47,6 @@ describe("CDP clients through connectUrl", () => {
     await browser.disconnect();
     await t.bb.sessions.update(session.id, { status: "REQUEST_RELEASE" });
     await expect.poll(async () => (await t.bb.sessions.retrieve(session.id)).status, { timeout: 15_000 }).toBe("COMPLETED");
-    await expect.poll(() => sessionProcesses(session.id).length, { timeout: 15_000 }).toBe(0);
+    await expect.poll(async () => (await sessionProcesses(t.platform, session.id)).length, { timeout: 15_000 }).toBe(0);
   });
 });

@@ -61,6 +61,6 @@ describe("ten sessions at once", () => {
     for (const s of sessions)
       await expect.poll(async () => (await bb.sessions.retrieve(s.id)).status, { timeout: 30_000 }).toBe("COMPLETED");
     // Nothing of the ten is left (the warm pool's members, no session's, stay).
-    for (const s of sessions) await expect.poll(() => sessionProcesses(s.id).length, { timeout: 30_000 }).toBe(0);
+    for (const s of sessions) await expect.poll(async () => (await sessionProcesses(platform, s.id)).length, { timeout: 30_000 }).toBe(0);
   }, 240_000);
 });

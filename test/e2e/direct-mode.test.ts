@@ -88,6 +88,6 @@ describe("CONNECT_MODE=direct end to end", () => {
     await expect.poll(() => playwright.isConnected(), { timeout: 15_000 }).toBe(false);
     await pptrGone;
     expect((await bb.sessions.retrieve(session.id)).status).toBe("COMPLETED");
-    await expect.poll(() => sessionProcesses(session.id).length, { timeout: 20_000 }).toBe(0);
+    await expect.poll(async () => (await sessionProcesses(platform, session.id)).length, { timeout: 20_000 }).toBe(0);
   });
 });

@@ -6,37 +6,19 @@ import { memberProcesses, processesWithEnv } from "../../browser-node/local/proc
 import { NodeEnv } from "../../edge/node-protocol.ts";
 import { startLocalPlatform, type LocalPlatform, type LocalPlatformOptions } from "../../browser-node/local/platform.ts";
 
-/**
- * Which pool member serves which session: only the edge knows (docs/pool.md), so a watcher reads
- * the admin pools view while a platform runs and remembers every claim it saw. A member reserved
- * for a session (the cold path) has the session's id.
- */
-const memberOfSession = new Map<string, string>();
-
-async function watchClaims(platform: LocalPlatform): Promise<void> {
-  try {
-    const res = await fetch(`${platform.edgeUrl}/admin/pools`, { headers: { authorization: `Bearer ${platform.secrets.ADMIN_TOKEN}` } });
-    if (!res.ok) return;
-    for (const pool of (await res.json()) as { members: { id: string; sessionId?: string }[] }[])
-      for (const m of pool.members) if (m.sessionId) memberOfSession.set(m.sessionId, m.id);
-  } catch {
-    // the platform is stopping
-  }
+/** The pool member serving `sessionId`, as the admin API tells it (a member reserved for a session, the cold path, has the session's id). */
+export async function memberOf(platform: LocalPlatform, sessionId: string): Promise<string> {
+  const res = await fetch(`${platform.edgeUrl}/admin/sessions/${sessionId}/node`, { headers: { authorization: `Bearer ${platform.secrets.ADMIN_TOKEN}` } });
+  if (!res.ok) throw new Error(`GET /admin/sessions/${sessionId}/node answered ${res.status}`);
+  return ((await res.json()) as { memberId?: string }).memberId ?? sessionId;
 }
 
-/** The member serving `sessionId`, as far as the watcher saw (a reserved member's id is the session's). */
-export const memberOfSessionId = (sessionId: string) => memberOfSession.get(sessionId) ?? sessionId;
-
 /** The processes (node, Chromium) of the member that serves `sessionId`. */
-export const sessionProcesses = (sessionId: string) => memberProcesses(memberOfSessionId(sessionId));
-
-/** Learns now which member serves `sessionId` (a test that looks at its processes at once). */
-export const learnMember = (platform: LocalPlatform) => watchClaims(platform);
+export const sessionProcesses = async (platform: LocalPlatform, sessionId: string) => memberProcesses(await memberOf(platform, sessionId));
 
 /** The stand-in's task serving `sessionId`: a member reserved for it (`wc-<session>`) or a warm one it claimed (`wp-<member>`). */
 export async function sessionTask(platform: LocalPlatform, sessionId: string) {
-  await learnMember(platform);
-  const member = memberOfSessionId(sessionId);
+  const member = await memberOf(platform, sessionId);
   return [...platform.standIn.tasks.values()].find((t) => t.startedBy === `wc-${sessionId}` || t.startedBy === `wp-${member}`);
 }
 
@@ -59,15 +41,7 @@ export async function startPlatform(options: LocalPlatformOptions = {}): Promise
     nodeEnv: { WC_IDLE_GRACE_MS: "1500", [NodeEnv.egressOffline]: "1", ...options.nodeEnv },
     onNodeOutput: options.onNodeOutput ?? (process.env.WC_TEST_VERBOSE ? (line) => console.error(`[node] ${line}`) : undefined),
   });
-  const watcher = setInterval(() => void watchClaims(platform), 200);
-  const stop = platform.stop;
-  return {
-    ...platform,
-    stop: async () => {
-      clearInterval(watcher);
-      await stop();
-    },
-  };
+  return platform;
 }
 
 export interface PlatformFixture {

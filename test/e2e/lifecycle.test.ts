@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 import WebSocket from "ws";
 import { beforeAll, describe, expect, it } from "vitest";
-import { learnMember, sessionProcesses, usePlatform } from "./helpers.ts";
+import { sessionProcesses, usePlatform } from "./helpers.ts";
 
 /** Opens a raw CDP socket and resolves with the close frame the node sends when the session ends. */
 function watchClose(connectUrl: string) {
@@ -45,7 +45,7 @@ describe("session lifecycle end to end", () => {
     await browser.contexts()[0].pages()[0]?.goto(`${t.pages.url}/idle`);
     await browser.close();
     await expect.poll(async () => (await t.bb.sessions.retrieve(session.id)).status, { timeout: 30_000 }).toBe("COMPLETED");
-    await expect.poll(() => sessionProcesses(session.id).length, { timeout: 15_000 }).toBe(0);
+    await expect.poll(async () => (await sessionProcesses(t.platform, session.id)).length, { timeout: 15_000 }).toBe(0);
   });
 
   it("keeps a keepAlive session through a disconnect and lets the client reconnect", async () => {
@@ -61,22 +61,21 @@ describe("session lifecycle end to end", () => {
     expect(urls).toContain(`${t.pages.url}/kept`);
     await t.bb.sessions.update(session.id, { status: "REQUEST_RELEASE" });
     await expect.poll(() => second.isConnected(), { timeout: 15_000 }).toBe(false);
-    await expect.poll(() => sessionProcesses(session.id).length, { timeout: 15_000 }).toBe(0);
+    await expect.poll(async () => (await sessionProcesses(t.platform, session.id)).length, { timeout: 15_000 }).toBe(0);
   });
 
   it("marks the session ERROR when Chromium dies, after closing clients with a reason", async () => {
     const session = await t.bb.sessions.create({ keepAlive: true });
     const watcher = watchClose(session.connectUrl);
     await watcher.opened;
-    await learnMember(t.platform); // a warm member serves it: learn which, now
-    const chromiums = sessionProcesses(session.id).filter((pid) => processName(pid) === "chromium");
+    const chromiums = (await sessionProcesses(t.platform, session.id)).filter((pid) => processName(pid) === "chromium");
     expect(chromiums.length).toBeGreaterThan(0);
     for (const pid of chromiums) process.kill(pid, "SIGKILL");
     const close = await watcher.closed;
     expect(close.code).toBe(1011);
     expect(close.reason).toMatch(/crash/i);
     await expect.poll(async () => (await t.bb.sessions.retrieve(session.id)).status, { timeout: 20_000 }).toBe("ERROR");
-    await expect.poll(() => sessionProcesses(session.id).length, { timeout: 15_000 }).toBe(0);
+    await expect.poll(async () => (await sessionProcesses(t.platform, session.id)).length, { timeout: 15_000 }).toBe(0);
   });
 
   it("times a session out at expiresAt: TIMED_OUT, clients told, node gone", async () => {
@@ -84,6 +83,6 @@ describe("session lifecycle end to end", () => {
     expect(close.code).toBeGreaterThanOrEqual(4000);
     expect(close.reason).toMatch(/time/i);
     await expect.poll(async () => (await t.bb.sessions.retrieve(timingOut.id)).status, { timeout: 20_000 }).toBe("TIMED_OUT");
-    await expect.poll(() => sessionProcesses(timingOut.id).length, { timeout: 15_000 }).toBe(0);
+    await expect.poll(async () => (await sessionProcesses(t.platform, timingOut.id)).length, { timeout: 15_000 }).toBe(0);
   }, 120_000);
 });

@@ -47,7 +47,7 @@ describe("endings through the edge", () => {
     const client = await cdpClient(session.connectUrl);
     await bb.sessions.update(session.id, { status: "REQUEST_RELEASE" });
     expect(await client.closed).toEqual(CloseCode.released);
-    await expect.poll(() => sessionProcesses(session.id).length, { timeout: 20_000 }).toBe(0);
+    await expect.poll(async () => (await sessionProcesses(platform, session.id)).length, { timeout: 20_000 }).toBe(0);
     expect((await bb.sessions.retrieve(session.id)).status).toBe("COMPLETED");
   });
 
@@ -56,14 +56,14 @@ describe("endings through the edge", () => {
     const client = await cdpClient(session.connectUrl);
     const task = await sessionTask(platform, session.id);
     expect(task?.pid).toBeGreaterThan(0);
-    expect(sessionProcesses(session.id)).toContain(task!.pid);
+    expect(await sessionProcesses(platform, session.id)).toContain(task!.pid);
 
     process.kill(task!.pid!, "SIGKILL");
     // The node's channel dropped without a close frame: the edge tells the client so.
     expect(await client.closed).toEqual(CloseCode.nodeError);
     // Heartbeats would have taken a minute; the link's loss is judged at once (ECS asked, or the grace).
     await expect.poll(async () => (await bb.sessions.retrieve(session.id)).status, { timeout: 3 * LINK_RECONNECT_GRACE_MS }).toBe("ERROR");
-    await expect.poll(() => sessionProcesses(session.id).length, { timeout: 20_000 }).toBe(0);
+    await expect.poll(async () => (await sessionProcesses(platform, session.id)).length, { timeout: 20_000 }).toBe(0);
     // The stand-in's task stopped, its STOPPED event refused: the session's status came from the link.
     expect(platform.standIn.tasks.get(task!.taskArn)?.lastStatus).toBe("STOPPED");
   });

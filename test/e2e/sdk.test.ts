@@ -55,7 +55,7 @@ describe("@browserbasehq/sdk against the local platform", () => {
     await expect.poll(async () => (await bb.sessions.retrieve(created.id)).status, { timeout: 20_000 }).toBe("COMPLETED");
     const ended = await bb.sessions.retrieve(created.id);
     expect(ended.endedAt).toBeTruthy();
-    await expect.poll(() => sessionProcesses(created.id).length, { timeout: 20_000 }).toBe(0);
+    await expect.poll(async () => (await sessionProcesses(t.platform, created.id)).length, { timeout: 20_000 }).toBe(0);
   }
 
   it("runs a session's whole life through baseURL", async () => {

@@ -38,6 +38,6 @@ describe("Stagehand 4.4 against the local platform", () => {
     await expect.poll(async () => (await bb.sessions.retrieve(report.sessionId)).status, { timeout: 20_000 }).toBe("COMPLETED");
     expect((await bb.sessions.retrieve(report.sessionId)).userMetadata).toMatchObject({ stagehand: "true" });
     await expect(bb.extensions.retrieve(extension!.id!)).rejects.toMatchObject({ status: 404 });
-    await expect.poll(() => sessionProcesses(report.sessionId).length, { timeout: 20_000 }).toBe(0);
+    await expect.poll(async () => (await sessionProcesses(t.platform, report.sessionId)).length, { timeout: 20_000 }).toBe(0);
   });
 });

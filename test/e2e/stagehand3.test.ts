@@ -33,7 +33,7 @@ describe("Stagehand 3 through the edge", () => {
     expect((await t.bb.sessions.retrieve(session.id)).status).toBe("RUNNING");
     await t.bb.sessions.update(session.id, { status: "REQUEST_RELEASE", projectId: t.platform.projectId });
     // The node ships its log before it exits: once its processes are gone, the log is whole.
-    await expect.poll(() => sessionProcesses(session.id).length, { timeout: 30_000 }).toBe(0);
+    await expect.poll(async () => (await sessionProcesses(t.platform, session.id)).length, { timeout: 30_000 }).toBe(0);
     expect((await t.bb.sessions.retrieve(session.id)).status).toBe("COMPLETED");
     const logs = await t.bb.sessions.logs.list(session.id);
     expect(logs.some((e) => e.method === "Page.navigate" && (e.request?.params as { url?: string } | undefined)?.url === page)).toBe(true);

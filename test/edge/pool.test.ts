@@ -145,6 +145,12 @@ describe("the warm pool", () => {
     expect(created.body.id).toBe(assignment.sessionId);
     expect(created.body.expiresAt).toBe(new Date(assignment.expiresAt).toISOString());
     expect((await standInCalls()).filter((c) => c.action === "RunTask" && c.body?.startedBy === `wc-${assignment.sessionId}`)).toHaveLength(0);
+    // The admin can tell which member and task serve it.
+    const node = await callWith({}, `/admin/sessions/${assignment.sessionId}/node`, { headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` } });
+    expect(node).toEqual({
+      status: 200,
+      body: { sessionId: assignment.sessionId, projectId: project.projectId, status: "RUNNING", pool: s.name, memberId: envOf(run)[NodeEnv.memberId], taskArn: await taskArnOf(run) },
+    });
     // The claim refilled the pool behind it.
     await until(async () => (await memberRuns(s.name)).length === 2, "refill after the claim");
     const members = (await state(s.name)).members;
@@ -261,6 +267,13 @@ describe("the warm pool", () => {
     ]);
     expect(JSON.stringify(res.body)).not.toMatch(/eyJ/);
     expect((await callWith(varsOf(s), "/admin/pools", {})).status).toBe(401);
+  });
+
+  it("answers the admin's question about a session's node with 404 for no such session, 401 without the token", async () => {
+    const admin = { headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` } };
+    expect(await callWith({}, `/admin/sessions/${crypto.randomUUID()}/node`, admin)).toEqual({ status: 404, body: { message: "Session not found" } });
+    expect(await callWith({}, "/admin/sessions/not-a-session/node", admin)).toEqual({ status: 404, body: { message: "Session not found" } });
+    expect((await callWith({}, `/admin/sessions/${crypto.randomUUID()}/node`, {})).status).toBe(401);
   });
 
   it("with WARM_POOL_SIZE=0 starts no member, and creates still work (cold)", async () => {
