@@ -191,10 +191,12 @@ async function warmUp(): Promise<WarmBrowser> {
   void browser.exited.then(({ code, signal }) => {
     if (!session) void leave(1, `Chromium exited while warm (code ${code}, signal ${signal})`);
   });
-  const { settleBrowser } = await import("./chromium/settle.ts");
-  const settled = await settleBrowser(browser);
+  const [{ settleBrowser }, { SideCdp }] = await Promise.all([import("./chromium/settle.ts"), import("./artifacts/side-cdp.ts")]);
+  // Held open: the session takes it over, and its first CDP round trips need no new connection.
+  const cdp = await SideCdp.connect(browser.debugPort, browser.browserPath);
+  const settled = await settleBrowser(cdp);
   log("warm", { browserVersion: settled.browserVersion, uiHeight: settled.uiHeight, ms: { sinceStart: Math.round(performance.now()), warmUp: Math.round(performance.now() - started) } });
-  return { browser, settled };
+  return { browser, settled, cdp };
 }
 
 log("starting", { pool: boot.pool, reserved: boot.reserved });

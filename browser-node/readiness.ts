@@ -8,6 +8,8 @@ import WebSocket from "ws";
 import { retrying } from "../edge/retries.ts";
 import { requestJson } from "./http-json.ts";
 import { READINESS_HEADER } from "./proxy/authenticate.ts";
+import { NodeError } from "./node-error.ts";
+import type { SideCdp } from "./artifacts/side-cdp.ts";
 
 async function roundTrip(url: string, headers: Record<string, string>): Promise<void> {
   const socket = new WebSocket(url, { headers, perMessageDeflate: false });
@@ -50,4 +52,16 @@ export function probeThroughProxy(port: number, secret: string, deadline: number
 export function probeChromium(browser: { debugPort: number; browserPath: string }, deadline: number): Promise<string> {
   const base = `127.0.0.1:${browser.debugPort}`;
   return untilReady(() => probeOnce(`http://${base}`, `ws://${base}${browser.browserPath}`, {}), deadline);
+}
+
+/**
+ * A warm browser settled already (chromium/settle.ts) over the connection it still holds: one
+ * `Browser.getVersion` there and `/json/version` over HTTP, no new WebSocket (measured: the
+ * assignment's probe took 18 ms opening one, beside the artifacts' own).
+ */
+export async function probeWarm(browser: { debugPort: number }, cdp: Pick<SideCdp, "send">): Promise<string> {
+  const [res] = await Promise.all([requestJson(new URL(`http://127.0.0.1:${browser.debugPort}/json/version`), { timeoutMs: 5000 }), cdp.send("Browser.getVersion")]);
+  const version = res.body as { Browser?: string } | undefined;
+  if (res.status !== 200 || !version?.Browser) throw new NodeError("not-ready", `the warm browser's /json/version answered ${res.status}`);
+  return version.Browser;
 }

@@ -3,10 +3,11 @@
  * back over a CDP binding on the node's own connection (side-cdp.ts), so clients see nothing of
  * it. It runs in an isolated world (the page's own scripts cannot see or call it; the DOM is
  * shared), is installed on every new document before the page's scripts run (`Target.setAutoAttach`
- * with `waitForDebuggerOnStart`, then `Page.addScriptToEvaluateOnNewDocument`). It attaches once
- * the node is ready (session-artifacts.ts): instrumenting the browser's first page while Chromium
- * is still starting would lengthen every cold create, and until `ready` no client can be on any
- * page, so the first page is recorded from its first navigation on. The node's session enables Page and Runtime on
+ * with `waitForDebuggerOnStart`, then `Page.addScriptToEvaluateOnNewDocument`), and on documents
+ * already loaded (`runImmediately`). It attaches once the node is ready (session-artifacts.ts):
+ * instrumenting the browser's first page while Chromium is still starting would lengthen every
+ * cold create, and until `ready` no client can be on any page; the first page is then recorded
+ * from its current document on, once something is put in it (recorderScript). The node's session enables Page and Runtime on
  * each page (without them the script and the binding stay silent); Runtime also brings the page's
  * console traffic to the node and is what bot detectors probe for, so a session that must look
  * untouched sets `recordSession: false`.
@@ -51,16 +52,29 @@ function rrwebSource(): string {
  */
 const RECORDED_PROTOCOLS = ["http:", "https:", "about:", "data:", "blob:", "file:"];
 
-/** The script each document gets: rrweb kept private to this function, started in top frames only. */
+/**
+ * The script each document gets: rrweb kept private to this function, started in top frames only.
+ * A blank document (every page at `ready`, every new tab) starts it only once something changes
+ * in it (a client's setContent or write): rrweb's start took the renderer ~45 ms, and done at
+ * `ready` it met the client's connect (measured: warm connectOverCDP p50 85 ms, 39 ms without).
+ */
 function recorderScript(): string {
   return `(function () {
   if (window.top !== window || window.__wallcrawlerRecording) return;
   if (${JSON.stringify(RECORDED_PROTOCOLS)}.indexOf(location.protocol) < 0) return;
   window.__wallcrawlerRecording = true;
-  var exports = {}, module = { exports: exports }, define;
-  ${rrwebSource()}
-  var send = window.${BINDING};
-  module.exports.record({ emit: function (event) { try { send(JSON.stringify(event)); } catch (e) {} } });
+  function start() {
+    var exports = {}, module = { exports: exports }, define;
+    ${rrwebSource()}
+    var send = window.${BINDING};
+    module.exports.record({ emit: function (event) { try { send(JSON.stringify(event)); } catch (e) {} } });
+  }
+  if (location.href !== "about:blank") return start();
+  var observer = new MutationObserver(function () {
+    observer.disconnect();
+    start();
+  });
+  observer.observe(document, { childList: true, subtree: true, attributes: true, characterData: true });
 })();`;
 }
 
@@ -104,11 +118,9 @@ export class Recorder implements BatchSource<RecordingEvent> {
       void this.cdp.send("Page.enable", {}, sessionId).catch(ignore);
       void this.cdp.send("Runtime.enable", {}, sessionId).catch(ignore);
       void this.cdp.send("Runtime.addBinding", { name: BINDING, executionContextName: WORLD }, sessionId).catch(ignore);
-      // Not `runImmediately`: at `ready` every page is still on its first blank document, with
-      // nothing to record; and rrweb started there (in a world the binding never reached: it sent
-      // nothing) took the renderer ~45 ms just as the client connected (measured: warm
-      // connectOverCDP p50 85 ms with it, 39 ms without).
-      void this.cdp.send("Page.addScriptToEvaluateOnNewDocument", { source: this.script, worldName: WORLD }, sessionId).catch(ignore);
+      void this.cdp
+        .send("Page.addScriptToEvaluateOnNewDocument", { source: this.script, worldName: WORLD, runImmediately: true }, sessionId)
+        .catch(ignore);
     }
     const resumed = params.waitingForDebugger ? this.cdp.send("Runtime.runIfWaitingForDebugger", {}, sessionId).catch(ignore) : Promise.resolve();
     if (targetInfo.type !== "page") void resumed.then(() => this.cdp.send("Target.detachFromTarget", { sessionId }).catch(ignore));

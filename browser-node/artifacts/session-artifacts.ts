@@ -68,9 +68,12 @@ export class SessionArtifacts {
     log("context-profile", { contextId: context.id, restored, persist: context.persist === true });
   }
 
-  /** Once Chromium runs: downloads into the folder and the flush timer (the recorder waits for `sessionReady`). */
-  async attach(browser: { debugPort: number; browserPath: string }) {
-    const cdp = (this.cdp = await SideCdp.connect(browser.debugPort, browser.browserPath));
+  /**
+   * Once Chromium runs: downloads into the folder and the flush timer (the recorder waits for
+   * `sessionReady`), over `held` (a warm browser's open connection) or a new one.
+   */
+  async attach(browser: { debugPort: number; browserPath: string }, held?: SideCdp) {
+    const cdp = (this.cdp = held ?? (await SideCdp.connect(browser.debugPort, browser.browserPath)));
     const downloads = (this.downloads = new Downloads(join(this.workDir, "downloads"), this.workDir, this.edge));
     await cdp.send("Target.setDiscoverTargets", { discover: true });
     await downloads.attach(cdp);

@@ -18,6 +18,9 @@ export class SideCdp {
 
   private constructor(private readonly socket: WebSocket) {
     this.closed = new Promise((resolve) => socket.once("close", () => resolve()));
+    // Chromium going away (a crash, a stop) may reset the connection: `close` settles what was
+    // pending; the error itself must not become the process's uncaught one.
+    socket.on("error", () => {});
     socket.on("message", (data) => this.receive(String(data)));
     void this.closed.then(() => {
       for (const [, call] of this.pending) {

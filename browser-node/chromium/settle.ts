@@ -7,7 +7,7 @@
  * Page, Runtime and Network (the renderer's agents and the network service's first use),
  * read its frame tree, evaluate in it. It costs ~230 ms, while no session waits.
  */
-import { SideCdp } from "../artifacts/side-cdp.ts";
+import type { SideCdp } from "../artifacts/side-cdp.ts";
 import { WINDOW_UI_HEIGHT } from "./flags.ts";
 
 export interface Settled {
@@ -17,28 +17,24 @@ export interface Settled {
   uiHeight: number;
 }
 
-export async function settleBrowser(browser: { debugPort: number; browserPath: string }): Promise<Settled> {
-  const cdp = await SideCdp.connect(browser.debugPort, browser.browserPath);
-  try {
-    const version = await cdp.send<{ product: string }>("Browser.getVersion");
-    const { targetInfos } = await cdp.send<{ targetInfos: Array<{ targetId: string; type: string }> }>("Target.getTargets");
-    const page = targetInfos.find((t) => t.type === "page");
-    let uiHeight = WINDOW_UI_HEIGHT;
-    if (page) {
-      const { sessionId } = await cdp.send<{ sessionId: string }>("Target.attachToTarget", { targetId: page.targetId, flatten: true });
-      const domains = ["Page", "Runtime", "Network"];
-      await Promise.all([...domains.map((d) => cdp.send(`${d}.enable`, {}, sessionId)), cdp.send("Page.getFrameTree", {}, sessionId)]);
-      const { result } = await cdp.send<{ result: { value?: unknown } }>(
-        "Runtime.evaluate",
-        { expression: "outerHeight - innerHeight", returnByValue: true },
-        sessionId,
-      );
-      if (typeof result.value === "number" && result.value >= 0 && result.value < 400) uiHeight = result.value;
-      await Promise.all(domains.map((d) => cdp.send(`${d}.disable`, {}, sessionId)));
-      await cdp.send("Target.detachFromTarget", { sessionId });
-    }
-    return { browserVersion: version.product, uiHeight };
-  } finally {
-    cdp.close();
+/** Settles the browser over `cdp`, which stays open: the session it is assigned takes it over (session.ts). */
+export async function settleBrowser(cdp: SideCdp): Promise<Settled> {
+  const version = await cdp.send<{ product: string }>("Browser.getVersion");
+  const { targetInfos } = await cdp.send<{ targetInfos: Array<{ targetId: string; type: string }> }>("Target.getTargets");
+  const page = targetInfos.find((t) => t.type === "page");
+  let uiHeight = WINDOW_UI_HEIGHT;
+  if (page) {
+    const { sessionId } = await cdp.send<{ sessionId: string }>("Target.attachToTarget", { targetId: page.targetId, flatten: true });
+    const domains = ["Page", "Runtime", "Network"];
+    await Promise.all([...domains.map((d) => cdp.send(`${d}.enable`, {}, sessionId)), cdp.send("Page.getFrameTree", {}, sessionId)]);
+    const { result } = await cdp.send<{ result: { value?: unknown } }>(
+      "Runtime.evaluate",
+      { expression: "outerHeight - innerHeight", returnByValue: true },
+      sessionId,
+    );
+    if (typeof result.value === "number" && result.value >= 0 && result.value < 400) uiHeight = result.value;
+    await Promise.all(domains.map((d) => cdp.send(`${d}.disable`, {}, sessionId)));
+    await cdp.send("Target.detachFromTarget", { sessionId });
   }
+  return { browserVersion: version.product, uiHeight };
 }

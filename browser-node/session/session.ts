@@ -17,6 +17,7 @@ import { launchBrowser, type BrowserProcess, type EarlyLaunch } from "../chromiu
 import { WINDOW_UI_HEIGHT } from "../chromium/flags.ts";
 import { keepViewport, loadExtension } from "../chromium/live-settings.ts";
 import type { Settled } from "../chromium/settle.ts";
+import type { SideCdp } from "../artifacts/side-cdp.ts";
 import type { NodeConfig } from "../config.ts";
 import { handleCall, type CallContext } from "../link/calls.ts";
 import { EdgeLink } from "../link/edge-link.ts";
@@ -29,7 +30,7 @@ import type { ProxyContext } from "../proxy/context.ts";
 import type { CloseReason } from "../proxy/relay.ts";
 import { createProxyServer, listen } from "../proxy/server.ts";
 import { ScreencastHub } from "../live/screencast-hub.ts";
-import { probeChromium, probeThroughProxy } from "../readiness.ts";
+import { probeChromium, probeThroughProxy, probeWarm } from "../readiness.ts";
 import { armSessionTimers } from "./timers.ts";
 
 const CLOSE_FOR: Record<ExitReason, CloseReason> = {
@@ -53,6 +54,8 @@ const CLIENT_CLOSE_MS = 1500;
 export interface WarmBrowser {
   browser: BrowserProcess;
   settled: Settled;
+  /** The connection it settled over, still open: the session's artifacts take it over. */
+  cdp: SideCdp;
 }
 
 export interface SessionStart {
@@ -163,6 +166,7 @@ export class Session {
       // starts on the seeded profile (the Node process, the egress proxy and the links stay up).
       log("browser-relaunch", { why: "context" });
       this.warm = undefined;
+      warm.cdp.close();
       await warm.browser.stop();
       if (this.ending) return;
     } else if (warm) {
@@ -189,8 +193,8 @@ export class Session {
     // Downloads must be in place before any client; the probe does not need them, so both go at
     // once (each is a few CDP round trips on a cold browser).
     const [browserVersion] = await Promise.all([
-      direct ? probeThroughProxy(this.port, readinessSecret, deadline) : probeChromium(browser, deadline),
-      this.artifacts.attach(browser),
+      direct ? probeThroughProxy(this.port, readinessSecret, deadline) : this.warm ? probeWarm(browser, this.warm.cdp) : probeChromium(browser, deadline),
+      this.artifacts.attach(browser, this.warm?.cdp),
       applyCertificatePolicy(browser, config.browserSettings).then((held) => (this.certificatePolicy = held)),
       this.warm ? this.applyLive(this.warm) : undefined,
     ]);
