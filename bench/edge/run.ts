@@ -35,9 +35,12 @@ export default async function run(): Promise<BenchRow[]> {
     bindings: Object.fromEntries(Object.entries({ ...secrets, ...vars }).map(([name, value]) => [name, { type: "plain_text" as const, value }])),
     dev: { server: { hostname: "127.0.0.1", port }, persist: false, watch: false, inspector: false, logLevel: "error" },
   });
+  let link: WebSocket | undefined;
   try {
     await worker.ready;
-    const { key, sessionId, link } = await runningSession(edge, secrets.ADMIN_TOKEN, standIn.calls);
+    const running = await runningSession(edge, secrets.ADMIN_TOKEN, standIn.calls);
+    const { key, sessionId } = running;
+    link = running.link;
     const routes = {
       bare: { url: `${edge}/bare/sessions/${sessionId}`, headers: {} },
       edge: { url: `${edge}/v1/sessions/${sessionId}`, headers: { "X-BB-API-Key": key } },
@@ -54,8 +57,8 @@ export default async function run(): Promise<BenchRow[]> {
       { bench: "edge", metric: `GET /v1/sessions/{id} p50 (n=${ours.n})`, unit: "ms", baseline: bare.p50, subject: ours.p50, goal },
       { bench: "edge", metric: `GET /v1/sessions/{id} p99 (n=${ours.n})`, unit: "ms", baseline: bare.p99, subject: ours.p99, goal },
     ];
-    link.close(1000);
   } finally {
+    link?.close(1000);
     await worker.dispose();
     await standIn.close();
   }

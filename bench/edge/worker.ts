@@ -5,7 +5,8 @@
 import { Hono } from "hono";
 import edge from "../../edge/index.ts";
 
-export { SessionObject, ProjectObject } from "../../edge/index.ts";
+// Every Durable Object class the edge exports (wrangler.toml binds them all), whatever comes next.
+export * from "../../edge/index.ts";
 
 const bare = new Hono();
 bare.get("/bare/sessions/:id", (c) => c.json({ id: c.req.param("id"), status: "RUNNING" }));
