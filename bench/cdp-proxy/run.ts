@@ -59,9 +59,9 @@ export default async function run(): Promise<BenchRow[]> {
     bundle: true,
     connectMode: "direct", // the proxy, measured against Chromium and a raw splice
     nodeFlags: process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? NODE_FLAGS, // as shipped unless said
-    // BENCH_BROWSER_SETTINGS: the session's browserSettings, e.g. '{"logSession":false}' to
-    // measure the relay without the CDP log's tap (the default logs, as sessions do).
-    env: { WC_BROWSER_SETTINGS: process.env.BENCH_BROWSER_SETTINGS },
+    // BENCH_BROWSER_SETTINGS: the session's browserSettings (its assignment's), e.g.
+    // '{"logSession":false}' to measure the relay without the CDP log's tap (the default logs, as sessions do).
+    browserSettings: process.env.BENCH_BROWSER_SETTINGS ? JSON.parse(process.env.BENCH_BROWSER_SETTINGS) : undefined,
   });
   const { node, token } = ready;
   const { debugPort } = ready.started;
