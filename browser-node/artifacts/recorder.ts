@@ -7,10 +7,10 @@
  * already loaded (`runImmediately`). It attaches once the node is ready (session-artifacts.ts):
  * instrumenting the browser's first page while Chromium is still starting would lengthen every
  * cold create, and until `ready` no client can be on any page; the first page is then recorded
- * from its current document on, once something is put in it (recorderScript). The node's session enables Page and Runtime on
- * each page (without them the script and the binding stay silent); Runtime also brings the page's
- * console traffic to the node and is what bot detectors probe for, so a session that must look
- * untouched sets `recordSession: false`.
+ * from its current document on, once something is put in it (recorderScript). The node's session
+ * enables Page and Runtime on each page (without them the script and the binding stay silent);
+ * Runtime also brings the page's console traffic to the node and is what bot detectors probe for,
+ * so a session that must look untouched sets `recordSession: false`.
  *
  * What is recorded is what rrweb records by default: a full DOM snapshot (type 2) and a meta
  * event (type 4, URL and viewport) per document, then incremental events (type 3: DOM mutations,
