@@ -27,12 +27,10 @@ const endToEnd = (headers: IncomingHttpHeaders) => Object.fromEntries(Object.ent
 export async function startEdgeFront(options: {
   host: string;
   port: number;
-  /** Where HTTP requests go (the edge Worker's own socket in workerd). */
+  /** Where requests and WebSocket upgrades go: the edge Worker's own socket in workerd. */
   upstream: URL;
-  /** Where WebSocket upgrades go; default `upstream`. */
-  sockets?: URL;
 }): Promise<EdgeFront> {
-  const sockets = options.sockets ?? options.upstream;
+  const sockets = options.upstream;
   const fresh = new Agent({ keepAlive: false });
   const server = createServer({ keepAliveTimeout: FRONT_KEEP_ALIVE_MS, requestTimeout: 0 }, (req, res) => {
     const upstream = request(
