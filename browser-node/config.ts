@@ -123,7 +123,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export type BootContact = Pick<BootConfig, "edgeUrl" | "edgeSocketUrl" | "pool" | "memberId" | "bootstrapToken" | "reserved">;
 
 /** An http(s) URL from the environment. */
-function httpUrl(env: Env, name: string, raw: string): URL {
+function httpUrl(name: string, raw: string): URL {
   let url: URL;
   try {
     url = new URL(raw);
@@ -135,9 +135,9 @@ function httpUrl(env: Env, name: string, raw: string): URL {
 }
 
 function bootContact(env: Env): BootContact {
-  const edgeUrl = httpUrl(env, NodeEnv.edgeUrl, required(env, NodeEnv.edgeUrl));
+  const edgeUrl = httpUrl(NodeEnv.edgeUrl, required(env, NodeEnv.edgeUrl));
   const socketRaw = env[NodeEnv.edgeSocketUrl];
-  const edgeSocketUrl = socketRaw ? httpUrl(env, NodeEnv.edgeSocketUrl, socketRaw) : edgeUrl;
+  const edgeSocketUrl = socketRaw ? httpUrl(NodeEnv.edgeSocketUrl, socketRaw) : edgeUrl;
   const pool = required(env, NodeEnv.pool);
   if (!POOL_NAME.test(pool)) fail(NodeEnv.pool, "must be 1-64 lowercase letters, digits or '-' (an ECS region's name)");
   const memberId = required(env, NodeEnv.memberId);

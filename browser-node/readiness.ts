@@ -8,7 +8,6 @@ import WebSocket from "ws";
 import { retrying } from "../edge/retries.ts";
 import { requestJson } from "./http-json.ts";
 import { READINESS_HEADER } from "./proxy/authenticate.ts";
-import { NodeError } from "./node-error.ts";
 import type { SideCdp } from "./artifacts/side-cdp.ts";
 
 async function roundTrip(url: string, headers: Record<string, string>): Promise<void> {
@@ -33,13 +32,19 @@ async function roundTrip(url: string, headers: Record<string, string>): Promise<
 const untilReady = (once: () => Promise<string>, deadline: number) =>
   retrying({ until: deadline, firstDelayMs: 250, maxDelayMs: 250 }, once, () => true);
 
-/** Both paths at once: each waits for Chromium to finish starting, neither for the other. */
-async function probeOnce(httpBase: string, wsUrl: string, headers: Record<string, string>): Promise<string> {
-  const [res] = await Promise.all([requestJson(new URL(`${httpBase}/json/version`), { headers, timeoutMs: 5000 }), roundTrip(wsUrl, headers)]);
+/** `/json/version`'s Browser (e.g. "Chrome/156.0.8078.108"), or why there is none. */
+async function jsonVersion(httpBase: string, headers: Record<string, string> = {}): Promise<string> {
+  const res = await requestJson(new URL(`${httpBase}/json/version`), { headers, timeoutMs: 5000 });
   if (res.status !== 200) throw new Error(`/json/version answered ${res.status}`);
   const version = res.body as { Browser?: string } | undefined;
   if (!version?.Browser) throw new Error("/json/version has no Browser");
   return version.Browser;
+}
+
+/** Both paths at once: each waits for Chromium to finish starting, neither for the other. */
+async function probeOnce(httpBase: string, wsUrl: string, headers: Record<string, string>): Promise<string> {
+  const [browser] = await Promise.all([jsonVersion(httpBase, headers), roundTrip(wsUrl, headers)]);
+  return browser;
 }
 
 /** Direct mode: Chromium's version string (e.g. "Chrome/156.0.8078.108") once the proxy path works. */
@@ -60,8 +65,6 @@ export function probeChromium(browser: { debugPort: number; browserPath: string 
  * assignment's probe took 18 ms opening one, beside the artifacts' own).
  */
 export async function probeWarm(browser: { debugPort: number }, cdp: Pick<SideCdp, "send">): Promise<string> {
-  const [res] = await Promise.all([requestJson(new URL(`http://127.0.0.1:${browser.debugPort}/json/version`), { timeoutMs: 5000 }), cdp.send("Browser.getVersion")]);
-  const version = res.body as { Browser?: string } | undefined;
-  if (res.status !== 200 || !version?.Browser) throw new NodeError("not-ready", `the warm browser's /json/version answered ${res.status}`);
-  return version.Browser;
+  const [version] = await Promise.all([jsonVersion(`http://127.0.0.1:${browser.debugPort}`), cdp.send("Browser.getVersion")]);
+  return version;
 }

@@ -1,6 +1,7 @@
 /**
- * The admin API (bearer ADMIN_TOKEN): projects and their API keys, the warm pools, and which node serves a session. A project lives in its
- * ProjectObject; KV keeps a copy of each project (as key metadata) only so that they can be listed.
+ * The admin API (bearer ADMIN_TOKEN): projects and their API keys, the warm pools, and which node
+ * serves a session. A project lives in its ProjectObject; KV keeps a copy of each project (as key
+ * metadata) only so that they can be listed.
  */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv, EdgeEnv } from "../env.ts";

@@ -3,6 +3,7 @@
  * token); and `GET /admin/sessions/{id}/node`: which member and task serve a session.
  */
 import { z } from "@hono/zod-openapi";
+import { SessionStatus } from "./session.ts";
 
 export const PoolMember = z.object({
   id: z.string(),
@@ -15,7 +16,7 @@ export const SessionNode = z
   .object({
     sessionId: z.string(),
     projectId: z.string(),
-    status: z.enum(["PENDING", "RUNNING", "ERROR", "TIMED_OUT", "COMPLETED"]),
+    status: SessionStatus,
     pool: z.string().optional().openapi({ description: "The pool (region) its node came from" }),
     memberId: z.string().optional().openapi({ description: "The pool member serving it; a reserved member's (the cold path) is the session's id" }),
     taskArn: z.string().optional().openapi({ description: "Its node's ECS task" }),
