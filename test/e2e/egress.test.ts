@@ -10,8 +10,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startUpstreamProxy, type UpstreamProxy } from "../browser-node/support/upstream-proxy.ts";
 import { startEgressSite, startTlsSite, type EgressSite } from "./fixtures/egress-site.ts";
-import { api, memberOf, usePlatform } from "./helpers.ts";
-import { NodeEnv } from "../../edge/node-protocol.ts";
+import { api, sessionTask, usePlatform } from "./helpers.ts";
 
 let site: EgressSite;
 let tlsSite: EgressSite;
@@ -62,8 +61,7 @@ async function outcomes(page: Page): Promise<string> {
 /** Releases the session and waits until its node has exited (its exit report carries the final proxyBytes). */
 async function ended(bb: Browserbase, id: string) {
   await bb.sessions.update(id, { status: "REQUEST_RELEASE" });
-  const memberId = await memberOf(t.platform, id);
-  const task = [...t.platform.standIn.tasks.values()].find((task) => task.environment[NodeEnv.memberId] === memberId);
+  const task = await sessionTask(t.platform, id);
   await expect.poll(() => task?.lastStatus, { timeout: 20_000 }).toBe("STOPPED");
   return bb.sessions.retrieve(id);
 }

@@ -7,7 +7,7 @@ import { NodeEnv } from "../../edge/node-protocol.ts";
 import { startLocalPlatform, type LocalPlatform, type LocalPlatformOptions } from "../../browser-node/local/platform.ts";
 
 /** The pool member serving `sessionId`, as the admin API tells it (a member reserved for a session, the cold path, has the session's id). */
-export async function memberOf(platform: LocalPlatform, sessionId: string): Promise<string> {
+async function memberOf(platform: LocalPlatform, sessionId: string): Promise<string> {
   const res = await fetch(`${platform.edgeUrl}/admin/sessions/${sessionId}/node`, { headers: { authorization: `Bearer ${platform.secrets.ADMIN_TOKEN}` } });
   if (!res.ok) throw new Error(`GET /admin/sessions/${sessionId}/node answered ${res.status}`);
   return ((await res.json()) as { memberId?: string }).memberId ?? sessionId;
