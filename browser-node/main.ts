@@ -12,6 +12,7 @@
  * browser crashed, the bootstrap token was refused, or anything else failed, 2 for a
  * configuration error (one line on stderr names it; an assignment's is reported to the edge too).
  */
+import { rm } from "node:fs/promises";
 import { launchBrowser, type BrowserProcess, type EarlyLaunch } from "./chromium/browser-process.ts";
 import { assignmentContact, readBootConfig, readBootContact, sessionConfig, type BootConfig, type BootContact, type NodeConfig } from "./config.ts";
 import { startEgress, type Egress } from "./egress/egress.ts";
@@ -89,6 +90,9 @@ let session: Session | undefined;
 let leaving = false;
 /** The warm browser: launching, settling, then settled (undefined for a reserved member). */
 let warming: Promise<WarmBrowser> | undefined;
+/** The session folder a warm member made ahead; a member that serves no session removes it as it leaves. */
+let warmFolder: string | undefined;
+const removeWarmFolder = () => (warmFolder ? rm(warmFolder, { recursive: true, force: true }).catch(() => {}) : undefined);
 const warmAbort = new AbortController();
 
 /** Leaves the pool unassigned: Chromium stopped, the egress proxy closed, the process gone. */
@@ -99,7 +103,7 @@ async function leave(code: 0 | 1, detail: string) {
   if (code === 1) process.stderr.write(`browser-node: ${detail}\n`);
   warmAbort.abort();
   const warm = await warming?.catch(() => undefined);
-  await Promise.all([warm?.browser.stop(), egress.stop(), poolLink.close()]);
+  await Promise.all([warm?.browser.stop(), egress.stop(), poolLink.close(), removeWarmFolder()]);
   log("exit", { reason: "unassigned", detail, code });
   process.exit(code);
 }
@@ -173,7 +177,7 @@ async function refuseAssignment(raw: Partial<Assignment>, message: string) {
     warm?.browser.stop(),
   ]);
   if (contact && !told) log("exit-report-failed", { reason: "error" }, "warn");
-  await Promise.all([egress.stop(), poolLink.close()]);
+  await Promise.all([egress.stop(), poolLink.close(), removeWarmFolder()]);
   process.exit(2);
 }
 
@@ -191,12 +195,19 @@ async function warmUp(): Promise<WarmBrowser> {
   void browser.exited.then(({ code, signal }) => {
     if (!session) void leave(1, `Chromium exited while warm (code ${code}, signal ${signal})`);
   });
-  const [{ settleBrowser }, { SideCdp }] = await Promise.all([import("./chromium/settle.ts"), import("./artifacts/side-cdp.ts")]);
+  const [{ settleBrowser }, { SideCdp }, { makeSessionFolder }, { checkJsonVersion }] = await Promise.all([
+    import("./chromium/settle.ts"),
+    import("./artifacts/side-cdp.ts"),
+    import("./artifacts/session-artifacts.ts"),
+    import("./readiness.ts"),
+  ]);
   // Held open: the session takes it over, and its first CDP round trips need no new connection.
   const cdp = await SideCdp.connect(browser.debugPort, browser.browserPath);
-  const settled = await settleBrowser(cdp);
-  log("warm", { browserVersion: settled.browserVersion, uiHeight: settled.uiHeight, ms: { sinceStart: Math.round(performance.now()), warmUp: Math.round(performance.now() - started) } });
-  return { browser, settled, cdp };
+  // The assignment then only checks the held connection (readiness.ts, probeWarm).
+  const folder = makeSessionFolder().then((dir) => (warmFolder = dir));
+  const [settled, sessionFolder] = await Promise.all([settleBrowser(cdp), folder, checkJsonVersion(browser.debugPort)]);
+  log("warm", { browserVersion: settled.browserVersion, uiHeight: settled.uiHeight, sessionFolder, ms: { sinceStart: Math.round(performance.now()), warmUp: Math.round(performance.now() - started) } });
+  return { browser, settled, cdp, sessionFolder };
 }
 
 log("starting", { pool: boot.pool, reserved: boot.reserved });

@@ -59,12 +59,16 @@ export function probeChromium(browser: { debugPort: number; browserPath: string 
   return untilReady(() => probeOnce(`http://${base}`, `ws://${base}${browser.browserPath}`, {}), deadline);
 }
 
+/** A warm member's HTTP path, checked once while it settles: its assignment need not ask again. */
+export const checkJsonVersion = (debugPort: number) => jsonVersion(`http://127.0.0.1:${debugPort}`);
+
 /**
- * A warm browser settled already (chromium/settle.ts) over the connection it still holds: one
- * `Browser.getVersion` there and `/json/version` over HTTP, no new WebSocket (measured: the
- * assignment's probe took 18 ms opening one, beside the artifacts' own).
+ * A warm browser settled already (chromium/settle.ts), its `/json/version` checked then
+ * (checkJsonVersion): at its assignment one `Browser.getVersion` on the connection it still holds
+ * proves it alive, with no new WebSocket or HTTP request (measured: the assignment's probe took
+ * 18 ms opening a WebSocket, beside the artifacts' own, and 2–5 ms with an HTTP request).
  */
-export async function probeWarm(browser: { debugPort: number }, cdp: Pick<SideCdp, "send">): Promise<string> {
-  const [version] = await Promise.all([jsonVersion(`http://127.0.0.1:${browser.debugPort}`), cdp.send("Browser.getVersion")]);
-  return version;
+export async function probeWarm(cdp: Pick<SideCdp, "send">): Promise<string> {
+  const { product } = await cdp.send<{ product: string }>("Browser.getVersion");
+  return product;
 }

@@ -6,7 +6,7 @@
  * address, every workerd below the platform counts as the edge, front door included.
  */
 import { cpuMicros, descendants, listeningPid } from "../process-cpu.ts";
-import type { PlatformChild } from "./platform-child.ts";
+import type { PlatformChild } from "../platform-child.ts";
 
 export const RELAYS = ["node", "edge", "entry"] as const;
 export type Relay = (typeof RELAYS)[number];

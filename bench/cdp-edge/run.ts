@@ -19,7 +19,7 @@ import { CdpClient } from "../cdp-proxy/cdp-client.ts";
 import { FULL_HD, HEAVY_PAGE, pipelined, screenshot, sequential } from "../cdp-workloads.ts";
 import { connectOverCdpMs, puppeteerConnectMs, socketOpenMs } from "./connect-timing.ts";
 import { RELAYS, RelayMeter, type Relay } from "./relays.ts";
-import { startPlatformChild } from "./platform-child.ts";
+import { startPlatformChild } from "../platform-child.ts";
 
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 4000); // per path
 const ROUNDS = 40;

@@ -17,7 +17,7 @@ import { chromium, type Page } from "playwright-core";
 import { OFFLINE_RESOLVER_RULES } from "../../browser-node/chromium/flags.ts";
 import { memberProcesses } from "../../browser-node/local/processes.ts";
 import { CHROMIUM } from "../../test/browser-node/support/node-process.ts";
-import { startPlatformChild } from "../cdp-edge/platform-child.ts";
+import { startPlatformChild } from "../platform-child.ts";
 import { cpuMicros } from "../process-cpu.ts";
 import { summarize, type BenchRow } from "../report.ts";
 

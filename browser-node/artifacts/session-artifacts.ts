@@ -25,6 +25,13 @@ import { receiveStagedUpload } from "./uploads.ts";
 /** The last flush at exit gets this long; the edge takes late writes for minutes, the task's stop timeout is shorter. */
 const FINAL_FLUSH_MS = 15_000;
 
+/** A session's folder with its downloads and uploads folders: a warm node makes it before any session. */
+export async function makeSessionFolder(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "wc-session-"));
+  await Promise.all([mkdir(join(dir, "downloads")), mkdir(join(dir, "uploads"))]);
+  return dir;
+}
+
 export class SessionArtifacts {
   private workDir = "";
   private downloads: Downloads | undefined;
@@ -52,11 +59,12 @@ export class SessionArtifacts {
     return join(this.workDir, "uploads");
   }
 
-  /** The session's folder, and the extension fetched and unpacked (before Chromium starts). */
-  async prepare() {
-    this.workDir = await mkdtemp(join(tmpdir(), "wc-session-"));
-    await mkdir(join(this.workDir, "downloads"));
-    await mkdir(this.uploadsDir);
+  /**
+   * The session's folder (made while the node was warm, or now), and the extension fetched and
+   * unpacked (before Chromium starts).
+   */
+  async prepare(made?: string) {
+    this.workDir = made ?? (await makeSessionFolder());
     if (this.settings.extensionId) this.extensionDir = await fetchExtension(this.edge, this.workDir, this.settings.extensionId);
   }
 
@@ -75,8 +83,8 @@ export class SessionArtifacts {
   async attach(browser: { debugPort: number; browserPath: string }, held?: SideCdp) {
     const cdp = (this.cdp = held ?? (await SideCdp.connect(browser.debugPort, browser.browserPath)));
     const downloads = (this.downloads = new Downloads(join(this.workDir, "downloads"), this.workDir, this.edge));
-    await cdp.send("Target.setDiscoverTargets", { discover: true });
-    await downloads.attach(cdp);
+    // Both at once: each is a round trip on the connection, and the session waits for both.
+    await Promise.all([cdp.send("Target.setDiscoverTargets", { discover: true }), downloads.attach(cdp)]);
     if (this.settings.recordSession !== false) {
       const recorder = (this.recorder = new Recorder(cdp));
       this.shippers.push(

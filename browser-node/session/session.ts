@@ -56,6 +56,8 @@ export interface WarmBrowser {
   settled: Settled;
   /** The connection it settled over, still open: the session's artifacts take it over. */
   cdp: SideCdp;
+  /** The session folder, made while warm (artifacts/session-artifacts.ts). */
+  sessionFolder: string;
 }
 
 export interface SessionStart {
@@ -158,7 +160,7 @@ export class Session {
     // with neither an extension nor a context had Chromium launched by main.ts already:
     // `launching` is set). The session's way out (proxies, allowedDomains, blockAds) is set
     // before any client can navigate; until then the egress proxy refuses everything.
-    await Promise.all([this.artifacts.prepare(), this.egress.configure(egressSettings(config.browserSettings, config.proxies))]);
+    await Promise.all([this.artifacts.prepare(this.warm?.sessionFolder), this.egress.configure(egressSettings(config.browserSettings, config.proxies))]);
     if (this.ending) return;
     const warm = this.warm;
     if (warm && config.browserSettings.context) {
@@ -193,7 +195,7 @@ export class Session {
     // Downloads must be in place before any client; the probe does not need them, so both go at
     // once (each is a few CDP round trips on a cold browser).
     const [browserVersion] = await Promise.all([
-      direct ? probeThroughProxy(this.port, readinessSecret, deadline) : this.warm ? probeWarm(browser, this.warm.cdp) : probeChromium(browser, deadline),
+      direct ? probeThroughProxy(this.port, readinessSecret, deadline) : this.warm ? probeWarm(this.warm.cdp) : probeChromium(browser, deadline),
       this.artifacts.attach(browser, this.warm?.cdp),
       applyCertificatePolicy(browser, config.browserSettings).then((held) => (this.certificatePolicy = held)),
       this.warm ? this.applyLive(this.warm) : undefined,

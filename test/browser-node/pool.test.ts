@@ -5,7 +5,7 @@
  * want (retired, dropped, refused) stops its browser and leaves.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -34,6 +34,9 @@ async function expectLeft(node: RunningNode, code: number) {
   expect((await node.exited).code).toBe(code);
   const started = node.logs.find((l) => l.event === "browser-started");
   if (started) expect(chromiumLeft(started.profileDir, started.pid)).toEqual([]);
+  // The session folder it made while warm goes with it.
+  const warm = node.logs.find((l) => l.event === "warm");
+  if (warm) expect(existsSync(warm.sessionFolder)).toBe(false);
   expect(node.logs.at(-1)).toMatchObject({ event: "exit", reason: "unassigned", code });
   expect(edge.linkAttempts.filter((a) => a.sessionId === node.sessionId)).toEqual([]);
 }
@@ -53,9 +56,13 @@ describe("a warm member", () => {
     expect(node.logs.find((l) => l.event === "warm")).toMatchObject({ memberId: m });
     expect(node.logs.find((l) => l.event === "warm").sessionId).toBeUndefined();
     expect(node.logs.find((l) => l.event === "ready")).toMatchObject({ memberId: m, sessionId: s, warm: true });
+    // The session works in the folder made while warm, and it goes when the session ends.
+    const { sessionFolder } = node.logs.find((l) => l.event === "warm");
+    expect(existsSync(`${sessionFolder}/downloads`)).toBe(true);
     expect(JSON.stringify(node.logs)).not.toMatch(/eyJ/);
     expect(edge.messages(s, "ready")).toHaveLength(1);
     await stop();
+    expect(existsSync(sessionFolder)).toBe(false);
   });
 
   it("leaves with exit 0, its Chromium gone, when the pool retires it (4011)", async () => {
