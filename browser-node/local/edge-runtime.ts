@@ -89,6 +89,8 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
   const mf = new Miniflare({
     host: "127.0.0.1",
     port: 0,
+    // WALLCRAWLER_EDGE_INSPECTOR_PORT: the edge's isolate opens to DevTools there (profiles, breakpoints), as `wrangler dev --inspector-port`.
+    ...(process.env.WALLCRAWLER_EDGE_INSPECTOR_PORT ? { inspectorPort: Number(process.env.WALLCRAWLER_EDGE_INSPECTOR_PORT) } : {}),
     // Nothing leaves the machine: no lookup of Cloudflare's request metadata (`request.cf`).
     cf: false,
     log: new EdgeLog(MINIFLARE_LEVEL[options.logLevel]),
