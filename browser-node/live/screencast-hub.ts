@@ -13,8 +13,11 @@ import type { CloseReason } from "../proxy/relay.ts";
 import type { CdpClient } from "../proxy/clients.ts";
 import type { Upstream } from "../proxy/context.ts";
 import { SideCdp } from "../artifacts/side-cdp.ts";
+import { WINDOW_UI_HEIGHT } from "../chromium/flags.ts";
 import { log } from "../log.ts";
 import { inputCommand, type LiveTab, type ViewerMessage } from "./viewer-input.ts";
+
+type WindowBounds = { width: number; height: number; windowState: string };
 
 /** Frames sent to one viewer and not acknowledged yet; two keeps one in flight while one is drawn. */
 const MAX_IN_FLIGHT = 2;
@@ -39,6 +42,8 @@ interface Frame {
 interface Watch {
   target: string;
   session?: string;
+  /** Settles once the screencast started (or failed to). */
+  started?: Promise<void>;
   viewers: Set<Viewer>;
   last?: Frame;
 }
@@ -208,7 +213,7 @@ export class ScreencastHub {
     if (!watch) {
       watch = { target, viewers: new Set() };
       this.watches.set(target, watch);
-      void this.start(watch);
+      watch.started = this.start(watch);
     }
     watch.viewers.add(viewer);
     viewer.waiting = undefined;
@@ -273,6 +278,25 @@ export class ScreencastHub {
     for (const viewer of this.viewers) this.sendTabs(viewer);
   }
 
+  /**
+   * Gives the page `bounds` (its CSS size) by sizing its window: that plus the browser's own bar
+   * above the page, as this window has it (it differs between a tab, a popup and a first tab).
+   */
+  private async sizePage(cdp: SideCdp, session: string, targetId: string, bounds: WindowBounds) {
+    try {
+      const [window, { result }] = await Promise.all([
+        cdp.send<{ windowId: number; bounds: { height?: number } }>("Browser.getWindowForTarget", { targetId }),
+        cdp.send<{ result: { value?: unknown } }>("Runtime.evaluate", { expression: "innerHeight", returnByValue: true }, session),
+      ]);
+      // The bar as this window has it now (measured: not always the page's outerHeight - innerHeight).
+      const measured = typeof result.value === "number" && window.bounds.height !== undefined ? window.bounds.height - result.value : undefined;
+      const bar = measured !== undefined && measured >= 0 && measured < 400 ? measured : WINDOW_UI_HEIGHT;
+      await cdp.send("Browser.setWindowBounds", { windowId: window.windowId, bounds: { ...bounds, height: bounds.height + bar } });
+    } catch (err) {
+      log("live-resize-failed", { problem: err instanceof Error ? err.message : String(err) }, "warn");
+    }
+  }
+
   private async received(viewer: Viewer, text: string) {
     let message: ViewerMessage;
     try {
@@ -289,15 +313,16 @@ export class ScreencastHub {
     }
     // Everything else is input: a read-only viewer's is dropped here, whatever its page allowed.
     if (viewer.readOnly || !viewer.page) return;
-    const session = this.watches.get(viewer.page)?.session;
+    // Input that comes while the page's screencast is being set up waits for it (not dropped).
+    const watch = this.watches.get(viewer.page);
+    await watch?.started;
+    const session = watch?.session;
     const command = inputCommand(message, viewer.page);
     if (!session || !command || !this.cdp) return;
     const cdp = await this.cdp;
     for (const [method, params] of command) {
-      if (method === "Browser.setWindowBoundsOfTarget") {
-        const { windowId } = await cdp.send<{ windowId: number }>("Browser.getWindowForTarget", { targetId: params.targetId });
-        await cdp.send("Browser.setWindowBounds", { windowId, bounds: params.bounds });
-      } else await cdp.send(method, params, session);
+      if (method === "Browser.setWindowBoundsOfTarget") await this.sizePage(cdp, session, params.targetId as string, params.bounds as WindowBounds);
+      else await cdp.send(method, params, session);
     }
   }
 }

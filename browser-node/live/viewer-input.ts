@@ -100,7 +100,8 @@ export function inputCommand(message: ViewerMessage, targetId: string): CdpComma
       const width = int(m.width, 200, 3840);
       const height = int(m.height, 200, 2160);
       if (width === undefined || height === undefined) return undefined;
-      // Browser.* commands go to the browser, not the page's session; the hub fills in the window.
+      // The page's size: Browser.* commands go to the browser, not the page's session; the hub
+      // finds the window and adds the browser's own bar to its height.
       return [["Browser.setWindowBoundsOfTarget", { targetId, bounds: { width, height, windowState: "normal" } }]];
     }
     default:

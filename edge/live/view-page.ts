@@ -114,6 +114,7 @@ export const LIVE_VIEW_SCRIPT = String.raw`(function () {
       draw(message).catch(function () {}).then(function () { send({ t: "ack" }); });
     } else if (message.t === "tabs") {
       tabs = message.tabs; active = message.active; showTabs();
+      if (active !== sized) followSize();
     } else if (message.t === "hello") {
       readOnly = readOnly || message.readOnly;
       urlBox.readOnly = readOnly;
@@ -172,13 +173,18 @@ export const LIVE_VIEW_SCRIPT = String.raw`(function () {
   });
   $("back").onclick = function () { if (!readOnly) send({ t: "history", delta: -1 }); };
   $("forward").onclick = function () { if (!readOnly) send({ t: "history", delta: 1 }); };
-  var resizing;
+  // resize=true: the watched page takes the stage's size, once the node names it (a resize before
+  // then has no page to go to) and again for each page watched and each resize of the viewer.
+  var resizing, sized = null;
+  function followSize() {
+    if (!follow || readOnly || !active) return;
+    sized = active;
+    send({ t: "resize", width: stage.clientWidth, height: stage.clientHeight });
+  }
   window.addEventListener("resize", function () {
     fit();
-    if (!follow || readOnly) return;
     clearTimeout(resizing);
-    resizing = setTimeout(function () { send({ t: "resize", width: stage.clientWidth, height: stage.clientHeight }); }, 200);
+    resizing = setTimeout(followSize, 200);
   });
-  ws.onopen = function () { if (follow && !readOnly) send({ t: "resize", width: stage.clientWidth, height: stage.clientHeight }); };
 })();
 `;

@@ -2,7 +2,8 @@
  * The live view (docs/live-view.md) through the whole local platform: a session's
  * debuggerFullscreenUrl opened in a Chromium of the test's own shows the remote page (its colour
  * read from a screenshot), passes a click and typed text to it, ignores them when read-only,
- * shows a tab the remote page opens, works in an iframe of another origin (localhost embedding
+ * shows a tab the remote page opens, sizes the remote window to the viewer, walks the page's
+ * history and scrolls it, works in an iframe of another origin (localhost embedding
  * 127.0.0.1), and is refused with a forged, expired or other session's token. Screenshots are
  * kept under test/e2e/artifacts/.
  */
@@ -20,6 +21,7 @@ const RED = [220, 20, 20];
 
 /** The remote pages: a red page that counts clicks and keeps what is typed; a page that opens a tab. */
 function remotePage(path: string): string {
+  if (path.startsWith("/tall")) return `<!doctype html><title>tall</title><body style="margin:0;background:rgb(${RED.join(",")})"><div style="height:5000px">tall</div>`;
   if (path.startsWith("/second")) return `<!doctype html><title>second tab</title><body style="margin:0;background:rgb(20,20,220)"><h1>second</h1>`;
   return `<!doctype html><title>live target</title>
 <body style="margin:0;height:100vh;background:rgb(${RED.join(",")});font:32px sans-serif;color:white">
@@ -174,6 +176,33 @@ describe("the live view", () => {
       }).toBe(true);
       await view.locator("#tabs button", { hasText: "live target" }).click();
       await expect.poll(() => view.locator("#url").inputValue()).toBe(`http://127.0.0.1:${site.port}/target`);
+      await view.close();
+    });
+  });
+
+  it("sizes the remote window to the viewer with resize=true, walks history with back and forward, scrolls with the wheel", async () => {
+    await withSession(async ({ agent, liveUrl }) => {
+      const view = await openView(`${liveUrl}&resize=true`, { width: 900, height: 640 });
+      const stage = () => view.evaluate(`[document.getElementById("stage").clientWidth, document.getElementById("stage").clientHeight]`) as Promise<number[]>;
+      const remote = () => agent.evaluate("[innerWidth, innerHeight]") as Promise<number[]>;
+      // The remote page takes the stage's size (its window that plus the browser's own bar).
+      await expect.poll(remote, { timeout: 15_000 }).toEqual(await stage());
+      await view.setViewportSize({ width: 700, height: 520 });
+      const smaller = await stage();
+      expect(smaller[0]).toBeLessThan(900);
+      await expect.poll(remote, { timeout: 15_000 }).toEqual(smaller);
+
+      await agent.goto(`http://127.0.0.1:${site.port}/tall`);
+      await expect.poll(() => view.locator("#url").inputValue()).toBe(`http://127.0.0.1:${site.port}/tall`);
+      const box = (await view.locator("#screen").boundingBox())!;
+      await view.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      await view.mouse.wheel(0, 600);
+      await expect.poll(() => agent.evaluate("scrollY"), { timeout: 15_000 }).toBeGreaterThan(0);
+      await view.locator("#back").click();
+      await expect.poll(() => agent.url(), { timeout: 15_000 }).toBe(`http://127.0.0.1:${site.port}/target`);
+      await view.locator("#forward").click();
+      await expect.poll(() => agent.url(), { timeout: 15_000 }).toBe(`http://127.0.0.1:${site.port}/tall`);
+      await view.screenshot({ path: `${ARTIFACTS}live-view-resized.png` });
       await view.close();
     });
   });
