@@ -110,10 +110,16 @@ export class SessionLifecycle {
     log("info", "session.ended", { sessionId: r.id, projectId: r.projectId, status, reason });
     this.wake();
     this.hooks.ended(status, reason, ending);
-    await this.stopTaskIfOwed();
-    await this.releaseMember();
-    await this.reportToProject();
-    if (!ending.stop) await this.releaseContext();
+    // ECS's StopTask beside the edge's own bookkeeping: a release answers after the slower of the
+    // two, not both (a call to AWS from a Worker takes tens of milliseconds).
+    await Promise.all([
+      this.stopTaskIfOwed(),
+      (async () => {
+        await this.releaseMember();
+        await this.reportToProject();
+        if (!ending.stop) await this.releaseContext();
+      })(),
+    ]);
     await this.scheduleAlarm();
   }
 
