@@ -1,6 +1,6 @@
 /**
- * The logging taps on the hot path: `FrameCapture` for the proxy's byte relay, `captureMessage`
- * for a channel, which sees whole messages. It never delays a byte: it follows WebSocket frame
+ * The logging tap on the hot path: `FrameCapture`, for the proxy's relay and a channel alike (both
+ * splice frames, proxy/frames.ts). It never delays a byte: it follows WebSocket frame
  * headers in the bytes as they pass (read by the relay's own reader, proxy/frames.ts), copies at
  * most the first `HEAD_BYTES` and the last `TAIL_BYTES` of each text message's payload
  * (unmasking a client's copy), and hands that copy on; decoding and JSON parsing happen later,
@@ -25,13 +25,6 @@ export interface CapturedMessage {
 }
 
 const OPCODE_TEXT = 0x1;
-
-/** A whole text message as a channel relays it: the same head and tail a frame capture keeps, copied (the message itself is not held). */
-export function captureMessage(data: Buffer): CapturedMessage {
-  const head = Buffer.from(data.subarray(0, HEAD_BYTES));
-  const tailLen = data.length > HEAD_BYTES ? Math.min(TAIL_BYTES, data.length - HEAD_BYTES) : 0;
-  return { head, tail: tailLen > 0 ? Buffer.from(data.subarray(data.length - tailLen)) : undefined, length: data.length };
-}
 
 export class FrameCapture {
   private readonly header = new FrameHeaderReader();

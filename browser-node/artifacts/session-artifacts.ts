@@ -18,7 +18,7 @@ import { Downloads } from "./downloads.ts";
 import type { EdgeArtifacts } from "./edge-artifacts.ts";
 import { fetchExtension } from "./extension.ts";
 import { Recorder } from "./recorder.ts";
-import { SessionLog, type MessageTap, type RelayTap } from "./session-log.ts";
+import { SessionLog, type RelayTap } from "./session-log.ts";
 import { SideCdp } from "./side-cdp.ts";
 import { receiveStagedUpload } from "./uploads.ts";
 
@@ -102,14 +102,9 @@ export class SessionArtifacts {
     this.recorder?.attach().catch((err: unknown) => log("recording-failed", { problem: err instanceof Error ? err.message : String(err) }, "warn"));
   }
 
-  /** A relay's logging tap; undefined when `logSession` is false, so the relay does no extra work. */
+  /** A relay's or a channel's logging tap; undefined when `logSession` is false, so it does no extra work. */
   tap(path: string): RelayTap | undefined {
     return this.sessionLog?.tap(path);
-  }
-
-  /** A channel's logging tap; undefined when `logSession` is false. */
-  messageTap(path: string): MessageTap | undefined {
-    return this.sessionLog?.messageTap(path);
   }
 
   /** The edge's `upload` call: fetches the file it staged into the uploads folder. */

@@ -18,19 +18,12 @@
 import { ArtifactLimits, type SessionLogEntry } from "../../edge/node-protocol.ts";
 import { log } from "../log.ts";
 import { HeldItems } from "./batch-shipper.ts";
-import { captureMessage, FrameCapture, HEAD_BYTES, type CapturedMessage } from "./cdp-tap.ts";
+import { FrameCapture, HEAD_BYTES, type CapturedMessage } from "./cdp-tap.ts";
 
-/** What the proxy's byte relay calls, on its hot path, when logging is on: raw frame bytes. */
+/** What a relay (the proxy's, proxy/relay.ts, or a channel, link/channel.ts) calls on its hot path when logging is on: raw frame bytes. */
 export interface RelayTap {
   fromClient(chunk: Buffer): void;
   fromBrowser(chunk: Buffer): void;
-  end(): void;
-}
-
-/** What a channel calls, on its hot path, when logging is on: whole messages (binary ones are not logged). */
-export interface MessageTap {
-  fromClient(data: Buffer, isBinary: boolean): void;
-  fromBrowser(data: Buffer, isBinary: boolean): void;
   end(): void;
 }
 
@@ -91,16 +84,6 @@ export class SessionLog {
     return {
       fromClient: (chunk) => up.feed(chunk),
       fromBrowser: (chunk) => down.feed(chunk),
-      end: () => this.enqueue(client, false, { head: Buffer.alloc(0), tail: undefined, length: 0 }, true),
-    };
-  }
-
-  /** A tap for one channel (link/channel.ts), which hands over whole messages. */
-  messageTap(path: string): MessageTap {
-    const client = this.client(path);
-    return {
-      fromClient: (data, isBinary) => isBinary || this.enqueue(client, true, captureMessage(data)),
-      fromBrowser: (data, isBinary) => isBinary || this.enqueue(client, false, captureMessage(data)),
       end: () => this.enqueue(client, false, { head: Buffer.alloc(0), tail: undefined, length: 0 }, true),
     };
   }

@@ -5,7 +5,7 @@
  * 502 when Chromium or the edge failed it.
  */
 import { CloseCode, nodeChannelPath, type FrontendFile, type NodeUploadReply } from "../../edge/node-protocol.ts";
-import type { MessageTap } from "../artifacts/session-log.ts";
+import type { RelayTap } from "../artifacts/session-log.ts";
 import { getFromChromium, readBody } from "../chromium/debug-http.ts";
 import { NodeError } from "../node-error.ts";
 import type { ProxyContext, Upstream } from "../proxy/context.ts";
@@ -27,7 +27,7 @@ export interface CallContext extends Pick<ProxyContext, "browser" | "accepting" 
   artifacts: {
     upload(name: string): Promise<NodeUploadReply>;
     flushDownloads(): Promise<void>;
-    messageTap(path: string): MessageTap | undefined;
+    tap(path: string): RelayTap | undefined;
   };
 }
 
@@ -115,7 +115,7 @@ async function openChannel(ctx: CallContext, call: Record<string, unknown>): Pro
   const chromiumPath = upstreamPath(path, browser.browserPath);
   if (!chromiumPath) throw new NodeError("error", "no such endpoint", { status: 404 });
   const label = path === "/" ? "/" : path.split("/").slice(0, 3).join("/");
-  const tap = ctx.artifacts.messageTap(path);
+  const tap = ctx.artifacts.tap(path);
   const opened = await Channel.open({
     debugPort: browser.debugPort,
     chromiumPath,

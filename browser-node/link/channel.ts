@@ -1,25 +1,36 @@
 /**
  * One CDP client through the edge (docs/node-link.md): a WebSocket to Chromium's endpoint and one
- * to the edge's channel path, relayed message for message. Text stays text and binary stays
- * binary; nothing is parsed, re-encoded or compressed (no permessage-deflate either way, no UTF-8
- * validation, no masking work). For the session it is a client like a proxied one (proxy/relay.ts):
- * counted, closed with the ending's code and reason, and a Chromium that drops without a close
- * frame is asked about (crash or node error) the same way.
+ * to the edge's channel path, both dialed by the node as a client, then spliced frame for frame on
+ * the raw sockets. Both peers are servers, so what arrives is unmasked and what leaves must be
+ * masked; masked with the zero key, a frame's payload is the same bytes, so only each header is
+ * rewritten and payloads stream through chunk by chunk, never gathered, decoded or compressed
+ * (no permessage-deflate either way). Text stays text and binary stays binary. The zero key is
+ * safe here: masking keeps a page's script from choosing the bytes an intermediary sees (RFC 6455
+ * 10.3), and the node is no page; its peers are Chromium on loopback and the edge over TLS, both
+ * servers that unmask with whatever key a frame carries. For the session it is a client like a
+ * proxied one (proxy/relay.ts): counted, closed with the ending's code and reason, and a Chromium
+ * that drops without a close frame is asked about (crash or node error) the same way.
  */
-import WebSocket from "ws";
-import type { MessageTap } from "../artifacts/session-log.ts";
+import { createHash, randomBytes } from "node:crypto";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+import type { Socket } from "node:net";
+import type { RelayTap } from "../artifacts/session-log.ts";
 import { NodeError } from "../node-error.ts";
 import type { CdpClient } from "../proxy/clients.ts";
+import { closeFrame, FrameSplice, maskedFrame } from "../proxy/frames.ts";
 import type { CloseReason } from "../proxy/relay.ts";
+import { openUpstream, UpstreamRefused, type UpstreamConnection } from "../proxy/upstream.ts";
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** How long the edge's side may take to answer our close frame before its socket is dropped. */
 const CLOSE_ANSWER_MS = 1000;
-/** Bytes handed to one side and not yet written out before the other side stops being read. */
+/** Bytes handed to Chromium and not yet written out before the edge stops being read. */
 const HIGH_WATER = 8 * 1024 * 1024;
-const LOW_WATER = 1024 * 1024;
 /** Codes a close frame may carry (RFC 6455 7.4; 1005 and 1006 are never sent). */
 const sendable = (code: number) => (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
+const OPCODE_CLOSE = 0x8;
+const NO_CODE = Buffer.alloc(0);
 
 export interface ChannelOptions {
   debugPort: number;
@@ -30,50 +41,95 @@ export interface ChannelOptions {
   nodeToken: string;
   /** Which close the client sees when Chromium's side drops without a close frame. */
   onUpstreamLost: () => Promise<CloseReason>;
-  tap?: MessageTap;
+  /** The session log's tap (logging on): it sees every byte as it passes, as in proxy/relay.ts. */
+  tap?: RelayTap;
 }
 
-/**
- * The masking key of every frame the node sends on a channel: zero, which `ws` then sends as it
- * came, with no copy and no XOR (a full-HD screenshot is MBs, relayed twice per round trip). Masking
- * keeps a page's script from choosing the bytes an intermediary on the wire sees (RFC 6455 10.3);
- * the node is no page, and its peers are Chromium on loopback and the edge over TLS, both servers
- * that unmask with whatever key a frame carries.
- */
-const zeroMask = (mask: Buffer) => mask.fill(0);
+/** Chromium's socket once upgraded, with what it said before the edge's side was open too (copies). */
+type BrowserSide = { connection: UpstreamConnection; held: Buffer[] };
+/** The edge's socket once upgraded, and the bytes that came behind its answer. */
+type EdgeSide = { socket: Socket; early: Buffer };
 
-/** Opens a WebSocket; a refusal becomes a NodeError with the status the `open` call answers. */
-function connect(url: URL | string, options: WebSocket.ClientOptions, refused: (status: number) => NodeError): Promise<WebSocket> {
-  const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true, maxPayload: 0, generateMask: zeroMask, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, ...options });
-  ws.on("error", () => {});
+const newKey = () => randomBytes(16).toString("base64");
+
+/** Chromium's side (proxy/upstream.ts, its reusable read buffer included); a refusal becomes the NodeError the `open` call answers. */
+async function dialChromium(port: number, path: string): Promise<BrowserSide> {
+  const refused = (status: number) =>
+    // Chromium answers an unknown target with 500 "No such target id" (measured on 156).
+    status === 404 || status === 500
+      ? new NodeError("error", "no such target", { status: 404 })
+      : new NodeError("error", `the browser refused the connection${status ? ` (HTTP ${status})` : ""}`, { status: 502 });
+  // Chromium's 101 is taken as proxy/upstream.ts takes it: it answered our own request, on loopback.
+  const connection = await openUpstream(port, path, newKey()).catch((err: unknown) => {
+    throw refused(err instanceof UpstreamRefused ? err.status : 0);
+  });
+  // Still in the microtasks of the read that brought the answer: no later chunk has been read yet.
+  const held = connection.early.length ? [connection.early] : [];
+  connection.onChunk = (chunk) => {
+    held.push(Buffer.from(chunk)); // a copy: the read buffer is reused
+    return true;
+  };
+  return { connection, held };
+}
+
+/** The edge's side, with the node token; anything but a WebSocket for our key is a refusal (502). */
+function dialEdge(url: URL, nodeToken: string): Promise<EdgeSide> {
+  const key = newKey();
+  const target = new URL(url);
+  target.protocol = url.protocol === "wss:" ? "https:" : "http:";
+  const refused = (status: number) => new NodeError("error", `the edge refused the channel${status ? ` (HTTP ${status})` : ""}`, { status: 502 });
   return new Promise((resolve, reject) => {
-    ws.once("open", () => resolve(ws));
-    ws.once("unexpected-response", (_req, res) => {
+    const req = (target.protocol === "https:" ? httpsRequest : httpRequest)(target, {
+      agent: false,
+      headers: { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": key, authorization: `Bearer ${nodeToken}` },
+    });
+    const timer = setTimeout(() => req.destroy(new Error("the edge did not answer the upgrade")), HANDSHAKE_TIMEOUT_MS);
+    req.once("upgrade", (res, socket: Socket, early: Buffer) => {
+      clearTimeout(timer);
+      socket.on("error", () => {});
+      // Only a WebSocket for our key, with no extension (none was offered). Until the channel
+      // listens, what the edge says waits in the socket, which is not flowing yet.
+      const accept = createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
+      if (res.headers["sec-websocket-accept"] === accept && !res.headers["sec-websocket-extensions"]) return resolve({ socket, early });
+      socket.destroy();
+      reject(refused(0));
+    });
+    req.once("response", (res) => {
+      clearTimeout(timer);
       res.resume();
       reject(refused(res.statusCode ?? 0));
-      ws.terminate();
     });
-    ws.once("close", () => reject(refused(0)));
+    req.once("error", () => {
+      clearTimeout(timer);
+      reject(refused(0));
+    });
+    req.end();
   });
 }
 
-/** Holds what an opened socket says until the relay listens (`release`), then hands it on (`replay`). */
-function holdMessages(socket: WebSocket) {
-  const held: Array<[Buffer, boolean]> = [];
-  const hold = (data: Buffer, isBinary: boolean) => held.push([data, isBinary]);
-  socket.on("message", hold);
-  return {
-    socket,
-    release: () => socket.off("message", hold),
-    replay: () => {
-      for (const [data, isBinary] of held) socket.emit("message", data, isBinary);
-    },
-  };
+/** Writes a chunk's pieces (new headers, payload views) as one write to the kernel. */
+function send(socket: Socket, pieces: Buffer[], flushed?: () => void) {
+  const last = pieces.length - 1;
+  if (last > 0) socket.cork();
+  for (let i = 0; i < last; i++) socket.write(pieces[i]);
+  socket.write(pieces[last], flushed);
+  if (last > 0) socket.uncork();
 }
 
 export class Channel implements CdpClient {
-  private closing: CloseReason | undefined;
+  /** The client's frames, from the edge to Chromium. */
+  private readonly up = new FrameSplice();
+  /** Chromium's frames, to the edge. */
+  private readonly down = new FrameSplice();
+  private readonly browser: Socket;
+  private readonly edge: Socket;
+  private closing = false;
+  /** The close frame's payload the edge is owed: sent between two of Chromium's frames. */
+  private owedClose: Buffer | undefined;
+  private closeSent = false;
+  private edgeSaidClose = false;
   private finished = false;
+  private readingPaused = false;
   private closeTimer: NodeJS.Timeout | undefined;
   private resolveDone!: () => void;
   readonly closed = new Promise<void>((r) => (this.resolveDone = r));
@@ -84,91 +140,139 @@ export class Channel implements CdpClient {
    * when the other did not is dropped (the edge hears of it as a channel gone, and has the reply).
    */
   static async open(o: ChannelOptions): Promise<Channel> {
-    // Chromium answers an unknown target with 500 "No such target id" (measured on 156).
-    const dialing = [
-      connect(`ws://127.0.0.1:${o.debugPort}${o.chromiumPath}`, {}, (status) =>
-        status === 404 || status === 500
-          ? new NodeError("error", "no such target", { status: 404 })
-          : new NodeError("error", `the browser refused the connection${status ? ` (HTTP ${status})` : ""}`, { status: 502 }),
-      ),
-      connect(o.edgeUrl, { headers: { authorization: `Bearer ${o.nodeToken}` } }, (status) =>
-        new NodeError("error", `the edge refused the channel${status ? ` (HTTP ${status})` : ""}`, { status: 502 }),
-      ),
-    ];
-    // Whatever one side says while the other is dialed waits (neither says anything unasked today).
-    const early = dialing.map((socket) => socket.then(holdMessages));
-    const [browser, edge] = await Promise.allSettled(early);
+    const [browser, edge] = await Promise.allSettled([dialChromium(o.debugPort, o.chromiumPath), dialEdge(o.edgeUrl, o.nodeToken)]);
     if (browser.status === "rejected" || edge.status === "rejected") {
-      if (browser.status === "fulfilled") browser.value.socket.terminate();
-      if (edge.status === "fulfilled") edge.value.socket.terminate();
+      if (browser.status === "fulfilled") browser.value.connection.socket.destroy();
+      if (edge.status === "fulfilled") edge.value.socket.destroy();
       throw browser.status === "rejected" ? browser.reason : (edge as PromiseRejectedResult).reason;
     }
-    browser.value.release();
-    edge.value.release();
-    const channel = new Channel(browser.value.socket, edge.value.socket, o.onUpstreamLost, o.tap);
-    browser.value.replay();
-    edge.value.replay();
-    return channel;
+    return new Channel(browser.value, edge.value, o.onUpstreamLost, o.tap);
   }
 
   private constructor(
-    private readonly browser: WebSocket,
-    private readonly edge: WebSocket,
+    browser: BrowserSide,
+    edge: EdgeSide,
     private readonly onUpstreamLost: () => Promise<CloseReason>,
-    private readonly tap?: MessageTap,
+    private readonly tap?: RelayTap,
   ) {
-    this.relay(edge, browser, tap && ((data, binary) => tap.fromClient(data, binary)));
-    this.relay(browser, edge, tap && ((data, binary) => tap.fromBrowser(data, binary)));
-    edge.once("close", () => this.finish());
-    browser.once("close", (code, reason) => this.browserClosed(code, reason));
+    this.browser = browser.connection.socket;
+    this.edge = edge.socket;
+    this.edge.setNoDelay(true);
+    this.browser.on("error", () => {});
+    this.browser.on("close", () => this.browserGone());
+    this.browser.on("drain", () => this.edge.resume());
+    // An edge that ends its side is done talking (or has answered our close frame).
+    this.edge.on("end", () => this.edge.destroy());
+    this.edge.on("close", () => this.finish());
+    // What either side said while the other was dialed goes first, in order.
+    if (edge.early.length) this.fromEdge(edge.early);
+    for (const chunk of browser.held) this.fromBrowser(chunk);
+    browser.connection.onChunk = this.fromBrowser;
+    this.edge.on("data", this.fromEdge);
     // A side went while the other was dialed: the edge's, the channel is over; Chromium's, the client hears why at once.
-    if (edge.readyState === WebSocket.CLOSED) this.finish();
-    else if (browser.readyState !== WebSocket.OPEN) this.browserClosed(1006, Buffer.alloc(0));
+    if (this.edge.closed) this.finish();
+    else if (this.browser.closed) this.browserGone();
   }
 
-  /** Forwards every message of `from` to `to` as it came; `from` pauses while `to` has too much unwritten. */
-  private relay(from: WebSocket, to: WebSocket, tap?: (data: Buffer, binary: boolean) => void) {
-    let unwritten = 0;
-    const written = (bytes: number) => () => {
-      unwritten -= bytes;
-      if (unwritten <= LOW_WATER && from.isPaused) from.resume();
-    };
-    from.on("message", (data: Buffer, isBinary) => {
-      if (this.closing || this.finished || to.readyState !== WebSocket.OPEN) return; // the conversation is over
-      tap?.(data, isBinary);
-      unwritten += data.length;
-      to.send(data, { binary: isBinary }, written(data.length));
-      if (unwritten > HIGH_WATER && !from.isPaused) from.pause();
-    });
+  private readonly fromEdge = (chunk: Buffer) => {
+    const relaying = !this.closing && !this.browser.destroyed;
+    if (relaying) this.tap?.fromClient(chunk);
+    const out: Buffer[] = [];
+    if (!this.up.splice(chunk, out)) return void this.edge.destroy(); // a masked frame from a server: the edge's side is broken
+    if (relaying && out.length > 0) {
+      send(this.browser, out);
+      if (this.browser.writableLength > HIGH_WATER) this.edge.pause();
+    }
+    if (this.up.closePayload) this.edgeClosing(this.up.closePayload);
+  };
+
+  /** Chromium's chunk, in its reusable read buffer: false stops reading until the edge took it (see writeView). */
+  private readonly fromBrowser = (chunk: Buffer): boolean => {
+    const out: Buffer[] = [];
+    if (this.closing) {
+      // Only the rest of the frame under way still goes to the edge, then its close frame.
+      if (this.closeSent) return false;
+      const end = this.down.finishFrame(chunk, out);
+      this.tap?.fromBrowser(chunk.subarray(0, end));
+      const reading = this.writeView(out);
+      if (!this.down.midFrame) this.sendClose();
+      return reading;
+    }
+    this.tap?.fromBrowser(chunk);
+    const intact = this.down.splice(chunk, out);
+    const reading = this.writeView(out);
+    // A masked frame from a server: Chromium's side is broken, and asked about as if it dropped.
+    if (!intact) this.browser.destroy();
+    else if (this.down.closePayload) this.browserClosing(this.down.closePayload);
+    return reading;
+  };
+
+  /**
+   * Writes pieces that may view Chromium's read buffer. Almost always the kernel takes them at
+   * once; if not, reading stops (false) until they are flushed, so the buffer is not overwritten
+   * under a pending write. That is also this direction's backpressure.
+   */
+  private writeView(out: Buffer[]): boolean {
+    if (out.length === 0 || this.edge.destroyed) return true;
+    send(this.edge, out, this.viewFlushed);
+    if (this.edge.writableLength === 0) return true;
+    this.readingPaused = true;
+    return false;
   }
+
+  private readonly viewFlushed = () => {
+    // A later write may still view the buffer (one of a held chunk's came first): its own callback resumes.
+    if (!this.readingPaused || this.edge.writableLength > 0) return;
+    this.readingPaused = false;
+    this.browser.resume();
+  };
 
   /** Ends this client's conversation with a close frame carrying `why`. */
   close(why: CloseReason): Promise<void> {
     if (this.closing || this.finished) return this.closed;
-    this.closing = why;
-    this.browser.terminate();
-    if (this.edge.readyState === WebSocket.OPEN) this.edge.close(why.code, why.reason);
-    // The other side answers with its own close frame; one that does not is dropped.
-    this.closeTimer = setTimeout(() => this.edge.terminate(), CLOSE_ANSWER_MS);
-    this.closeTimer.unref();
+    this.owe(sendable(why.code) ? closeFrame(why.code, why.reason).subarray(2) : NO_CODE);
     return this.closed;
   }
 
-  private browserClosed(code: number, reason: Buffer) {
-    if (this.closing || this.finished) return;
-    if (code === 1006) {
-      // Dropped without a close frame: a crash if the browser is dying (the session decides).
-      void this.onUpstreamLost().then((why) => this.close(why));
-      return;
-    }
-    // Chromium closed properly: the client gets its code and reason.
-    this.closing = { code, reason: String(reason) };
-    if (this.edge.readyState === WebSocket.OPEN) {
-      if (sendable(code)) this.edge.close(code, reason);
-      else this.edge.close();
-    }
-    this.closeTimer = setTimeout(() => this.edge.terminate(), CLOSE_ANSWER_MS);
+  /** Chromium closed properly: the client gets its code and reason. */
+  private browserClosing(payload: Buffer) {
+    const code = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
+    this.owe(sendable(code) ? payload : NO_CODE);
+  }
+
+  /** The edge closes (or answers ours): answered with its own code and reason (RFC 6455 5.5.1), then done. */
+  private edgeClosing(payload: Buffer) {
+    if (this.edgeSaidClose) return;
+    this.edgeSaidClose = true;
+    if (this.closeSent) this.edge.end();
+    else if (!this.closing) this.owe(payload);
+  }
+
+  /** Sends the edge a close frame at once between two of Chromium's frames, else once the one under way is through. */
+  private owe(payload: Buffer) {
+    this.closing = true;
+    this.owedClose = payload;
+    if (!this.down.midFrame) this.sendClose();
+    // The other side answers with its own close frame; one that does not is dropped.
+    this.closeTimer = setTimeout(() => this.edge.destroy(), CLOSE_ANSWER_MS);
     this.closeTimer.unref();
+  }
+
+  private sendClose() {
+    this.closeSent = true;
+    this.browser.destroy(); // nothing more of Chromium's can go to the edge
+    if (this.edge.destroyed) return;
+    this.edge.write(maskedFrame(0x80 | OPCODE_CLOSE, this.owedClose!));
+    if (this.edgeSaidClose) this.edge.end();
+  }
+
+  private browserGone() {
+    if (this.finished || this.closeSent) return;
+    // Cut mid-frame (also while the close it was finishing waits): no valid close frame can follow.
+    if (this.down.midFrame) return void this.edge.destroy();
+    if (this.closing) return;
+    // Dropped without a close frame: a crash if the browser is dying (the session decides).
+    void this.onUpstreamLost().then((why) => this.close(why));
   }
 
   private finish() {
@@ -176,7 +280,7 @@ export class Channel implements CdpClient {
     this.finished = true;
     clearTimeout(this.closeTimer);
     this.tap?.end();
-    this.browser.terminate();
+    this.browser.destroy();
     this.resolveDone();
   }
 }

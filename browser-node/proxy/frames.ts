@@ -1,8 +1,9 @@
 /**
  * Just enough WebSocket framing for a relay that never decodes payloads: frame headers read off a
- * byte stream (the one reader of them: the relay's FrameBoundaries here and the CDP log's
- * FrameCapture in artifacts/cdp-tap.ts), so the node can slip its own close frame in between two
- * frames, notice when Chromium itself sent a close frame, and copy what the log keeps.
+ * byte stream (the one reader of them: the relay's FrameBoundaries and a channel's FrameSplice
+ * here, the CDP log's FrameCapture in artifacts/cdp-tap.ts), so the node can slip its own close
+ * frame in between two frames, notice when Chromium itself sent a close frame, re-send a server's
+ * frames as a client's, and copy what the log keeps.
  */
 
 const OPCODE_CLOSE = 0x8;
@@ -114,5 +115,90 @@ export class FrameBoundaries {
       if (stopAtBoundary && this.atBoundary()) return i;
     }
     return i;
+  }
+}
+
+/**
+ * A client's header for a frame whose first byte (FIN, RSV, opcode) a server sent: masked, with the
+ * zero key, so the payload behind it goes out as the server sent it (RFC 6455 5.3).
+ */
+export function maskedHeader(first: number, payloadLength: number): Buffer {
+  const extended = payloadLength < 126 ? 0 : payloadLength < 65536 ? 2 : 8;
+  const header = Buffer.alloc(6 + extended); // the key's four zero bytes included
+  header[0] = first;
+  header[1] = 0x80 | (extended === 0 ? payloadLength : extended === 2 ? 126 : 127);
+  if (extended === 2) header.writeUInt16BE(payloadLength, 2);
+  if (extended === 8) {
+    header.writeUInt32BE(Math.floor(payloadLength / 2 ** 32), 2);
+    header.writeUInt32BE(payloadLength >>> 0, 6);
+  }
+  return header;
+}
+
+/** A whole client's frame (a control frame's few bytes), masked with the zero key. */
+export const maskedFrame = (first: number, payload: Buffer) => Buffer.concat([maskedHeader(first, payload.length), payload]);
+
+/**
+ * One direction of a splice between two servers (a channel, link/channel.ts): a server's frames
+ * re-sent as a client's. Each data frame gets a new header and its payload passes as views of the
+ * chunks it came in, however many; control frames (at most 125 bytes) are gathered whole, pings
+ * and pongs re-sent, a close frame kept for its reader (nothing after it is read).
+ */
+export class FrameSplice {
+  private readonly header = new FrameHeaderReader();
+  /** The current frame's first byte, passed on as it came. */
+  private first = 0;
+  private payloadLeft = 0;
+  /** The control frame whose payload is being gathered. */
+  private control: Buffer | undefined;
+  /** The payload of the close frame the server sent (code and reason, or none). */
+  closePayload: Buffer | undefined;
+
+  /** Part of a data frame has gone out and the rest has not: nothing else may go in between. */
+  get midFrame(): boolean {
+    return this.payloadLeft > 0 && this.control === undefined;
+  }
+
+  /** Re-frames chunk from `at` into `out` (new headers, payload views); false on a frame no server sends. */
+  splice(chunk: Buffer, out: Buffer[], at = 0): boolean {
+    while (at < chunk.length && !this.closePayload) {
+      if (this.payloadLeft > 0) {
+        at = this.payload(chunk, at, out);
+        continue;
+      }
+      if (!this.header.partial) this.first = chunk[at];
+      at = this.header.read(chunk, at);
+      if (this.header.partial) break;
+      const { payloadLength, masked, fin } = this.header;
+      const isControl = (this.first & 0x08) !== 0;
+      if (masked || (isControl && (payloadLength > 125 || !fin))) return false;
+      if (isControl) this.control = Buffer.allocUnsafe(payloadLength);
+      else out.push(maskedHeader(this.first, payloadLength));
+      this.payloadLeft = payloadLength;
+      if (payloadLength === 0) this.frameDone(out);
+    }
+    return true;
+  }
+
+  /** Only the rest of the data frame under way (if any): returns where it ends in chunk. */
+  finishFrame(chunk: Buffer, out: Buffer[]): number {
+    return this.midFrame ? this.payload(chunk, 0, out) : 0;
+  }
+
+  private payload(chunk: Buffer, at: number, out: Buffer[]): number {
+    const n = Math.min(this.payloadLeft, chunk.length - at);
+    if (this.control) chunk.copy(this.control, this.control.length - this.payloadLeft, at, at + n);
+    else out.push(chunk.subarray(at, at + n));
+    this.payloadLeft -= n;
+    if (this.payloadLeft === 0) this.frameDone(out);
+    return at + n;
+  }
+
+  private frameDone(out: Buffer[]) {
+    const control = this.control;
+    if (!control) return;
+    this.control = undefined;
+    if ((this.first & 0x0f) === OPCODE_CLOSE) this.closePayload = control;
+    else out.push(maskedFrame(this.first, control));
   }
 }

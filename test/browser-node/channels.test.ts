@@ -1,8 +1,10 @@
 /**
  * CDP clients through the edge: real Playwright and Puppeteer clients drive the real Chromium
  * through the fake edge and the node's channels (one per client), several at once, page sockets
- * too; a token's expiry closes its channel with 4002; and the CDP log records channel traffic.
+ * too; messages of many MB pass intact; a token's expiry closes its channel with 4002; and the
+ * CDP log records channel traffic. (The splice's framing, frame by frame, is test/unit/channel-frames.test.ts.)
  */
+import { randomBytes } from "node:crypto";
 import { chromium } from "playwright-core";
 import puppeteer from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -63,11 +65,49 @@ describe("through a channel", () => {
     const control = await connectRawUrl(ready.cdpUrl);
     const { targetId } = await control.call("Target.createTarget", { url: site.url + "page-socket" });
     const pageSocket = await connectRawUrl(`${base}/devtools/page/${targetId}?signingKey=${ready.token}`);
-    expect((await pageSocket.call("Runtime.evaluate", { expression: "location.pathname", returnByValue: true })).result.value).toBe("/page-socket");
+    // createTarget answers before the page's navigation commits (about:blank until then).
+    await expect.poll(async () => (await pageSocket.call("Runtime.evaluate", { expression: "location.pathname", returnByValue: true })).result.value).toBe("/page-socket");
     pageSocket.socket.close();
     await control.call("Target.closeTarget", { targetId });
     control.socket.close();
     await expect(connectRawUrl(`${base}/devtools/page/0123456789ABCDEF0123456789ABCDEF?signingKey=${ready.token}`)).rejects.toThrow(/404/);
+  });
+
+  it("carries messages of many MB both ways intact, as text, with others in between", async () => {
+    const control = await connectRawUrl(ready.cdpUrl);
+    const { targetId } = await control.call("Target.createTarget", { url: "about:blank" });
+    const page = new WebSocket(`${base}/devtools/page/${targetId}?signingKey=${ready.token}`, { perMessageDeflate: false });
+    await new Promise((resolve, reject) => page.once("open", resolve).once("error", reject));
+    const answers = new Map<number, { result: any; binary: boolean }>();
+    page.on("message", (data, binary) => {
+      const message = JSON.parse(String(data));
+      answers.set(message.id, { result: message.result?.result?.value, binary });
+    });
+    // Chromium runs these very functions (their source) on strings the client sent, or builds a string the client checks.
+    const checksum = (s: string) => {
+      let h = 0;
+      for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) >>> 0;
+      return `${s.length}:${h}`;
+    };
+    const build = (size: number) => {
+      let s = "";
+      for (let i = 0; s.length < size; i++) s += `${i.toString(36)},`;
+      return s.slice(0, size);
+    };
+    const sent = [70_000, 4 * 1024 * 1024].map((size) => randomBytes(size).toString("base64").slice(0, size));
+    const sizes = [70_000, 6 * 1024 * 1024];
+    const calls = [...sent.map((s) => `(${checksum})(${JSON.stringify(s)})`), ...sizes.map((size) => `(${build})(${size})`), "1 + 1"];
+    calls.forEach((expression, i) => page.send(JSON.stringify({ id: i + 1, method: "Runtime.evaluate", params: { expression, returnByValue: true } })));
+    await expect.poll(() => answers.size).toBe(calls.length);
+    expect([...answers.values()].every((a) => !a.binary)).toBe(true);
+    expect(answers.get(1)!.result).toBe(checksum(sent[0]));
+    expect(answers.get(2)!.result).toBe(checksum(sent[1]));
+    expect(answers.get(3)!.result).toBe(build(sizes[0]));
+    expect(answers.get(4)!.result).toBe(build(sizes[1]));
+    expect(answers.get(5)!.result).toBe(2);
+    page.close();
+    await control.call("Target.closeTarget", { targetId });
+    control.socket.close();
   });
 
   it("never negotiates deflate, even when the client offers it", async () => {

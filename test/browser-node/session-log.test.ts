@@ -134,23 +134,23 @@ describe("SessionLog", () => {
     expect(Buffer.byteLength(JSON.stringify(entry))).toBeLessThan(ArtifactLimits.logEntryBytes);
   });
 
-  it("logs a channel's whole messages as it logs a relay's frames (binary messages are skipped)", () => {
+  it("logs a channel's frames (a client's unmasked, as the edge relays them) as it logs a relay's; binary messages are skipped", () => {
     const command = { id: 4, method: "Page.navigate", params: { url: "http://a.test/" }, sessionId: "S2" };
     const answer = { id: 4, result: { frameId: "F9", loaderId: "L9", data: "B".repeat(20_000) }, sessionId: "S2" };
-    const viaFrames = new SessionLog();
-    exchange(viaFrames, "/", [[command, answer]]);
-    const viaMessages = new SessionLog();
-    const tap = viaMessages.messageTap("/");
-    tap.fromClient(Buffer.from([0xff, 0x00]), true);
-    tap.fromClient(json(command), false);
-    tap.fromBrowser(Buffer.from([0x01]), true);
-    tap.fromBrowser(json(answer), false);
-    const [framed] = takeEntries(viaFrames, 10, 1e9);
-    const [messaged, ...none] = takeEntries(viaMessages, 10, 1e9);
+    const viaRelay = new SessionLog();
+    exchange(viaRelay, "/", [[command, answer]]);
+    const viaChannel = new SessionLog();
+    const tap = viaChannel.tap("/");
+    tap.fromClient(frame(Buffer.from([0xff, 0x00]), { opcode: 2 }));
+    tap.fromClient(frame(json(command)));
+    tap.fromBrowser(frame(Buffer.from([0x01]), { opcode: 2 }));
+    tap.fromBrowser(frame(json(answer)));
+    const [relayed] = takeEntries(viaRelay, 10, 1e9);
+    const [channeled, ...none] = takeEntries(viaChannel, 10, 1e9);
     expect(none).toEqual([]);
     const untimed = (e: SessionLogEntry) => ({ ...e, timestamp: 0, request: { ...e.request!, timestamp: 0 }, response: { ...e.response!, timestamp: 0 } });
-    expect(untimed(messaged)).toEqual(untimed(framed));
-    expect(messaged).toMatchObject({ method: "Page.navigate", sessionId: "S2", response: { result: { truncated: true, bytes: json(answer).length } } });
+    expect(untimed(channeled)).toEqual(untimed(relayed));
+    expect(channeled).toMatchObject({ method: "Page.navigate", sessionId: "S2", response: { result: { truncated: true, bytes: json(answer).length } } });
   });
 
   it("logs an unanswered command when its client leaves, and hands entries out in bounded batches", () => {
