@@ -2,10 +2,38 @@
 // so the image carries Node and that file only (no node_modules, no dev dependencies).
 import { build } from "esbuild";
 import { mkdirSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { writeAdHostList } from "./egress/ad-host-list.mjs";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
+/**
+ * rrweb 2.0's check for pages that patched the DOM's prototypes lists Element's methods
+ * `querySelector` and `querySelectorAll` among its accessors, so the check always fails and every
+ * `record()` fetches "clean" prototypes from a hidden iframe it appends and removes: ~12 ms of a
+ * ~35 ms start on a blank page (Chromium 150), in every recorded document, and the iframe Chromium
+ * refused in its own error page (artifacts/recorder.ts). The upstream fix (rrweb-io/rrweb#1802,
+ * open) moves them to the methods; this applies it to each copy in rrweb's bundle, and fails the
+ * build when the text it fixes is no longer there (a new rrweb: check whether it still needs it).
+ */
+const untaintedElementFix = {
+  name: "rrweb-untainted-element",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]rrweb[\\/]dist[\\/]rrweb\.js$/ }, async ({ path }) => {
+      const source = await readFile(path, "utf8");
+      const accessors = /Element: \[\s*"shadowRoot",\s*"querySelector",\s*"querySelectorAll"\s*\]/g;
+      const copies = source.match(accessors)?.length ?? 0;
+      if (!copies) throw new Error("rrweb: Element's accessor list changed; see untaintedElementFix in build.mjs");
+      let methods = 0;
+      const fixed = source
+        .replace(accessors, 'Element: ["shadowRoot"]')
+        .replace(/(var testableMethods\S* = \{[^}]*?)Element: \[\]/g, (_, before) => (methods++, `${before}Element: ["querySelector", "querySelectorAll"]`));
+      if (methods !== copies) throw new Error(`rrweb: ${copies} accessor lists but ${methods} method lists fixed; see untaintedElementFix in build.mjs`);
+      return { contents: fixed, loader: "js" };
+    });
+  },
+};
+
 // rrweb's `record()` alone, which the recorder (artifacts/recorder.ts) injects into pages, goes
 // beside the node's bundle as a file read when recording starts: the image has no node_modules,
 // and inlined as a string literal it would cost the node ~5 MB of RSS whether it records or not.
@@ -14,6 +42,7 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 mkdirSync(`${root}dist/browser-node`, { recursive: true });
 await build({
   stdin: { contents: 'export { record } from "rrweb";', resolveDir: root },
+  plugins: [untaintedElementFix],
   outfile: `${root}dist/browser-node/rrweb-record.js`,
   bundle: true,
   platform: "browser",

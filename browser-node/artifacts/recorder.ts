@@ -19,15 +19,16 @@
  * `pageId`, the page's CDP target id.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 import { ArtifactLimits, type RecordingEvent } from "../../edge/node-protocol.ts";
 import { log } from "../log.ts";
 import { HeldItems, type BatchSource } from "./batch-shipper.ts";
 import type { SideCdp } from "./side-cdp.ts";
 
-/** rrweb's `record()` bundled alone, beside the node's bundle (build.mjs builds it); running from source, rrweb's whole UMD bundle in node_modules. */
-const RRWEB_BESIDE = new URL("./rrweb-record.js", import.meta.url);
+/**
+ * rrweb's `record()` bundled alone, with a fix (build.mjs): beside the node's bundle in the image,
+ * where build.mjs writes it when running from source (the platform and the tests build first).
+ */
+const RRWEB_CANDIDATES = [new URL("./rrweb-record.js", import.meta.url), new URL("../../dist/browser-node/rrweb-record.js", import.meta.url)];
 
 const BINDING = "__wallcrawlerRecord";
 const WORLD = "wallcrawler-recorder";
@@ -38,25 +39,27 @@ const MAX_HELD_BYTES = 32 * 1024 * 1024;
 const MAX_EVENT_BYTES = ArtifactLimits.batchBytes - 128 * 1024;
 
 function rrwebSource(): string {
-  if (existsSync(RRWEB_BESIDE)) return readFileSync(RRWEB_BESIDE, "utf8");
-  const main = createRequire(import.meta.url).resolve("rrweb");
-  return readFileSync(join(dirname(main), "rrweb.umd.min.cjs"), "utf8");
+  const found = RRWEB_CANDIDATES.find((file) => existsSync(file));
+  if (!found) throw new Error("rrweb-record.js is missing: run `npm run build:node`");
+  return readFileSync(found, "utf8");
 }
 
 /**
  * The documents recorded: web pages and the blank and data pages clients open. Never Chromium's
  * own: its network error page (chrome-error://chromewebdata, still showing the failed URL) may not
- * hold an about:blank frame, and rrweb appends one at its start (a hidden iframe it takes clean
- * prototypes from), so the browser killed the tab's renderer for a bad IPC message ("Blocked URL
- * about:blank") and the client's next navigation met "Page crashed" (measured, Chromium 156).
+ * hold an about:blank frame, and rrweb appends one at its start when it doubts the page's
+ * prototypes (a hidden iframe it takes clean ones from: before build.mjs's fix, in every page), so
+ * the browser killed the tab's renderer for a bad IPC message ("Blocked URL about:blank") and the
+ * client's next navigation met "Page crashed" (measured, Chromium 156).
  */
 const RECORDED_PROTOCOLS = ["http:", "https:", "about:", "data:", "blob:", "file:"];
 
 /**
  * The script each document gets: rrweb kept private to this function, started in top frames only.
  * A blank document (every page at `ready`, every new tab) starts it only once something changes
- * in it (a client's setContent or write): rrweb's start took the renderer ~45 ms, and done at
- * `ready` it met the client's connect (measured: warm connectOverCDP p50 85 ms, 39 ms without).
+ * in it (a client's setContent or write): rrweb's start took the renderer ~45 ms (~8 ms since
+ * build.mjs's fix), and done at `ready` it met the client's connect (measured then: warm
+ * connectOverCDP p50 85 ms, 39 ms without).
  */
 function recorderScript(): string {
   return `(function () {
