@@ -141,6 +141,12 @@ export interface NodeExit {
   proxyBytes?: number;
 }
 
+/** A WebSocket close frame's code and reason. */
+export interface CloseReason {
+  code: number;
+  reason: string;
+}
+
 /** WebSocket close codes a CDP client sees when the session ends. */
 export const CloseCode = {
   released: { code: 1001, reason: "session released" },

@@ -19,7 +19,7 @@ import type { RelayTap } from "../artifacts/session-log.ts";
 import { NodeError } from "../node-error.ts";
 import type { CdpClient } from "../proxy/clients.ts";
 import { closeFrame, FrameSplice, maskedFrame } from "../proxy/frames.ts";
-import type { CloseReason } from "../proxy/relay.ts";
+import type { CloseReason } from "../../edge/node-protocol.ts";
 import { openUpstream, UpstreamRefused, type UpstreamConnection } from "../proxy/upstream.ts";
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;

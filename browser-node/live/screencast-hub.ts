@@ -9,7 +9,7 @@
  * next frame overwrites: frames a slow viewer cannot take are dropped, never queued.
  */
 import WebSocket from "ws";
-import type { CloseReason } from "../proxy/relay.ts";
+import type { CloseReason } from "../../edge/node-protocol.ts";
 import type { CdpClient } from "../proxy/clients.ts";
 import type { Upstream } from "../proxy/context.ts";
 import { SideCdp } from "../artifacts/side-cdp.ts";

@@ -5,7 +5,7 @@
  */
 import { CloseCode } from "../../edge/node-protocol.ts";
 import { log } from "../log.ts";
-import type { CloseReason } from "./relay.ts";
+import type { CloseReason } from "../../edge/node-protocol.ts";
 
 /** One client's conversation with Chromium, as the session sees it. */
 export interface CdpClient {

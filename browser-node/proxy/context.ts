@@ -3,7 +3,7 @@ import type { RelayTap } from "../artifacts/session-log.ts";
 import type { TokenVerifier } from "../auth.ts";
 import type { ScreencastHub } from "../live/screencast-hub.ts";
 import type { ClientRegistry } from "./clients.ts";
-import type { CloseReason } from "./relay.ts";
+import type { CloseReason } from "../../edge/node-protocol.ts";
 
 export interface Upstream {
   debugPort: number;

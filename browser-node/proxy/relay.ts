@@ -8,11 +8,8 @@ import type { RelayTap } from "../artifacts/session-log.ts";
 import type { CdpClient } from "./clients.ts";
 import { closeFrame, FrameBoundaries } from "./frames.ts";
 import type { UpstreamConnection } from "./upstream.ts";
+import type { CloseReason } from "../../edge/node-protocol.ts";
 
-export interface CloseReason {
-  code: number;
-  reason: string;
-}
 
 /** How long a client may take to answer our close frame before its socket is destroyed. */
 const CLOSE_ANSWER_MS = 1000;

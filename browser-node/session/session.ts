@@ -27,7 +27,7 @@ import type { Egress } from "../egress/egress.ts";
 import { applyCertificatePolicy, egressSettings, reportUsage } from "../egress/session-egress.ts";
 import { ClientRegistry } from "../proxy/clients.ts";
 import type { ProxyContext } from "../proxy/context.ts";
-import type { CloseReason } from "../proxy/relay.ts";
+import type { CloseReason } from "../../edge/node-protocol.ts";
 import { createProxyServer, listen } from "../proxy/server.ts";
 import { ScreencastHub } from "../live/screencast-hub.ts";
 import { probeChromium, probeThroughProxy, probeWarm } from "../readiness.ts";

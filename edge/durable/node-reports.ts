@@ -7,7 +7,7 @@ import type { NodeExit } from "../node-protocol.ts";
 import type { EdgeEnv } from "../env.ts";
 import { fail, ok, type Outcome } from "../errors.ts";
 import { signCdpToken, signingKey } from "../tokens.ts";
-import { closeForExit, statusForExit } from "../sessions/endings.ts";
+import { statusForExit } from "../sessions/endings.ts";
 import { isFinal, type NodeAddress } from "../sessions/session-record.ts";
 import type { ReadyReport } from "./node-sockets.ts";
 import { NOT_FOUND, type SessionLifecycle } from "./session-lifecycle.ts";
@@ -73,7 +73,6 @@ export class NodeReports {
     await this.lifecycle.finish(statusForExit(report.reason), `node exited: ${why}`, {
       stop: true,
       failure: { status: 502, message: `The browser node could not start: ${why}`, retry: false },
-      close: closeForExit(report.reason),
       fromNode: true,
     });
     await this.lifecycle.releaseContext(); // the node saves its context before it reports its exit

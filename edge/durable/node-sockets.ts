@@ -1,7 +1,8 @@
 /**
  * The WebSockets a SessionObject answers, each already authenticated by the Worker: the node's
  * link (hibernatable, JSON messages both ways), the node's channels, and its CDP clients'
- * upgrades, each answered only once the node's channel for it is open and paired.
+ * upgrades, each answered only once the node's channel for it is open, with that channel's far
+ * end (cdp-relay.ts).
  */
 import { CloseCode, LIVE_CHANNEL_PATH, LinkClose, type NodeExit, type NodeToEdge } from "../node-protocol.ts";
 import { describeZodError, type Outcome } from "../errors.ts";
@@ -12,7 +13,7 @@ import type { EdgeEnv } from "../env.ts";
 import { nodeTokenExpiry, signingKey, signNodeToken } from "../tokens.ts";
 import { isFinal, type SessionRecord } from "../sessions/session-record.ts";
 import { closeQuietly, type NodeLink } from "./node-link.ts";
-import type { CdpRelay } from "./cdp-relay.ts";
+import { CdpRelay } from "./cdp-relay.ts";
 
 export type ReadyReport = Omit<Extract<NodeToEdge, { t: "ready" }>, "t">;
 
@@ -51,11 +52,12 @@ const answer = (status: number, message: string) => Response.json({ message }, {
 const upgraded = (webSocket: WebSocket) => new Response(null, { status: 101, webSocket });
 
 export class NodeSockets {
+  private readonly relay = new CdpRelay();
+
   constructor(
     private readonly env: EdgeEnv,
     private readonly session: SessionHooks,
     private readonly link: NodeLink,
-    private readonly relay: CdpRelay,
   ) {}
 
   async fetch(request: Request): Promise<Response> {
@@ -137,7 +139,7 @@ export class NodeSockets {
     const opened = await this.link.call({ op: "open", channel: expected.channel, path, expiresAt, ...live }, OPEN_TIMEOUT_MS);
     if (!opened.ok) {
       expected.cancel();
-      (await expected.arrived)?.close(CloseCode.nodeError); // a channel that came before the failure
+      (await expected.arrived)?.refuse(CloseCode.nodeError); // a channel that came before the failure
       const status = opened.error.status === 404 || opened.error.status === 503 ? opened.error.status : 502;
       return answer(status, opened.error.message);
     }
@@ -145,10 +147,10 @@ export class NodeSockets {
     if (!channel) return answer(502, "The session's browser node did not open the client's channel in time");
     const now = this.session.record();
     if (now?.status !== "RUNNING") {
-      channel.close(CloseCode.idle);
+      channel.refuse(CloseCode.idle);
       return answer(409, `Session ${r.id} is not running (status ${now?.status})`);
     }
-    return this.relay.pair(channel, { expiresAt, sessionExpiresAt: r.expiresAt });
+    return channel.joinClient();
   }
 }
 

@@ -13,9 +13,7 @@ import { awsCredentials } from "../aws/aws-call.ts";
 import { EcsClient } from "../aws/ecs-client.ts";
 import { linkGraceEnd, nextAlarmAt, retentionOver, RETRY_DELAY_MS } from "../sessions/alarm-plan.ts";
 import { blobKey, deletePrefix } from "../artifacts/blob-store.ts";
-import { closeForStatus } from "../sessions/endings.ts";
 import { indexEntry, isFinal, type FinalStatus, type NodeAddress, type SessionRecord } from "../sessions/session-record.ts";
-import type { CloseReason } from "./cdp-relay.ts";
 import { judgeLinkLoss } from "./link-loss.ts";
 import type { SessionStore } from "./session-store.ts";
 
@@ -27,15 +25,13 @@ export interface Ending {
   stop: boolean;
   /** What a create still waiting for this session answers. */
   failure?: ErrorShape;
-  /** The close frame the session's CDP clients get (default: the one for the final status). */
-  close?: CloseReason;
   /** The node reported this end itself (its exit), so it is not told `end` over its link. */
   fromNode?: boolean;
 }
 
 /** What the lifecycle needs of the rest of its SessionObject. */
 export interface LifecycleHooks {
-  /** An end closes the session's clients and, unless the node reported it, tells the node. */
+  /** An end the node did not report is told to the node (which closes the session's clients). */
   ended(status: FinalStatus, reason: string, ending: Ending): void;
   /** Whether the node's link is open now. */
   linkOpen(): boolean;
@@ -145,11 +141,6 @@ export class SessionLifecycle {
     await this.linkLost();
   }
 
-  /** What a client sees when the task stops under its session. */
-  taskStopClose(r: SessionRecord): CloseReason {
-    return closeForStatus(Date.now() >= r.expiresAt ? "TIMED_OUT" : "ERROR");
-  }
-
   /** The link dropped without an exit: a stopped task settles the session, a running one may redial. */
   async linkLost(): Promise<void> {
     const r = this.store.load();
@@ -160,7 +151,6 @@ export class SessionLifecycle {
       return this.finish(verdict.status, `link lost; ${verdict.why}`, {
         stop: verdict.stop,
         failure: { status: 502, message: `The browser node stopped before it was ready: ${verdict.why}`, retry: false },
-        close: this.taskStopClose(r),
       });
     const now = this.store.require();
     if (this.hooks.linkOpen() || isFinal(now.status) || now.linkLostAt !== undefined) return; // redialed, or ended, meanwhile

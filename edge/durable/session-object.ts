@@ -7,13 +7,14 @@
  * - SessionTask (session-task.ts): its node: the pool's claim or RunTask, its address, its task's state changes.
  * - NodeReports (node-reports.ts): the node's `ready` and `exit`.
  * - ArtifactLedger (artifact-ledger.ts): logs, recording, downloads, and the node's access to them.
- * - NodeLink, NodeSockets, CdpRelay: the node's link, the sockets the object answers, CDP clients.
+ * - NodeLink, NodeSockets: the node's link, and the sockets the object answers (its CDP clients
+ *   joined to the node's channels, cdp-relay.ts).
  */
 import { DurableObject } from "cloudflare:workers";
 import type { EcsTaskStateChange, NodeCall } from "../node-protocol.ts";
 import type { EdgeEnv } from "../env.ts";
 import { fail, ok, type Outcome } from "../errors.ts";
-import { closeForStatus, endReasonFor } from "../sessions/endings.ts";
+import { endReasonFor } from "../sessions/endings.ts";
 import type { LaunchSettings } from "../sessions/node-env.ts";
 import type { SessionNodeView } from "../schemas/pool.ts";
 import {
@@ -28,7 +29,6 @@ import {
   type SessionCreate,
 } from "../sessions/session-record.ts";
 import { ArtifactLedger, type NodeWrite } from "./artifact-ledger.ts";
-import { CdpRelay } from "./cdp-relay.ts";
 import { NodeLink } from "./node-link.ts";
 import { NodeReports } from "./node-reports.ts";
 import { NodeSockets } from "./node-sockets.ts";
@@ -41,7 +41,6 @@ type NodeCallOf<Op extends NodeCall["op"]> = Extract<NodeCall, { op: Op }>;
 export class SessionObject extends DurableObject<EdgeEnv> {
   private readonly store: SessionStore;
   private readonly link: NodeLink;
-  private readonly relay = new CdpRelay();
   private readonly lifecycle: SessionLifecycle;
   private readonly task: SessionTask;
   private readonly reports: NodeReports;
@@ -53,9 +52,8 @@ export class SessionObject extends DurableObject<EdgeEnv> {
     this.store = new SessionStore(ctx.storage.kv);
     this.link = new NodeLink(ctx);
     this.lifecycle = new SessionLifecycle(this.store, ctx, env, {
-      // Every end closes the session's clients; one the edge decided is also told to the node.
+      // An end the edge decided is told to the node, which closes the session's clients with its code.
       ended: (status, reason, ending) => {
-        this.relay.closeAll(ending.close ?? closeForStatus(status));
         if (!ending.fromNode) this.link.send({ t: "end", reason: endReasonFor(status), detail: reason });
       },
       linkOpen: () => this.link.socket() !== undefined,
@@ -74,7 +72,6 @@ export class SessionObject extends DurableObject<EdgeEnv> {
         linkLost: () => this.lifecycle.linkLost(),
       },
       this.link,
-      this.relay,
     );
   }
 

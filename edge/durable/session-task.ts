@@ -64,7 +64,6 @@ export class SessionTask {
         return this.lifecycle.finish(statusForStoppedTask(r, detail, Date.now()), describeStoppedTask(detail), {
           stop: false,
           failure: { status: 502, message: `The browser node stopped before it was ready: ${describeStoppedTask(detail)}`, retry: false },
-          close: this.lifecycle.taskStopClose(r),
         });
       this.store.update({ stopOwed: false });
       return this.lifecycle.releaseContext();

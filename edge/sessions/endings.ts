@@ -1,9 +1,9 @@
 /**
  * How a session's end maps to its final status, whoever reports it (the node's exit on its link,
- * an ECS task-state event, or the edge's own check of the task), and to what the session's CDP
- * clients and its node are told.
+ * an ECS task-state event, or the edge's own check of the task), and to what its node is told
+ * (the node closes the session's CDP clients with the close frame for its reason).
  */
-import { CloseCode, type ExitReason } from "../node-protocol.ts";
+import type { ExitReason } from "../node-protocol.ts";
 import type { EcsTask } from "../aws/ecs-client.ts";
 import type { FinalStatus, SessionRecord } from "./session-record.ts";
 
@@ -32,32 +32,6 @@ export function statusForStoppedTask(record: SessionRecord, task: Pick<EcsTask, 
 
 export function describeStoppedTask(task: Pick<EcsTask, "stopCode" | "stoppedReason">) {
   return `task stopped${task.stopCode ? ` (${task.stopCode})` : ""}${task.stoppedReason ? `: ${task.stoppedReason}` : ""}`;
-}
-
-/** The close frame a CDP client gets when its node exits for `reason`. */
-export function closeForExit(reason: ExitReason) {
-  switch (reason) {
-    case "released":
-      return CloseCode.released;
-    case "timed-out":
-      return CloseCode.timedOut;
-    case "idle":
-    case "never-connected":
-      return CloseCode.idle;
-    case "browser-crashed":
-      return CloseCode.browserCrashed;
-    case "not-ready":
-    case "terminated":
-    case "error":
-      return CloseCode.nodeError;
-  }
-}
-
-/** The close frame for an end the edge decided (release, timeout) or learned from ECS. */
-export function closeForStatus(status: FinalStatus) {
-  if (status === "COMPLETED") return CloseCode.released;
-  if (status === "TIMED_OUT") return CloseCode.timedOut;
-  return CloseCode.nodeError;
 }
 
 /** The reason in the `end` the node gets over its link when the edge ends the session. */

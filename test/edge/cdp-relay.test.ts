@@ -1,7 +1,8 @@
 /**
- * CDP clients through the edge: each client's socket relayed to the channel its node opened,
- * message for message, and closed with the right code and reason on every ending. The node is
- * the fake node (fake-node.ts); the tests drive its side of each channel.
+ * CDP clients through the edge: each client's socket joined to the channel its node opened,
+ * message for message, close frames included; on every ending the edge decides, the node is told
+ * why (it closes its clients). The node is the fake node (fake-node.ts); the tests drive its side
+ * of each channel.
  */
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -121,8 +122,11 @@ describe("the relay", () => {
     expect([res.status, body?.message]).toEqual([503, "The session's browser node is not connected"]);
   });
 
-  const endings: [string, (s: { id: string; node: FakeNode }) => Promise<unknown>, { code: number; reason: string }][] = [
-    ["release", (s) => api(project.key, "POST", `/v1/sessions/${s.id}`, { status: "REQUEST_RELEASE" }), CloseCode.released],
+  // Release, timeout and a stopped task are the edge's to decide: the node is told why, and closes
+  // its channels with the code for it (its own part, tested in test/browser-node/channels.test.ts);
+  // each close frame reaches its client as the node sent it.
+  const endings: [string, (s: { id: string; node: FakeNode }) => Promise<unknown>, string, { code: number; reason: string }][] = [
+    ["release", (s) => api(project.key, "POST", `/v1/sessions/${s.id}`, { status: "REQUEST_RELEASE" }), "released", CloseCode.released],
     [
       "timeout",
       async (s) => {
@@ -131,32 +135,41 @@ describe("the relay", () => {
         });
         await runDurableObjectAlarm(sessionObject(s.id));
       },
+      "timed-out",
       CloseCode.timedOut,
     ],
     [
       "task stop",
       async (s) => taskEvent({ taskArn: (await taskOf(s.id)).taskArn, lastStatus: "STOPPED", startedBy: `wc-${s.id}`, containers: [{ exitCode: 137 }] }),
+      "error",
       CloseCode.nodeError,
     ],
-    ["the node's idle exit", async (s) => s.node.exit("idle"), CloseCode.idle],
   ];
 
-  it.each(endings)("on %s every client gets its close frame, and so does its channel", async (_name, end, expected) => {
+  it.each(endings)("on %s the node is told why, and the close frame it sends each client reaches it", async (_name, end, reason, close) => {
     const { token, node, id } = await running();
     const clients = [await connect(node, token), await connect(node, token, "/devtools/page/P1")];
     const closes = clients.map((c) => Promise.all([closeOf(c.client), closeOf(c.channel)]));
     await end({ id, node });
-    for (const closed of closes) expect(await closed).toEqual([expected, expected]);
+    expect(await node.next((m) => m.t === "end")).toMatchObject({ t: "end", reason });
+    // The clients are the node's to close: what it still sends (answers in flight) reaches them first.
+    const lastWords = clients.map((c) => nextMessage(c.client));
+    for (const c of clients) c.channel.send("last words");
+    expect(await Promise.all(lastWords)).toEqual(["last words", "last words"]);
+    for (const c of clients) c.channel.close(close.code, close.reason);
+    for (const closed of closes) expect(await closed).toEqual([close, close]);
   });
 
-  it("closes a client whose token expires before the session with 4002, and leaves the others", async () => {
+  it("passes a client's token expiry to the node, whose 4002 reaches that client alone", async () => {
     const { token, node, id } = await running();
     const expiresAtMs = Date.now() + 2_000;
     const short = await signCdpToken(await signingKey(env), { sessionId: id, projectId: project.projectId, expiresAtMs });
     const brief = await connect(node, short);
     expect(node.calls.at(-1)).toMatchObject({ op: "open", expiresAt: Math.floor(expiresAtMs / 1000) * 1000 });
     const lasting = await connect(node, token);
-    expect(await closeOf(brief.client)).toEqual(CloseCode.tokenExpired);
+    const briefClosed = closeOf(brief.client);
+    brief.channel.close(CloseCode.tokenExpired.code, CloseCode.tokenExpired.reason);
+    expect(await briefClosed).toEqual(CloseCode.tokenExpired);
     const still = nextMessage(lasting.channel);
     lasting.client.send("still here");
     expect(await still).toBe("still here");

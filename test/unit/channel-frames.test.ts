@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
 import { FrameCapture, HEAD_BYTES, TAIL_BYTES, type CapturedMessage } from "../../browser-node/artifacts/cdp-tap.ts";
 import { Channel } from "../../browser-node/link/channel.ts";
-import type { CloseReason } from "../../browser-node/proxy/relay.ts";
+import type { CloseReason } from "../../edge/node-protocol.ts";
 
 type Message = [data: Buffer, isBinary: boolean];
 
