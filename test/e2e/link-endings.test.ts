@@ -1,7 +1,7 @@
 /**
  * How a session ends for a client connected through the edge (CONNECT_MODE=edge, the default),
- * through the whole local platform: a release reaches the client as a close frame with its code
- * and reason, and a node that dies outright (SIGKILL: no exit report, no close frame) drops its
+ * through the whole local platform: a release, a crash of Chromium and a stopped task reach the
+ * client as a close frame with its code and reason (the node's, passed through), and a node that dies outright (SIGKILL: no exit report, no close frame) drops its
  * clients' connections and is noticed through its link, which settles the session within the
  * link's reconnect grace. The platform's
  * ECS task events are refused here (a wrong TASK_EVENTS_SECRET, as in a secret rotation's window)
@@ -52,7 +52,29 @@ describe("endings through the edge", () => {
     expect((await bb.sessions.retrieve(session.id)).status).toBe("COMPLETED");
   });
 
-  it("settles the session of a node killed outright, from its link alone: ERROR, the client told, nothing left", async () => {
+  it("closes a client with 1011 'browser crashed' when Chromium dies, from the node", async () => {
+    const session = await bb.sessions.create({ keepAlive: true });
+    const client = await cdpClient(session.connectUrl);
+    const task = await sessionTask(platform, session.id);
+    const chromium = (await sessionProcesses(platform, session.id)).filter((pid) => pid !== task!.pid);
+    expect(chromium.length).toBeGreaterThan(0);
+    for (const pid of chromium) process.kill(pid, "SIGKILL");
+    expect(await client.closed).toEqual(CloseCode.browserCrashed);
+    await expect.poll(async () => (await bb.sessions.retrieve(session.id)).status, { timeout: 20_000 }).toBe("ERROR");
+  });
+
+  it("closes a client with 1001 when its task is stopped (SIGTERM, as ECS's StopTask): the node goes away", async () => {
+    const session = await bb.sessions.create({ keepAlive: true });
+    const client = await cdpClient(session.connectUrl);
+    const task = await sessionTask(platform, session.id);
+    process.kill(task!.pid!, "SIGTERM");
+    // browser-node/README.md: a terminated node closes its clients as a released session does.
+    expect(await client.closed).toEqual(CloseCode.released);
+    await expect.poll(async () => (await bb.sessions.retrieve(session.id)).status, { timeout: 20_000 }).toBe("ERROR");
+    await expect.poll(async () => (await sessionProcesses(platform, session.id)).length, { timeout: 20_000 }).toBe(0);
+  });
+
+  it("settles the session of a node killed outright, from its link alone: ERROR, its client dropped, nothing left", async () => {
     const session = await bb.sessions.create({ keepAlive: true });
     const client = await cdpClient(session.connectUrl);
     const task = await sessionTask(platform, session.id);
