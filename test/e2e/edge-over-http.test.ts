@@ -1,8 +1,8 @@
 /**
  * The edge in wrangler's dev server (real workerd, real HTTP), with the local ECS stand-in
  * recording what it is asked; the test plays the browser node over real WebSockets (`ws`):
- * create → link + ready → a CDP client through the edge, relayed to the node's channel →
- * release (the client's close frame, the node's `end`), with the stand-in's task events posted
+ * create → link + ready → a CDP client through the edge, joined to the node's channel →
+ * release (the node's `end`, its close frame to the client), with the stand-in's task events posted
  * back over HTTP.
  * (A client that gives up on a create is tested in test/edge: local workerd does not turn a
  * client disconnect into `request.signal`'s abort, Cloudflare does.)
@@ -136,9 +136,11 @@ describe("the edge over real HTTP (wrangler unstable_startWorker)", () => {
     const released = await fetch(`${edge}/v1/sessions/${sessionId}`, { method: "POST", headers: headers(), body: JSON.stringify({ status: "REQUEST_RELEASE" }) });
     expect(released.status).toBe(200);
     expect(((await released.json()) as { status: string }).status).toBe("COMPLETED");
+    // The node is told, and closes its clients: its close frame reaches the client through the edge.
+    await expect.poll(() => messages().find((m) => m.t === "end")).toMatchObject({ t: "end", reason: "released" });
+    channels[0].ws.close(CloseCode.released.code, CloseCode.released.reason);
     expect(await client.closed).toEqual(CloseCode.released);
     expect(await channels[0].closed).toEqual(CloseCode.released);
-    await expect.poll(() => messages().some((m) => m.t === "end")).toBe(true);
     link.ws.close(1000);
     const task = [...standIn.tasks.values()].find((t) => t.startedBy === `wc-${sessionId}`)!;
     expect(task.desiredStatus).toBe("STOPPED");
