@@ -10,7 +10,6 @@ import { closeFrame, FrameBoundaries } from "./frames.ts";
 import type { UpstreamConnection } from "./upstream.ts";
 import type { CloseReason } from "../../edge/node-protocol.ts";
 
-
 /** How long a client may take to answer our close frame before its socket is destroyed. */
 const CLOSE_ANSWER_MS = 1000;
 

@@ -12,6 +12,7 @@
  * dies outright drops its channels, and with them their clients.
  */
 import type { CloseReason } from "../node-protocol.ts";
+import { closeQuietly } from "./node-link.ts";
 
 export interface ExpectedChannel {
   channel: string;
@@ -36,7 +37,7 @@ export class ChannelEnd {
     if (this.taken) return;
     this.taken = true;
     this.ws.accept();
-    this.ws.close(why.code, why.reason);
+    closeQuietly(this.ws, why.code, why.reason);
   }
 }
 
