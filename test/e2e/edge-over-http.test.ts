@@ -116,7 +116,7 @@ describe("the edge over real HTTP (wrangler unstable_startWorker)", () => {
     expect(session).toMatchObject({ id: sessionId, status: "RUNNING", keepAlive: true });
     expect(session.connectUrl).toBe(`${wsEdge}/cdp/${sessionId}?signingKey=${session.signingKey}`);
 
-    // A client with a bad token never gets an upgrade; the session's own one is relayed.
+    // A client with a bad token never gets an upgrade; the session's own one is joined to a channel.
     await expect(open(`${wsEdge}/cdp/${sessionId}?signingKey=${session.signingKey.slice(0, -4)}AAAA`)).rejects.toThrow(/401/);
     const client = await open(session.connectUrl);
     expect(channels).toHaveLength(1);

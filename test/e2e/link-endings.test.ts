@@ -1,11 +1,11 @@
 /**
  * How a session ends for a client connected through the edge (CONNECT_MODE=edge, the default),
  * through the whole local platform: a release, a crash of Chromium and a stopped task reach the
- * client as a close frame with its code and reason (the node's, passed through), and a node that dies outright (SIGKILL: no exit report, no close frame) drops its
- * clients' connections and is noticed through its link, which settles the session within the
- * link's reconnect grace. The platform's
- * ECS task events are refused here (a wrong TASK_EVENTS_SECRET, as in a secret rotation's window)
- * so that the link is the only way the edge can learn of the dead node.
+ * client as a close frame with its code and reason (the node's, passed through), and a node that
+ * dies outright (SIGKILL: no exit report, no close frame) drops its clients' connections and is
+ * noticed through its link, which settles the session within the link's reconnect grace. The
+ * platform's ECS task events are refused here (a wrong TASK_EVENTS_SECRET, as in a secret
+ * rotation's window) so that the link is the only way the edge can learn of the dead node.
  */
 import Browserbase from "@browserbasehq/sdk";
 import WebSocket from "ws";
