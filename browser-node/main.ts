@@ -153,7 +153,7 @@ async function assigned(raw: Partial<Assignment>) {
   const warm = await warming?.catch(() => undefined);
   const { Session } = await import("./session/session.ts");
   if (leaving) return;
-  session = new Session(config, egress, { warm, early, assignedAt, linked: () => void poolLink.handedOver() });
+  session = new Session(config, egress, { warm, early, assignedAt, linked: () => void poolLink.handedOver(), readyAhead: (ready) => poolLink.ready(ready) });
   void session.ended.then((code) => process.exit(code));
   session.start().catch((err: unknown) => {
     const reason = err instanceof NodeError ? err.reason : "not-ready";

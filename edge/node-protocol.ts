@@ -479,7 +479,13 @@ export type PoolToNode =
 /** Node → pool, on the pool link. */
 export type NodeToPool =
   /** Sent once, when Chromium has settled (a CDP round trip worked and the first page is loaded): the member may be claimed. */
-  { t: "warm"; browserVersion: string };
+  | { t: "warm"; browserVersion: string }
+  /**
+   * The session's `ready` (as on the session link), sent here too while the pool link is still
+   * the node's only open link: the pool hands it to the session, so the create need not wait for
+   * the session link's dial. The node sends it on its session link as well once that is open.
+   */
+  | Extract<NodeToEdge, { t: "ready" }>;
 
 /** Close codes on the pool link. */
 export const PoolLinkClose = {

@@ -126,13 +126,16 @@ export async function untarGzInto(file: string, dir: string, maxUnpacked: number
   const { child, done } = tar(["-x", "-C", dir, "--no-same-owner", "--no-same-permissions", "--no-overwrite-dir", "-f", "-"]);
   child.stdout.resume();
   const feeding = pipeline(createReadStream(file), createGunzip(), new ByteLimit(maxUnpacked, "the unpacked profile"), child.stdin);
-  try {
-    await Promise.all([feeding, done]);
-  } catch (err) {
-    child.kill("SIGKILL");
-    if (err instanceof NodeError) throw err;
-    throw new NodeError("error", `not a tar.gz profile: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  const [fed, unpacked] = await Promise.allSettled([feeding, done]);
+  // tar exits once it has read the archive's end, and may close its stdin before the last of
+  // the gzip stream (the archive's padding) was written: that stream's "premature close" (or
+  // EPIPE) is no fault when tar itself finished well.
+  const cutByTar = (err: unknown) => unpacked.status === "fulfilled" && /premature close|EPIPE/i.test(`${(err as { code?: string })?.code} ${String(err)}`);
+  const err = fed.status === "rejected" && !cutByTar(fed.reason) ? fed.reason : unpacked.status === "rejected" ? unpacked.reason : undefined;
+  if (err === undefined) return;
+  child.kill("SIGKILL");
+  if (err instanceof NodeError) throw err;
+  throw new NodeError("error", `not a tar.gz profile: ${err instanceof Error ? err.message : String(err)}`);
 }
 
 /** Packs `dir` (less `exclude` patterns) as a tar.gz of at most `maxBytes` into `out`. */

@@ -90,6 +90,11 @@ export class EdgeLink {
     return this.token!;
   }
 
+  /** Whether the link is open now. */
+  get open(): boolean {
+    return this.socket?.readyState === WebSocket.OPEN;
+  }
+
   /** Sends `ready` once the link is open; throws NodeError("not-ready") past `deadline`. */
   async ready(message: Extract<NodeToEdge, { t: "ready" }>, deadline: number): Promise<void> {
     for (;;) {

@@ -3,8 +3,9 @@
  * opened with the bootstrap token, on which the node says `warm` and waits for its one
  * `assign`. Until then the link is the node's only reason to live: a close with 4011 (retired),
  * any other drop or an unanswered ping, or a refusal ends the node. Once assigned, the session
- * link holds the node; the pool link is closed with 1000 `assigned` when that link's `welcome`
- * came, and whatever happens to it afterwards changes nothing.
+ * link holds the node; the pool link carries the session's `ready` if it is sent before that
+ * link opened, is closed with 1000 `assigned` when that link's `welcome` came, and whatever
+ * happens to it afterwards changes nothing.
  */
 import WebSocket from "ws";
 import { PoolLinkClose, poolLinkPath, type Assignment, type NodeToPool } from "../../edge/node-protocol.ts";
@@ -53,6 +54,17 @@ export class PoolLink {
   warm(browserVersion: string) {
     this.warmMessage = { t: "warm", browserVersion };
     if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(this.warmMessage));
+  }
+
+  /**
+   * The session's `ready`, while this link is still open (the session link not yet): the pool
+   * passes it to the session, whose create then answers without waiting for the session link.
+   * False when the link is gone; the session link carries `ready` in any case.
+   */
+  ready(message: Extract<NodeToPool, { t: "ready" }>): boolean {
+    if (this.settled !== "assigned" || this.socket?.readyState !== WebSocket.OPEN) return false;
+    this.socket.send(JSON.stringify(message));
+    return true;
   }
 
   /** The session link is open: the pool may let go of this member (1000 `assigned`). */

@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto";
 import type { Server } from "node:http";
 import { DEFAULT_VIEWPORT } from "../../edge/browser-settings.ts";
-import { CloseCode, type ExitReason } from "../../edge/node-protocol.ts";
+import { CloseCode, type ExitReason, type NodeToEdge } from "../../edge/node-protocol.ts";
 import { sleep } from "../../edge/retries.ts";
 import { createEdgeArtifacts, type EdgeArtifacts } from "../artifacts/edge-artifacts.ts";
 import { SessionArtifacts } from "../artifacts/session-artifacts.ts";
@@ -69,6 +69,8 @@ export interface SessionStart {
   assignedAt: number;
   /** The session link's first `welcome` came (the pool link closes with `assigned`). */
   linked?: () => void;
+  /** Sends `ready` over the pool link while it is open (false when it is not): the create need not wait for the session link. */
+  readyAhead?: (ready: Extract<NodeToEdge, { t: "ready" }>) => boolean;
 }
 
 export class Session {
@@ -92,6 +94,7 @@ export class Session {
   private viewportKeeper: { close(): void } | undefined;
   private warm: WarmBrowser | undefined;
   private readonly assignedAt: number;
+  private readonly readyAhead: SessionStart["readyAhead"];
   /** When the session link first opened (performance.now()), for the `ready` log. */
   private linkedAt?: number;
   /** Resolves with the process exit code once the session has ended, however it ended. */
@@ -106,6 +109,7 @@ export class Session {
     const { early, warm } = start;
     this.warm = warm;
     this.assignedAt = start.assignedAt;
+    this.readyAhead = start.readyAhead;
     this.launching = early?.browser;
     this.launchAbort = early?.abort ?? new AbortController();
     this.clients = new ClientRegistry(config.expiresAt.getTime());
@@ -202,7 +206,13 @@ export class Session {
     ]);
     if (this.ending) return;
     const probed = performance.now();
-    await this.link.ready({ t: "ready", browserVersion, ...(direct ? { direct: { host: config.advertiseHost, port: this.port } } : {}) }, deadline);
+    const ready = { t: "ready", browserVersion, ...(direct ? { direct: { host: config.advertiseHost, port: this.port } } : {}) } as const;
+    // A warm member is usually still dialing its session link here: `ready` goes ahead over the
+    // pool link, already open, and the create answers without waiting for the dial (docs/pool.md).
+    // The session link carries it too (a repeated `ready` changes nothing); clients and calls come
+    // only over that link, so nothing below (the recorder, the timers) can be late for them.
+    const ahead = !this.link.open && this.readyAhead?.(ready) === true;
+    await this.link.ready(ready, deadline);
     if (this.ending) return;
     this.artifacts.sessionReady(); // the recorder, which must not slow the start (recorder.ts)
     log("ready", {
@@ -211,6 +221,8 @@ export class Session {
       host: config.advertiseHost,
       browserVersion,
       warm: this.warm !== undefined,
+      // Whether `ready` went ahead over the pool link.
+      readyAhead: ahead,
       // Milliseconds since the process started: Chromium listening, the probe done, the edge told; and since the assignment.
       ms: {
         browser: Math.round(launched),

@@ -19,9 +19,14 @@ interface PendingCall {
 
 type Reply = Extract<NodeToEdge, { t: "reply" }>;
 
+const NOT_CONNECTED = fail(503, "The session's browser node is not connected", true);
+const NO_ANSWER = fail(504, "The session's browser node did not answer in time", true);
+
 export class NodeLink {
   private readonly calls = new Map<number, PendingCall>();
   private nextCall = 1;
+  /** Calls asked before the session's first link opened (its `ready` may come over the pool link, docs/pool.md). */
+  private awaitingFirstLink: Array<() => void> = [];
 
   constructor(private readonly ctx: DurableObjectState) {}
 
@@ -32,6 +37,7 @@ export class NodeLink {
     this.ctx.acceptWebSocket(ws, [LINK_TAG]);
     ws.serializeAttachment({ id });
     this.ctx.storage.kv.put(CURRENT, id);
+    for (const send of this.awaitingFirstLink.splice(0)) send();
   }
 
   /** Whether `ws` is the current link (a replaced one's late messages and close mean nothing). */
@@ -49,14 +55,28 @@ export class NodeLink {
     return sendJson(this.socket(), message);
   }
 
-  /** Asks the node; the answer is its reply's value, or a failure to pass on as it is. */
+  /**
+   * Asks the node; the answer is its reply's value, or a failure to pass on as it is. Before the
+   * session's first link has opened (the node said `ready` over its pool link and is still
+   * dialing) the call waits for it, within its own deadline; a link that dropped fails it at once.
+   */
   call(call: NodeCall, timeoutMs: number): Promise<Outcome<unknown>> {
     const id = this.nextCall++;
+    const waiting = this.neverLinked();
     return new Promise((resolve) => {
-      const timer = setTimeout(() => this.settle(id, fail(504, "The session's browser node did not answer in time", true)), timeoutMs);
+      const timer = setTimeout(() => this.settle(id, this.neverLinked() ? NOT_CONNECTED : NO_ANSWER), timeoutMs);
       this.calls.set(id, { resolve, timer });
-      if (!this.send({ t: "call", id, call })) this.settle(id, fail(503, "The session's browser node is not connected", true));
+      const send = () => {
+        if (this.calls.has(id) && !this.send({ t: "call", id, call })) this.settle(id, NOT_CONNECTED);
+      };
+      if (waiting) this.awaitingFirstLink.push(send);
+      else send();
     });
+  }
+
+  /** No link of this session has opened yet. */
+  private neverLinked(): boolean {
+    return this.ctx.storage.kv.get(CURRENT) === undefined;
   }
 
   reply(reply: Reply): void {

@@ -114,7 +114,8 @@ export class NodeSockets {
     return upgraded(node);
   }
 
-  private async ready(report: ReadyReport): Promise<void> {
+  /** The node's `ready`, on its session link or passed on by its pool (over the pool link, before the session link opened). */
+  async ready(report: ReadyReport): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.session.ready(report);
       if (outcome.ok) return;

@@ -31,7 +31,7 @@ import {
 import { ArtifactLedger, type NodeWrite } from "./artifact-ledger.ts";
 import { NodeLink } from "./node-link.ts";
 import { NodeReports } from "./node-reports.ts";
-import { NodeSockets } from "./node-sockets.ts";
+import { NodeSockets, type ReadyReport } from "./node-sockets.ts";
 import { NOT_FOUND, SessionLifecycle } from "./session-lifecycle.ts";
 import { SessionStore } from "./session-store.ts";
 import { SessionTask } from "./session-task.ts";
@@ -198,6 +198,12 @@ export class SessionObject extends DurableObject<EdgeEnv> {
   /** A state change of the session's task (its own `wc-` task, or its pool member's, passed on by the pool). */
   async taskEvent(detail: EcsTaskStateChange["detail"]): Promise<Outcome<null>> {
     await this.task.changed(detail);
+    return ok(null);
+  }
+
+  /** The pool: the member serving this session said `ready` on its pool link, before its session link opened. */
+  async memberReady(report: ReadyReport): Promise<Outcome<null>> {
+    await this.sockets.ready(report);
     return ok(null);
   }
 

@@ -172,13 +172,22 @@ export class PoolObject extends DurableObject<EdgeEnv> {
     } catch {
       parsed = undefined;
     }
-    const warm = NodeToPool.safeParse(parsed);
-    if (!warm.success) return log("warn", "pool.link_bad_message", { memberId: m.id });
+    const said = NodeToPool.safeParse(parsed);
+    if (!said.success) return log("warn", "pool.link_bad_message", { memberId: m.id });
+    if (said.data.t === "ready") {
+      // The session's `ready`, ahead of its session link (docs/pool.md): its session takes it.
+      if (m.state !== "claimed" || !m.sessionId) return log("warn", "pool.ready_unclaimed", { memberId: m.id, state: m.state });
+      const { t: _, ...report } = said.data;
+      await this.env.SESSIONS.getByName(m.sessionId)
+        .memberReady(report)
+        .catch((error: unknown) => log("warn", "pool.ready_not_passed", { memberId: m.id, sessionId: m.sessionId, error: String(error) }));
+      return;
+    }
     if (m.state === "starting") {
-      this.members.put({ ...m, state: "warm", since: Date.now(), browserVersion: warm.data.browserVersion });
+      this.members.put({ ...m, state: "warm", since: Date.now(), browserVersion: said.data.browserVersion });
       log("info", "pool.member_warm", { memberId: m.id, startMs: Date.now() - m.createdAt });
       this.members.setBackoff({ failures: 0, until: 0 });
-    } else this.members.put({ ...m, browserVersion: warm.data.browserVersion });
+    } else this.members.put({ ...m, browserVersion: said.data.browserVersion });
   }
 
   async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {

@@ -33,8 +33,6 @@ export const PoolLinkTokenClaims = z.object({
   exp: z.number().int(),
 });
 
-/** What a pool member sends on its pool link (JSON text frames). */
-export const NodeToPool = z.object({ t: z.literal("warm"), browserVersion: z.string().min(1) });
 
 export const ExitReason = z.enum(EXIT_REASONS);
 
@@ -44,13 +42,18 @@ export const NodeExit = z.object({ reason: ExitReason, detail: z.string().max(20
 
 export const NodeUsage = z.object({ proxyBytes: ByteCount });
 
+const Ready = z.object({
+  t: z.literal("ready"),
+  browserVersion: z.string().min(1),
+  direct: z.object({ host: z.string().min(1).optional(), port: z.number().int().min(1).max(65535) }).optional(),
+});
+
+/** What a pool member sends on its pool link (JSON text frames). */
+export const NodeToPool = z.union([z.object({ t: z.literal("warm"), browserVersion: z.string().min(1) }), Ready]);
+
 /** Everything a node sends on its link (JSON text frames). */
 export const NodeToEdge = z.union([
-  z.object({
-    t: z.literal("ready"),
-    browserVersion: z.string().min(1),
-    direct: z.object({ host: z.string().min(1).optional(), port: z.number().int().min(1).max(65535) }).optional(),
-  }),
+  Ready,
   z.object({ t: z.literal("exit"), ...NodeExit.shape }),
   z.object({ t: z.literal("reply"), id: z.number().int(), ok: z.literal(true), value: z.unknown() }),
   z.object({ t: z.literal("reply"), id: z.number().int(), ok: z.literal(false), status: z.number().int(), message: z.string() }),

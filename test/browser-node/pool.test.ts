@@ -65,6 +65,23 @@ describe("a warm member", () => {
     expect(existsSync(sessionFolder)).toBe(false);
   });
 
+  it("says `ready` over its pool link while its session link is still opening, then on that link too", async () => {
+    const node = await startNode({ edge });
+    edge.delayLinks.set(node.sessionId, 1000); // its assignment comes once it is warm, after this
+    try {
+      const ready = await edge.waitFor(node.sessionId, "ready", 60_000);
+      const ahead = edge.poolReceived.find((r) => r.memberId === node.memberId && r.message.t === "ready");
+      expect(ahead?.message).toEqual(ready);
+      const onLink = edge.received.find((r) => r.sessionId === node.sessionId && r.message.t === "ready")!;
+      expect(onLink.at - ahead!.at).toBeGreaterThan(500); // the pool had it while the link was held
+      expect((await node.waitForLog("ready")).readyAhead).toBe(true);
+      await expect.poll(() => edge.poolCloses.filter((c) => c.memberId === node.memberId)).toEqual([expect.objectContaining({ code: 1000, reason: "assigned" })]);
+    } finally {
+      node.child.kill("SIGTERM");
+      await node.exited;
+    }
+  });
+
   it("leaves with exit 0, its Chromium gone, when the pool retires it (4011)", async () => {
     const node = await startNode({ edge, assign: false });
     await edge.waitForPool(node.memberId, "warm");

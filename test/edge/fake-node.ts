@@ -93,6 +93,11 @@ export class FakeMember {
     }
   }
 
+  /** The session's `ready` ahead of its session link, as a node still dialing that link sends it. */
+  ready(browserVersion = "Chrome/156.0.0.0") {
+    this.ws.send(JSON.stringify({ t: "ready", browserVersion }));
+  }
+
   /** What a node does once its session link is open: the session holds it now. */
   handOver() {
     this.ws.close(PoolLinkClose.assigned.code, PoolLinkClose.assigned.reason);

@@ -169,6 +169,49 @@ describe("the warm pool", () => {
     expect(await stopsOf(await taskArnOf(run))).toHaveLength(1);
   });
 
+  it("answers the create on a `ready` over the pool link; the session's calls wait for its first session link", async () => {
+    const { s, member } = await oneWarmMember({ size: 1 });
+    const creating = createWith(varsOf(s), project.key);
+    const assignment = await member.assignment();
+    member.ready(); // no session link yet: the node is still dialing it
+    const created = await creating;
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ id: assignment.sessionId, status: "RUNNING" });
+    // A client's call before the node's session link opened waits for it, then goes over it.
+    let answered = false;
+    const debugging = callWith({}, `/v1/sessions/${assignment.sessionId}/debug`, { headers: { "X-BB-API-Key": project.key } }).finally(() => (answered = true));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(answered).toBe(false);
+    const link = await FakeNode.dial(assignment.sessionId, assignment.linkToken);
+    member.handOver();
+    const debug = await debugging;
+    expect(debug.status).toBe(200);
+    expect(debug.body.pages).toHaveLength(1);
+    expect(link.calls.map((c) => c.op)).toEqual(["json"]);
+    // The same `ready` again on the session link (a node sends it there too) changes nothing.
+    link.ready();
+    expect((await callWith({}, `/v1/sessions/${assignment.sessionId}`, { headers: { "X-BB-API-Key": project.key } })).body.status).toBe("RUNNING");
+  });
+
+  it("ignores a `ready` from a member no session claimed: it stays warm", async () => {
+    const { s, member } = await oneWarmMember({ size: 1 });
+    member.ready();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await state(s.name)).members.find((m) => m.id === member.memberId)?.state).toBe("warm");
+    expect(member.ws.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it("fails a call whose session link never comes within its deadline (the debug route: 502)", async () => {
+    const { s, member } = await oneWarmMember({ size: 1 });
+    const creating = createWith(varsOf(s), project.key);
+    const assignment = await member.assignment();
+    member.ready();
+    expect((await creating).status).toBe(201);
+    const debug = await callWith({}, `/v1/sessions/${assignment.sessionId}/debug`, { headers: { "X-BB-API-Key": project.key } });
+    expect(debug.status).toBe(502);
+    expect(debug.body.message).toBe("The session's browser node did not answer");
+  });
+
   it("without a warm member reserves one for the session: one RunTask (wc-, reserved), assigned when its link opens", async () => {
     const s = settingsOf(newPool(), { size: 1 });
     await wake(s); // its member never links: still starting

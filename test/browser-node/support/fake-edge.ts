@@ -60,6 +60,8 @@ export class FakeEdge {
   readonly linkAttempts: Array<{ sessionId: string; status: number }> = [];
   /** Every artifact request that passed the token check. */
   readonly requests: ArtifactRequest[] = [];
+  /** Link upgrades of these sessions are answered only after this many ms (a slow dial). */
+  readonly delayLinks = new Map<string, number>();
   /** Link upgrades of these sessions are refused with this status. */
   readonly refuseLinks = new Map<string, number>();
   /** Uploads staged for nodes, by `<session>/<name>`. */
@@ -239,6 +241,8 @@ export class FakeEdge {
       this.wss.handleUpgrade(req, socket, head, (ws) => this.takePoolLink(memberId, ws));
     } else if ((m = LINK.exec(url.pathname))) {
       const sessionId = m[1];
+      const delay = this.delayLinks.get(sessionId);
+      if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
       const ok = await this.verify(bearer, LINK_TOKEN_AUDIENCE, sessionId).then(() => true, () => false);
       const status = !ok ? 401 : (this.refuseLinks.get(sessionId) ?? 101);
       this.linkAttempts.push({ sessionId, status });
