@@ -33,7 +33,6 @@ export const PoolLinkTokenClaims = z.object({
   exp: z.number().int(),
 });
 
-
 export const ExitReason = z.enum(EXIT_REASONS);
 
 const ByteCount = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
