@@ -26,7 +26,7 @@ export class NodeLink {
   private readonly calls = new Map<number, PendingCall>();
   private nextCall = 1;
   /** Calls asked before the session's first link opened (its `ready` may come over the pool link, docs/pool.md). */
-  private awaitingFirstLink: Array<() => void> = [];
+  private awaitingFirstLink: Array<{ id: number; send(): void }> = [];
 
   constructor(private readonly ctx: DurableObjectState) {}
 
@@ -37,7 +37,7 @@ export class NodeLink {
     this.ctx.acceptWebSocket(ws, [LINK_TAG]);
     ws.serializeAttachment({ id });
     this.ctx.storage.kv.put(CURRENT, id);
-    for (const send of this.awaitingFirstLink.splice(0)) send();
+    for (const waiting of this.awaitingFirstLink.splice(0)) waiting.send();
   }
 
   /** Whether `ws` is the current link (a replaced one's late messages and close mean nothing). */
@@ -69,7 +69,7 @@ export class NodeLink {
       const send = () => {
         if (this.calls.has(id) && !this.send({ t: "call", id, call })) this.settle(id, NOT_CONNECTED);
       };
-      if (waiting) this.awaitingFirstLink.push(send);
+      if (waiting) this.awaitingFirstLink.push({ id, send });
       else send();
     });
   }
@@ -84,6 +84,11 @@ export class NodeLink {
     // The node's status passes on when it is an error status; anything else is the node's fault.
     const status = reply.status >= 400 && reply.status <= 599 ? (reply.status as ContentfulStatusCode) : 502;
     this.settle(reply.id, fail(status, reply.message));
+  }
+
+  /** The session ended before its node's first link opened: the calls waiting for that link end too. */
+  sessionOver(): void {
+    for (const { id } of this.awaitingFirstLink.splice(0)) this.settle(id, fail(409, "The session ended before its browser node connected", false));
   }
 
   /** The link dropped: nothing asked on it will be answered. */

@@ -55,6 +55,7 @@ export class SessionObject extends DurableObject<EdgeEnv> {
       // An end the edge decided is told to the node, which closes the session's clients with its code.
       ended: (status, reason, ending) => {
         if (!ending.fromNode) this.link.send({ t: "end", reason: endReasonFor(status), detail: reason });
+        this.link.sessionOver();
       },
       linkOpen: () => this.link.socket() !== undefined,
     });

@@ -193,6 +193,25 @@ describe("the warm pool", () => {
     expect((await callWith({}, `/v1/sessions/${assignment.sessionId}`, { headers: { "X-BB-API-Key": project.key } })).body.status).toBe("RUNNING");
   });
 
+  it("ends the calls that wait for the session's first link when the session ends first (409)", async () => {
+    const { s, member } = await oneWarmMember({ size: 1 });
+    const creating = createWith(varsOf(s), project.key);
+    const assignment = await member.assignment();
+    member.ready();
+    expect((await creating).status).toBe(201);
+    const asked = Date.now();
+    const debugging = callWith({}, `/v1/sessions/${assignment.sessionId}/debug`, { headers: { "X-BB-API-Key": project.key } });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await callWith({}, `/v1/sessions/${assignment.sessionId}`, {
+      method: "POST",
+      headers: { "X-BB-API-Key": project.key, "content-type": "application/json" },
+      body: JSON.stringify({ status: "REQUEST_RELEASE" }),
+    });
+    const debug = await debugging;
+    expect(debug).toEqual({ status: 409, body: { message: "The session ended before its browser node connected" } });
+    expect(Date.now() - asked).toBeLessThan(4_000); // not the call's 5 s deadline
+  });
+
   it("ignores a `ready` from a member no session claimed: it stays warm", async () => {
     const { s, member } = await oneWarmMember({ size: 1 });
     member.ready();
