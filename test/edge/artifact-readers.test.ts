@@ -1,6 +1,6 @@
 /** The edge's own readers and writers of artifacts, run in workerd against local R2. */
 import { describe, expect, it } from "vitest";
-import { strToU8, zipSync } from "fflate";
+import { strToU8 } from "fflate";
 import { openFilePart, parseDisposition, rawBody } from "../../edge/artifacts/request-body.ts";
 import { EMPTY_ZIP, readZipEntries, type ByteSource } from "../../edge/artifacts/zip.ts";
 import { PART_BYTES, putStream } from "../../edge/artifacts/blob-store.ts";

@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { FakeNode } from "./fake-node.ts";
-import { api, callsFor, createWith, env, newProject, nextLaunch, readyNode, standInCalls, taskOf, until } from "./helpers.ts";
+import { api, callsFor, createWith, newProject, nextLaunch, readyNode, standInCalls, taskOf, until } from "./helpers.ts";
 
 describe("CONNECT_MODE=direct", () => {
   let project: Awaited<ReturnType<typeof newProject>>;

@@ -1,9 +1,6 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { SessionRecord } from "../../edge/sessions/session-record.ts";
-import { EcsClient } from "../../edge/aws/ecs-client.ts";
-import { awsCredentials } from "../../edge/aws/aws-call.ts";
-import { readConfig } from "../../edge/config.ts";
 import { nodeChannelPath, nodeLinkPath } from "../../edge/node-protocol.ts";
 import { upgrade } from "./fake-node.ts";
 import { api, callsFor, env, newProject, sessionObject, startSession, taskEvent, taskOf, until } from "./helpers.ts";
@@ -135,5 +132,3 @@ describe("state transitions and alarms", () => {
   });
 });
 
-/** A task stopped behind the edge's back (a console click, a Fargate retirement). */
-const stopOutOfBand = (taskArn: string) => new EcsClient(readConfig(env).ecs, awsCredentials(env)!).stopTask(taskArn, "killed out of band");
