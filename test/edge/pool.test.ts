@@ -169,13 +169,19 @@ describe("the warm pool", () => {
     expect(await stopsOf(await taskArnOf(run))).toHaveLength(1);
   });
 
-  it("answers the create on a `ready` over the pool link; the session's calls wait for its first session link", async () => {
+  /** A create on a pool of one whose member says `ready` over its pool link, no session link yet (the node still dials it). */
+  async function createdOnReadyAhead() {
     const { s, member } = await oneWarmMember({ size: 1 });
     const creating = createWith(varsOf(s), project.key);
     const assignment = await member.assignment();
-    member.ready(); // no session link yet: the node is still dialing it
+    member.ready();
     const created = await creating;
     expect(created.status).toBe(201);
+    return { member, assignment, created };
+  }
+
+  it("answers the create on a `ready` over the pool link; the session's calls wait for its first session link", async () => {
+    const { member, assignment, created } = await createdOnReadyAhead();
     expect(created.body).toMatchObject({ id: assignment.sessionId, status: "RUNNING" });
     // A client's call before the node's session link opened waits for it, then goes over it.
     let answered = false;
@@ -194,11 +200,7 @@ describe("the warm pool", () => {
   });
 
   it("ends the calls that wait for the session's first link when the session ends first (409)", async () => {
-    const { s, member } = await oneWarmMember({ size: 1 });
-    const creating = createWith(varsOf(s), project.key);
-    const assignment = await member.assignment();
-    member.ready();
-    expect((await creating).status).toBe(201);
+    const { assignment } = await createdOnReadyAhead();
     const asked = Date.now();
     const debugging = callWith({}, `/v1/sessions/${assignment.sessionId}/debug`, { headers: { "X-BB-API-Key": project.key } });
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -221,11 +223,7 @@ describe("the warm pool", () => {
   });
 
   it("fails a call whose session link never comes within its deadline (the debug route: 502)", async () => {
-    const { s, member } = await oneWarmMember({ size: 1 });
-    const creating = createWith(varsOf(s), project.key);
-    const assignment = await member.assignment();
-    member.ready();
-    expect((await creating).status).toBe(201);
+    const { assignment } = await createdOnReadyAhead();
     const debug = await callWith({}, `/v1/sessions/${assignment.sessionId}/debug`, { headers: { "X-BB-API-Key": project.key } });
     expect(debug.status).toBe(502);
     expect(debug.body.message).toBe("The session's browser node did not answer");
