@@ -116,6 +116,9 @@ function tar(args: string[]) {
   return { child, done };
 }
 
+/** How a write into a reader that has gone fails: Node's pipeline and the pipe itself. */
+const CUT_BY_READER = new Set(["ERR_STREAM_PREMATURE_CLOSE", "EPIPE"]);
+
 /**
  * Unpacks a tar.gz into `dir`, at most `maxUnpacked` bytes of tar stream. GNU tar drops leading
  * `/`, refuses `..` members and defers links that point outside, so nothing lands outside `dir`;
@@ -130,7 +133,7 @@ export async function untarGzInto(file: string, dir: string, maxUnpacked: number
   // tar exits once it has read the archive's end, and may close its stdin before the last of
   // the gzip stream (the archive's padding) was written: that stream's "premature close" (or
   // EPIPE) is no fault when tar itself finished well.
-  const cutByTar = (err: unknown) => unpacked.status === "fulfilled" && /premature close|EPIPE/i.test(`${(err as { code?: string })?.code} ${String(err)}`);
+  const cutByTar = (err: unknown) => unpacked.status === "fulfilled" && CUT_BY_READER.has((err as { code?: string } | undefined)?.code ?? "");
   const err = fed.status === "rejected" && !cutByTar(fed.reason) ? fed.reason : unpacked.status === "rejected" ? unpacked.reason : undefined;
   if (err === undefined) return;
   child.kill("SIGKILL");

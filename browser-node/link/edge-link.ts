@@ -108,7 +108,7 @@ export class EdgeLink {
   /** Reports the node's exit, redialing briefly if the link is down; false when it could not. */
   async exit(body: NodeExit): Promise<boolean> {
     const deadline = Date.now() + EXIT_WAIT_MS;
-    if (!this.over && this.socket?.readyState !== WebSocket.OPEN) this.redial(deadline);
+    if (!this.over && !this.open) this.redial(deadline);
     while (Date.now() < deadline) {
       const ws = await this.whenOpen(deadline).catch(() => undefined);
       if (!ws) return false;
