@@ -34,6 +34,11 @@ const BASE_FLAGS = [
   // its --remote-debugging-pipe (Extensions.loadUnpacked), and clients find it (as Stagehand's
   // launcher does) with Extensions.getExtensions.
   "--enable-unsafe-extension-debugging",
+  // Chromium 156 loads its two omnibox popups (WebUI pages) at startup although a headless browser
+  // never shows them. Measured: ~800 ms of a renderer's CPU and ~150 ms of the browser's in the
+  // second after launch, and a renderer process more. That second is when a pool member has just
+  // said `warm` and may be claimed, and when a cold session's client connects.
+  "--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup",
 ];
 
 /**
