@@ -1,0 +1,33 @@
+/**
+ * A local platform that keeps nothing (persist: false) keeps its edge's storage in memory, and
+ * gives it back when it stops: workerd commits a Durable Object's SQLite at the end of each of
+ * its turns, on its one thread, and on a disk every commit waited for the disk
+ * (browser-node/local/edge-runtime.ts).
+ */
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { startLocalPlatform } from "../../browser-node/local/platform.ts";
+
+const MEMORY = "/dev/shm";
+const stateDirs = () => new Set(readdirSync(MEMORY).filter((name) => name.startsWith("wc-edge-state-")));
+
+describe.skipIf(!existsSync(MEMORY))("the local platform's edge state", () => {
+  it("lives in memory while the platform runs and is gone once it stops", async () => {
+    const before = stateDirs();
+    const platform = await startLocalPlatform({});
+    let ours: string[];
+    try {
+      // The project's object writes its storage on the first call that reaches it.
+      const res = await fetch(`${platform.edgeUrl}/v1/sessions`, { headers: { "X-BB-API-Key": platform.apiKey } });
+      expect(res.status).toBe(200);
+      ours = [...stateDirs()].filter((name) => !before.has(name));
+      expect(ours).toHaveLength(1);
+      const files = readdirSync(join(MEMORY, ours[0]), { recursive: true }).map(String);
+      expect(files.some((f) => f.endsWith(".sqlite"))).toBe(true);
+    } finally {
+      await platform.stop();
+    }
+    expect(existsSync(join(MEMORY, ours[0]))).toBe(false);
+  });
+});
