@@ -26,7 +26,7 @@ export class NodeLink {
   private readonly calls = new Map<number, PendingCall>();
   private nextCall = 1;
   /** Calls asked before the session's first link opened (its `ready` may come over the pool link, docs/pool.md). */
-  private awaitingFirstLink: Array<{ id: number; send(): void }> = [];
+  private readonly awaitingFirstLink = new Map<number, () => void>();
 
   constructor(private readonly ctx: DurableObjectState) {}
 
@@ -37,7 +37,9 @@ export class NodeLink {
     this.ctx.acceptWebSocket(ws, [LINK_TAG]);
     ws.serializeAttachment({ id });
     this.ctx.storage.kv.put(CURRENT, id);
-    for (const waiting of this.awaitingFirstLink.splice(0)) waiting.send();
+    const waiting = [...this.awaitingFirstLink.values()];
+    this.awaitingFirstLink.clear();
+    for (const send of waiting) send();
   }
 
   /** Whether `ws` is the current link (a replaced one's late messages and close mean nothing). */
@@ -69,7 +71,7 @@ export class NodeLink {
       const send = () => {
         if (this.calls.has(id) && !this.send({ t: "call", id, call })) this.settle(id, NOT_CONNECTED);
       };
-      if (waiting) this.awaitingFirstLink.push({ id, send });
+      if (waiting) this.awaitingFirstLink.set(id, send);
       else send();
     });
   }
@@ -88,7 +90,7 @@ export class NodeLink {
 
   /** The session ended before its node's first link opened: the calls waiting for that link end too. */
   sessionOver(): void {
-    for (const { id } of this.awaitingFirstLink.splice(0)) this.settle(id, fail(409, "The session ended before its browser node connected", false));
+    for (const id of [...this.awaitingFirstLink.keys()]) this.settle(id, fail(409, "The session ended before its browser node connected", false));
   }
 
   /** The link dropped: nothing asked on it will be answered. */
@@ -103,6 +105,7 @@ export class NodeLink {
   }
 
   private settle(id: number, outcome: Outcome<unknown>) {
+    this.awaitingFirstLink.delete(id); // a call that timed out waiting is not sent later
     const call = this.calls.get(id);
     if (!call) return; // answered already, or timed out
     this.calls.delete(id);
@@ -111,7 +114,6 @@ export class NodeLink {
   }
 }
 
-/** Closes `ws` unless it is closed already. 1005 (a close frame without a code) is passed on as one. */
 /** Sends `message` as JSON text; false when there is no open socket or the send failed. */
 export function sendJson(ws: WebSocket | undefined, message: unknown): boolean {
   if (!ws) return false;
@@ -123,6 +125,7 @@ export function sendJson(ws: WebSocket | undefined, message: unknown): boolean {
   }
 }
 
+/** Closes `ws` unless it is closed already. 1005 (a close frame without a code) is passed on as one. */
 export function closeQuietly(ws: WebSocket, code: number, reason = "") {
   try {
     if (code === 1005) ws.close();
