@@ -35,7 +35,7 @@ export interface EdgeOptions {
   bindings: Record<string, string>;
   /**
    * Where Durable Objects, KV and R2 live (as `wrangler dev --persist-to`); false keeps nothing,
-   * and then they live in memory (ephemeralStorage).
+   * and then the objects live in memory (ephemeralObjects).
    */
   persist: string | false;
   logLevel: EdgeLogLevel;
@@ -70,14 +70,16 @@ class EdgeLog extends Log {
 }
 
 /**
- * A folder for storage nobody keeps, in memory where the machine has /dev/shm. workerd commits a
- * Durable Object's SQLite at the end of each of its turns, on workerd's one thread; on this
- * machine's disk each commit waited for the disk (measured: creates ten at a time were admitted
- * ~10 ms apart by their project's object, ~2 ms apart with this).
+ * A folder for Durable Objects that nobody keeps, in memory where the machine has /dev/shm.
+ * workerd commits a Durable Object's SQLite at the end of each of its turns, on workerd's one
+ * thread; on this machine's disk each commit waited for the disk (measured: creates ten at a time
+ * were admitted ~10 ms apart by their project's object, ~2 ms apart with this). Only the objects:
+ * R2's blobs (recordings, downloads, profiles up to 100 MiB) stay on disk, as a container's
+ * /dev/shm may hold 64 MB in all.
  */
-function ephemeralStorage(): { dir: string; forget: () => void } {
+function ephemeralObjects(): { dir: string; forget: () => void } {
   const memory = "/dev/shm";
-  const dir = mkdtempSync(join(existsSync(memory) ? memory : tmpdir(), "wc-edge-state-"));
+  const dir = mkdtempSync(join(existsSync(memory) ? memory : tmpdir(), "wc-edge-objects-"));
   // Memory is not given back at a reboot's pace: a platform that exits without dispose() clears it too.
   const forget = () => {
     process.off("exit", forget);
@@ -109,7 +111,7 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
   });
   const { workerOptions } = unstable_getMiniflareWorkerOptions(config);
   const show = (level: string) => RANK[options.logLevel] >= (RANK[level as EdgeLogLevel] ?? RANK.log);
-  const ephemeral = options.persist === false ? ephemeralStorage() : undefined;
+  const ephemeral = options.persist === false ? ephemeralObjects() : undefined;
   const mf = new Miniflare({
     host: "127.0.0.1",
     port: 0,
@@ -122,7 +124,8 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
     handleStructuredLogs: ({ level, message }: { level: string; message: string }) => {
       if (show(level)) (level === "error" || level === "warn" ? console.error : console.log)(message);
     },
-    defaultPersistRoot: ephemeral?.dir ?? join(options.persist as string, "v3"),
+    // Kept nowhere: everything in Miniflare's own temporary folder, but the objects in memory.
+    ...(ephemeral ? { durableObjectsPersist: ephemeral.dir } : { defaultPersistRoot: join(options.persist as string, "v3") }),
     workers: [
       {
         ...workerOptions,

@@ -1,6 +1,6 @@
 /**
- * A local platform that keeps nothing (persist: false) keeps its edge's storage in memory, and
- * gives it back when it stops: workerd commits a Durable Object's SQLite at the end of each of
+ * A local platform that keeps nothing (persist: false) keeps its edge's Durable Objects in memory,
+ * and gives them back when it stops: workerd commits a Durable Object's SQLite at the end of each of
  * its turns, on its one thread, and on a disk every commit waited for the disk
  * (browser-node/local/edge-runtime.ts).
  */
@@ -10,9 +10,9 @@ import { describe, expect, it } from "vitest";
 import { startLocalPlatform } from "../../browser-node/local/platform.ts";
 
 const MEMORY = "/dev/shm";
-const stateDirs = () => new Set(readdirSync(MEMORY).filter((name) => name.startsWith("wc-edge-state-")));
+const stateDirs = () => new Set(readdirSync(MEMORY).filter((name) => name.startsWith("wc-edge-objects-")));
 
-describe.skipIf(!existsSync(MEMORY))("the local platform's edge state", () => {
+describe.skipIf(!existsSync(MEMORY))("the local platform's Durable Objects", () => {
   it("lives in memory while the platform runs and is gone once it stops", async () => {
     const before = stateDirs();
     const platform = await startLocalPlatform({});
