@@ -1,7 +1,8 @@
 /**
  * The session recorder (browser-node/artifacts/recorder.ts) in a real Chromium, with a client
  * browsing as sessions do: pages are recorded, Chromium's own network error page is not, and a
- * tab that met an error page lives on.
+ * tab that met an error page lives on; rrweb runs on pages that allow no eval, and what a client
+ * puts in the first page is recorded even when it navigates away at once.
  */
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -79,4 +80,35 @@ it("starts rrweb in a page without appending an iframe to it (its check for patc
   // rrweb 2.0 as published appends (and removes) one to fetch prototypes it wrongly thinks patched (build.mjs).
   expect(await page.evaluate("framesAdded")).toBe(0);
   await page.close();
+});
+
+it("records a page whose CSP allows no eval and requires Trusted Types (rrweb is compiled in the recorder's own world)", async () => {
+  const recorder = new Recorder(side);
+  await recorder.attach();
+  const page = await client.contexts()[0].newPage();
+  await page.goto(`${site.url}strict-csp`);
+  const documents = recordedDocuments(recorder);
+  await expect.poll(documents).toContain(`${site.url}strict-csp`);
+  await page.close();
+});
+
+it("records what a client puts in the first page, blank at the attach, though it navigates away at once", async () => {
+  // A browser of its own: its first page must be untouched when the recorder attaches, as at a session's `ready`.
+  const fresh = await launchBrowser({ executable: process.env.WC_CHROMIUM_PATH ?? "/usr/lib/chromium/chromium", settings: {}, timeoutMs: 20_000, extras: { offline: true } });
+  const freshSide = await SideCdp.connect(fresh.debugPort, fresh.browserPath);
+  const freshClient = await chromium.connectOverCDP(`ws://127.0.0.1:${fresh.debugPort}${fresh.browserPath}`);
+  try {
+    const recorder = new Recorder(freshSide);
+    await recorder.attach();
+    const page = freshClient.contexts()[0].pages()[0];
+    await page.evaluate(`document.body.textContent = "written into the first page"`);
+    await page.goto(`${site.url}next`);
+    const recorded: RecordingEvent[] = [];
+    await expect.poll(() => (recorded.push(...recorder.take(1000, 64 * 1024 * 1024)), recorded.some((e) => e.type === 4 && (e.data as { href: string }).href === `${site.url}next`))).toBe(true);
+    expect(JSON.stringify(recorded)).toContain("written into the first page");
+  } finally {
+    await freshClient.close();
+    freshSide.close();
+    await fresh.stop();
+  }
 });

@@ -15,7 +15,11 @@ export async function serveSite(host = "127.0.0.1"): Promise<Site> {
   const requests: string[] = [];
   const server: Server = createServer((req, res) => {
     requests.push(req.url ?? "");
-    res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+    // /strict-csp…: no eval, and Trusted Types required, as strict sites have it.
+    const strict = req.url?.startsWith("/strict-csp")
+      ? { "content-security-policy": "default-src 'self'; script-src 'self'; require-trusted-types-for 'script'; trusted-types 'none'" }
+      : {};
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8", ...strict });
     res.end(`<!doctype html><title>wallcrawler test</title><h1 id="greeting">hello from ${req.url}</h1>`);
   });
   await new Promise<void>((r) => server.listen(0, host, r));
