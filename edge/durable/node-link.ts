@@ -30,13 +30,20 @@ export class NodeLink {
 
   constructor(private readonly ctx: DurableObjectState) {}
 
-  /** Takes `ws` (the server end of the node's upgrade) as the session's link, closing any older one. */
-  open(ws: WebSocket): void {
+  /**
+   * Takes `ws` (the server end of the node's upgrade) as the session's link, closing any older one,
+   * and sends `welcome` on it first: a node reads nothing before it (browser-node/link/edge-link.ts),
+   * so the calls that waited for this link go after it. Without `welcome` (the session is over) they
+   * stay for sessionOver() to end.
+   */
+  open(ws: WebSocket, welcome?: Extract<EdgeToNode, { t: "welcome" }>): void {
     for (const older of this.ctx.getWebSockets(LINK_TAG)) closeQuietly(older, LinkClose.replaced.code, LinkClose.replaced.reason);
     const id = crypto.randomUUID();
     this.ctx.acceptWebSocket(ws, [LINK_TAG]);
     ws.serializeAttachment({ id });
     this.ctx.storage.kv.put(CURRENT, id);
+    if (!welcome) return;
+    sendJson(ws, welcome);
     const waiting = [...this.awaitingFirstLink.values()];
     this.awaitingFirstLink.clear();
     for (const send of waiting) send();

@@ -105,12 +105,9 @@ export class NodeSockets {
     const [node, server] = Object.values(new WebSocketPair());
     // Signed before the link is taken, so `welcome` is the first message on it.
     const welcome = isFinal(r.status) ? undefined : await signNodeToken(await signingKey(this.env), { sessionId: r.id, expiresAtMs: nodeTokenExpiry(r.expiresAt) });
-    this.link.open(server);
+    this.link.open(server, welcome ? { t: "welcome", nodeToken: welcome } : undefined);
     if (!welcome) this.link.close(LinkClose.sessionOver.code, LinkClose.sessionOver.reason);
-    else {
-      this.link.send({ t: "welcome", nodeToken: welcome });
-      await this.session.linkOpened();
-    }
+    else await this.session.linkOpened();
     return upgraded(node);
   }
 

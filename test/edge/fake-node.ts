@@ -126,6 +126,8 @@ export class FakeNode {
       const message = JSON.parse(String(event.data)) as EdgeToNode;
       this.received.push(message);
       if (message.t === "welcome") this.nodeToken = message.nodeToken;
+      // As a node (browser-node/link/edge-link.ts): nothing before the link's `welcome` is read.
+      if (!this.nodeToken) return;
       if (message.t === "call") void this.answer(message.id, message.call);
       for (const wake of this.listeners.splice(0)) wake();
     });

@@ -194,6 +194,8 @@ describe("the warm pool", () => {
     expect(debug.status).toBe(200);
     expect(debug.body.pages).toHaveLength(1);
     expect(link.calls.map((c) => c.op)).toEqual(["json"]);
+    // `welcome` first: a node reads nothing before it, so the waiting call went after it.
+    expect(link.received.map((m) => m.t)).toEqual(["welcome", "call"]);
     // The same `ready` again on the session link (a node sends it there too) changes nothing.
     link.ready();
     expect((await callWith({}, `/v1/sessions/${assignment.sessionId}`, { headers: { "X-BB-API-Key": project.key } })).body.status).toBe("RUNNING");

@@ -10,18 +10,18 @@ import { describe, expect, it } from "vitest";
 import { startLocalPlatform } from "../../browser-node/local/platform.ts";
 
 const MEMORY = "/dev/shm";
-const stateDirs = () => new Set(readdirSync(MEMORY).filter((name) => name.startsWith("wc-edge-objects-")));
+const objectDirs = () => new Set(readdirSync(MEMORY).filter((name) => name.startsWith("wc-edge-objects-")));
 
 describe.skipIf(!existsSync(MEMORY))("the local platform's Durable Objects", () => {
-  it("lives in memory while the platform runs and is gone once it stops", async () => {
-    const before = stateDirs();
+  it("live in memory while the platform runs and are gone once it stops", async () => {
+    const before = objectDirs();
     const platform = await startLocalPlatform({});
     let ours: string[];
     try {
       // The project's object writes its storage on the first call that reaches it.
       const res = await fetch(`${platform.edgeUrl}/v1/sessions`, { headers: { "X-BB-API-Key": platform.apiKey } });
       expect(res.status).toBe(200);
-      ours = [...stateDirs()].filter((name) => !before.has(name));
+      ours = [...objectDirs()].filter((name) => !before.has(name));
       expect(ours).toHaveLength(1);
       const files = readdirSync(join(MEMORY, ours[0]), { recursive: true }).map(String);
       expect(files.some((f) => f.endsWith(".sqlite"))).toBe(true);
