@@ -9,25 +9,34 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { SideCdp } from "../../browser-node/artifacts/side-cdp.ts";
 import type { RecordingEvent } from "../../edge/node-protocol.ts";
 import { Recorder } from "../../browser-node/artifacts/recorder.ts";
-import { launchBrowser, type BrowserProcess } from "../../browser-node/chromium/browser-process.ts";
+import { launchBrowser } from "../../browser-node/chromium/browser-process.ts";
 import { serveSite, type Site } from "./support/site.ts";
 import { freePort } from "../../browser-node/local/tasks.ts";
 
-let browser: BrowserProcess;
 let side: SideCdp;
 let client: Browser;
 let site: Site;
 
+/** A Chromium with the recorder's own connection (as the node holds one) and a client's. */
+async function launchWithClient() {
+  const browser = await launchBrowser({ executable: process.env.WC_CHROMIUM_PATH ?? "/usr/lib/chromium/chromium", settings: {}, timeoutMs: 20_000, extras: { offline: true } });
+  const side = await SideCdp.connect(browser.debugPort, browser.browserPath);
+  const client = await chromium.connectOverCDP(`ws://127.0.0.1:${browser.debugPort}${browser.browserPath}`);
+  const close = async () => {
+    await client.close();
+    side.close();
+    await browser.stop();
+  };
+  return { side, client, close };
+}
+
+let closeBrowser: (() => Promise<void>) | undefined;
 beforeAll(async () => {
   site = await serveSite();
-  browser = await launchBrowser({ executable: process.env.WC_CHROMIUM_PATH ?? "/usr/lib/chromium/chromium", settings: {}, timeoutMs: 20_000, extras: { offline: true } });
-  side = await SideCdp.connect(browser.debugPort, browser.browserPath);
-  client = await chromium.connectOverCDP(`ws://127.0.0.1:${browser.debugPort}${browser.browserPath}`);
+  ({ side, client, close: closeBrowser } = await launchWithClient());
 });
 afterAll(async () => {
-  await client?.close();
-  side?.close();
-  await browser?.stop();
+  await closeBrowser?.();
   await site?.close();
 });
 
@@ -94,21 +103,17 @@ it("records a page whose CSP allows no eval and requires Trusted Types (rrweb is
 
 it("records what a client puts in the first page, blank at the attach, though it navigates away at once", async () => {
   // A browser of its own: its first page must be untouched when the recorder attaches, as at a session's `ready`.
-  const fresh = await launchBrowser({ executable: process.env.WC_CHROMIUM_PATH ?? "/usr/lib/chromium/chromium", settings: {}, timeoutMs: 20_000, extras: { offline: true } });
-  const freshSide = await SideCdp.connect(fresh.debugPort, fresh.browserPath);
-  const freshClient = await chromium.connectOverCDP(`ws://127.0.0.1:${fresh.debugPort}${fresh.browserPath}`);
+  const fresh = await launchWithClient();
   try {
-    const recorder = new Recorder(freshSide);
+    const recorder = new Recorder(fresh.side);
     await recorder.attach();
-    const page = freshClient.contexts()[0].pages()[0];
+    const page = fresh.client.contexts()[0].pages()[0];
     await page.evaluate(`document.body.textContent = "written into the first page"`);
     await page.goto(`${site.url}next`);
     const recorded: RecordingEvent[] = [];
     await expect.poll(() => (recorded.push(...recorder.take(1000, 64 * 1024 * 1024)), recorded.some((e) => e.type === 4 && (e.data as { href: string }).href === `${site.url}next`))).toBe(true);
     expect(JSON.stringify(recorded)).toContain("written into the first page");
   } finally {
-    await freshClient.close();
-    freshSide.close();
-    await fresh.stop();
+    await fresh.close();
   }
 });

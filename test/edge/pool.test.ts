@@ -203,7 +203,6 @@ describe("the warm pool", () => {
 
   it("ends the calls that wait for the session's first link when the session ends first (409)", async () => {
     const { assignment } = await createdOnReadyAhead();
-    const asked = Date.now();
     const debugging = callWith({}, `/v1/sessions/${assignment.sessionId}/debug`, { headers: { "X-BB-API-Key": project.key } });
     await new Promise((resolve) => setTimeout(resolve, 100));
     await callWith({}, `/v1/sessions/${assignment.sessionId}`, {
@@ -211,9 +210,9 @@ describe("the warm pool", () => {
       headers: { "X-BB-API-Key": project.key, "content-type": "application/json" },
       body: JSON.stringify({ status: "REQUEST_RELEASE" }),
     });
+    // 409 from the release, not the 502 its deadline would give (the test below).
     const debug = await debugging;
     expect(debug).toEqual({ status: 409, body: { message: "The session ended before its browser node connected" } });
-    expect(Date.now() - asked).toBeLessThan(4_000); // not the call's 5 s deadline
   });
 
   it("ignores a `ready` from a member no session claimed: it stays warm", async () => {
