@@ -195,19 +195,24 @@ async function warmUp(): Promise<WarmBrowser> {
   void browser.exited.then(({ code, signal }) => {
     if (!session) void leave(1, `Chromium exited while warm (code ${code}, signal ${signal})`);
   });
-  const [{ settleBrowser }, { SideCdp }, { makeSessionFolder }, { checkJsonVersion }] = await Promise.all([
+  const [{ settleBrowser }, { SideCdp }, { makeSessionFolder }, { checkJsonVersion }, { Recorder }] = await Promise.all([
     import("./chromium/settle.ts"),
     import("./artifacts/side-cdp.ts"),
     import("./artifacts/session-artifacts.ts"),
     import("./readiness.ts"),
+    import("./artifacts/recorder.ts"),
   ]);
   // Held open: the session takes it over, and its first CDP round trips need no new connection.
   const cdp = await SideCdp.connect(browser.debugPort, browser.browserPath);
   // The assignment then only checks the held connection (readiness.ts, probeWarm).
   const folder = makeSessionFolder().then((dir) => (warmFolder = dir));
   const [settled, sessionFolder] = await Promise.all([settleBrowser(cdp), folder, checkJsonVersion(browser.debugPort)]);
+  // The recorder goes in once the browser has settled, so a create does not wait for it and the
+  // first client's connect does not meet it (a session with `recordSession: false` takes it off).
+  const recorder = new Recorder(cdp);
+  await recorder.attach();
   log("warm", { browserVersion: settled.browserVersion, uiHeight: settled.uiHeight, sessionFolder, ms: { sinceStart: Math.round(performance.now()), warmUp: Math.round(performance.now() - started) } });
-  return { browser, settled, cdp, sessionFolder };
+  return { browser, settled, cdp, recorder, sessionFolder };
 }
 
 log("starting", { pool: boot.pool, reserved: boot.reserved });

@@ -4,10 +4,12 @@
  * it. It runs in an isolated world (the page's own scripts cannot see or call it; the DOM is
  * shared), is installed on every new document before the page's scripts run (`Target.setAutoAttach`
  * with `waitForDebuggerOnStart`, then `Page.addScriptToEvaluateOnNewDocument`), and on documents
- * already loaded (`runImmediately`). It attaches once the node is ready (session-artifacts.ts):
- * instrumenting the browser's first page while Chromium is still starting would lengthen every
- * cold create, and until `ready` no client can be on any page; the first page is then recorded
- * from its current document on, once something is put in it (recorderScript). The node's session
+ * already loaded (`runImmediately`). A warm member attaches it before any session (main.ts), so a
+ * create pays nothing for it, and `remove`s it for a session with `recordSession: false`; a member
+ * launched for its session attaches it once the node is ready (session-artifacts.ts): instrumenting
+ * the first page while Chromium is still starting would lengthen every cold create, and until
+ * `ready` no client can be on any page. The first page is recorded from its current document on,
+ * once something is put in it (recorderScript). The node's session
  * enables Page and Runtime on each page (without them the script and the binding stay silent);
  * Runtime also brings the page's console traffic to the node and is what bot detectors probe for,
  * so a session that must look untouched sets `recordSession: false`.
@@ -44,6 +46,9 @@ function rrwebSource(): string {
   return readFileSync(found, "utf8");
 }
 
+/** The script, made once per process (reading and quoting 194 KB took ~2 ms of each session). */
+let script: string | undefined;
+
 /**
  * The documents recorded: web pages and the blank and data pages clients open. Never Chromium's
  * own: its network error page (chrome-error://chromewebdata, still showing the failed URL) may not
@@ -66,12 +71,14 @@ const RECORDED_PROTOCOLS = ["http:", "https:", "about:", "data:", "blob:", "file
  * and requires Trusted Types (measured: those apply to the page's own world only).
  */
 function recorderScript(): string {
-  return `(function () {
+  return (script ??= `(function () {
   if (window.top !== window || window.__wallcrawlerRecording) return;
   if (${JSON.stringify(RECORDED_PROTOCOLS)}.indexOf(location.protocol) < 0) return;
-  window.__wallcrawlerRecording = true;
+  window.__wallcrawlerRecording = "armed";
   var source = ${JSON.stringify(rrwebSource())};
   function start() {
+    if (window.__wallcrawlerRecording !== "armed") return;
+    window.__wallcrawlerRecording = "started";
     var module = { exports: {} };
     new Function("exports", "module", "define", source)(module.exports, module, undefined);
     var send = window.${BINDING};
@@ -83,28 +90,58 @@ function recorderScript(): string {
     start();
   });
   observer.observe(document, { childList: true, subtree: true, attributes: true, characterData: true });
-})();`;
+})();`);
 }
+
+/** What `remove` runs in a document the script already armed: it then never starts. */
+const DISARM = `if (window.__wallcrawlerRecording === "armed") window.__wallcrawlerRecording = "removed";`;
 
 export class Recorder implements BatchSource<RecordingEvent> {
   private readonly held = new HeldItems<RecordingEvent>();
   private dropped = 0;
   private stopped = false;
-  private readonly targets = new Map<string, string>();
-  private script = "";
+  /** Page sessions by CDP session id: their target id, and the recorder's world once it exists. */
+  private readonly targets = new Map<string, { pageId: string; world?: number }>();
+  /** Until `attach` resolves: each open page's script in place (the first page's armed). */
+  private installs: Array<Promise<unknown>> | undefined = [];
 
   constructor(private readonly cdp: SideCdp) {}
 
+  /** Resolves once every page open now has the script (a warm member is then quiet). */
   async attach() {
-    this.script = recorderScript();
+    recorderScript();
     this.cdp.on((method, params, sessionId) => {
       if (method === "Target.attachedToTarget") this.attached(params);
       else if (method === "Target.detachedFromTarget") this.targets.delete(params.sessionId);
       else if (method === "Runtime.bindingCalled" && params.name === BINDING && sessionId) this.received(sessionId, params.payload);
+      else if (method === "Runtime.executionContextCreated" && params.context?.name === WORLD && sessionId) {
+        const target = this.targets.get(sessionId);
+        if (target) target.world = params.context.id;
+      }
     });
     // Pages only: a service worker held at its start by a second debugger and then let go did not
     // run its script (measured with Stagehand's extension), so nothing else is even touched.
     await this.cdp.send("Target.setAutoAttach", { autoAttach: true, waitForDebuggerOnStart: true, flatten: true, filter: [{ type: "page" }] });
+    await Promise.all(this.installs!);
+    this.installs = undefined;
+  }
+
+  /**
+   * Undoes a warm member's `attach` for a session with `recordSession: false`, before its clients
+   * come: the armed script in each page's current document is disarmed (its world stays, unseen by
+   * the page), then auto-attach goes off, which detaches the pages: the script leaves new
+   * documents, and the binding, Page and Runtime leave the pages (a session that must look
+   * untouched is).
+   */
+  async remove() {
+    this.stopped = true;
+    // Disarmed first: once detached, the recorder has no way into the pages' worlds.
+    await Promise.all(
+      [...this.targets].map(([sessionId, { world }]) =>
+        world === undefined ? undefined : this.cdp.send("Runtime.evaluate", { expression: DISARM, contextId: world }, sessionId).catch(() => {}),
+      ),
+    );
+    await this.cdp.send("Target.setAutoAttach", { autoAttach: false, waitForDebuggerOnStart: false, flatten: true });
   }
 
   /** Stops taking events (the edge's recording is full or closed). */
@@ -118,7 +155,7 @@ export class Recorder implements BatchSource<RecordingEvent> {
     const { sessionId, targetInfo } = params;
     const ignore = () => {};
     if (targetInfo.type === "page" && !this.stopped) {
-      this.targets.set(sessionId, targetInfo.targetId);
+      this.targets.set(sessionId, { pageId: targetInfo.targetId });
       // Sent back to back without waiting: CDP runs them in order, so the page resumes with the
       // binding and the script in place, and a page never waits on a node round trip per command.
       // Measured: Chromium runs an isolated world's new-document script only with Page enabled,
@@ -126,9 +163,8 @@ export class Recorder implements BatchSource<RecordingEvent> {
       void this.cdp.send("Page.enable", {}, sessionId).catch(ignore);
       void this.cdp.send("Runtime.enable", {}, sessionId).catch(ignore);
       void this.cdp.send("Runtime.addBinding", { name: BINDING, executionContextName: WORLD }, sessionId).catch(ignore);
-      void this.cdp
-        .send("Page.addScriptToEvaluateOnNewDocument", { source: this.script, worldName: WORLD, runImmediately: true }, sessionId)
-        .catch(ignore);
+      const install = this.cdp.send("Page.addScriptToEvaluateOnNewDocument", { source: recorderScript(), worldName: WORLD, runImmediately: true }, sessionId).catch(ignore);
+      this.installs?.push(install);
     }
     const resumed = params.waitingForDebugger ? this.cdp.send("Runtime.runIfWaitingForDebugger", {}, sessionId).catch(ignore) : Promise.resolve();
     if (targetInfo.type !== "page") void resumed.then(() => this.cdp.send("Target.detachFromTarget", { sessionId }).catch(ignore));
@@ -136,7 +172,7 @@ export class Recorder implements BatchSource<RecordingEvent> {
 
   private received(sessionId: string, payload: unknown) {
     if (this.stopped || typeof payload !== "string") return;
-    const pageId = this.targets.get(sessionId);
+    const pageId = this.targets.get(sessionId)?.pageId;
     if (!pageId) return;
     const bytes = Buffer.byteLength(payload) + 64;
     if (bytes > MAX_EVENT_BYTES || this.held.length >= MAX_HELD_EVENTS || this.held.bytes + bytes > MAX_HELD_BYTES) {

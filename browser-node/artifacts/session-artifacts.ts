@@ -36,6 +36,8 @@ export class SessionArtifacts {
   private workDir = "";
   private downloads: Downloads | undefined;
   private recorder: Recorder | undefined;
+  /** The recorder came attached with a warm browser. */
+  private recorderAttached = false;
   private cdp: SideCdp | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly sessionLog: SessionLog | undefined;
@@ -77,16 +79,19 @@ export class SessionArtifacts {
   }
 
   /**
-   * Once Chromium runs: downloads into the folder and the flush timer (the recorder waits for
-   * `sessionReady`), over `held` (a warm browser's open connection) or a new one.
+   * Once Chromium runs: downloads into the folder and the flush timer, over `warm`'s open
+   * connection or a new one. A warm browser's recorder is in place already (it is taken off when
+   * the session records nothing); otherwise the recorder waits for `sessionReady`.
    */
-  async attach(browser: { debugPort: number; browserPath: string }, held?: SideCdp) {
-    const cdp = (this.cdp = held ?? (await SideCdp.connect(browser.debugPort, browser.browserPath)));
+  async attach(browser: { debugPort: number; browserPath: string }, warm?: { cdp: SideCdp; recorder: Recorder }) {
+    const cdp = (this.cdp = warm?.cdp ?? (await SideCdp.connect(browser.debugPort, browser.browserPath)));
     const downloads = (this.downloads = new Downloads(join(this.workDir, "downloads"), this.workDir, this.edge));
-    // Both at once: each is a round trip on the connection, and the session waits for both.
-    await Promise.all([cdp.send("Target.setDiscoverTargets", { discover: true }), downloads.attach(cdp)]);
-    if (this.settings.recordSession !== false) {
-      const recorder = (this.recorder = new Recorder(cdp));
+    const recording = this.settings.recordSession !== false;
+    // At once: each is a round trip on the connection, and the session waits for them.
+    await Promise.all([cdp.send("Target.setDiscoverTargets", { discover: true }), downloads.attach(cdp), recording ? undefined : warm?.recorder.remove()]);
+    if (recording) {
+      const recorder = (this.recorder = warm?.recorder ?? new Recorder(cdp));
+      this.recorderAttached = warm !== undefined;
       this.shippers.push(
         new BatchShipper<RecordingEvent>("recording", this.edge, recorder, (events) => JSON.stringify({ events } satisfies RecordingBatch), (why) =>
           recorder.stop(why),
@@ -97,8 +102,9 @@ export class SessionArtifacts {
     this.timer.unref();
   }
 
-  /** The node is ready: the recorder attaches now (recorder.ts says why not sooner). */
+  /** The node is ready: a launched browser's recorder attaches now (recorder.ts says why not sooner). */
   sessionReady() {
+    if (this.recorderAttached) return;
     this.recorder?.attach().catch((err: unknown) => log("recording-failed", { problem: err instanceof Error ? err.message : String(err) }, "warn"));
   }
 

@@ -17,6 +17,7 @@ import { launchBrowser, type BrowserProcess, type EarlyLaunch } from "../chromiu
 import { WINDOW_UI_HEIGHT } from "../chromium/flags.ts";
 import { keepViewport, loadExtension } from "../chromium/live-settings.ts";
 import type { Settled } from "../chromium/settle.ts";
+import type { Recorder } from "../artifacts/recorder.ts";
 import type { SideCdp } from "../artifacts/side-cdp.ts";
 import type { NodeConfig } from "../config.ts";
 import { handleCall, type CallContext } from "../link/calls.ts";
@@ -56,6 +57,8 @@ export interface WarmBrowser {
   settled: Settled;
   /** The connection it settled over, still open: the session's artifacts take it over. */
   cdp: SideCdp;
+  /** The session recorder, attached over `cdp` while warm (artifacts/recorder.ts). */
+  recorder: Recorder;
   /** The session folder, made while warm (artifacts/session-artifacts.ts). */
   sessionFolder: string;
 }
@@ -200,7 +203,7 @@ export class Session {
     // once (each is a few CDP round trips on a cold browser).
     const [browserVersion] = await Promise.all([
       direct ? probeThroughProxy(this.port, readinessSecret, deadline) : this.warm ? probeWarm(this.warm.cdp) : probeChromium(browser, deadline),
-      this.artifacts.attach(browser, this.warm?.cdp),
+      this.artifacts.attach(browser, this.warm),
       applyCertificatePolicy(browser, config.browserSettings).then((held) => (this.certificatePolicy = held)),
       this.warm ? this.applyLive(this.warm) : undefined,
     ]);

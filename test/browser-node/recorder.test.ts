@@ -2,7 +2,8 @@
  * The session recorder (browser-node/artifacts/recorder.ts) in a real Chromium, with a client
  * browsing as sessions do: pages are recorded, Chromium's own network error page is not, and a
  * tab that met an error page lives on; rrweb runs on pages that allow no eval, and what a client
- * puts in the first page is recorded even when it navigates away at once.
+ * puts in the first page is recorded even when it navigates away at once; a recorder attached
+ * while warm and removed (`recordSession: false`) leaves nothing running.
  */
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -27,7 +28,7 @@ async function launchWithClient() {
     side.close();
     await browser.stop();
   };
-  return { side, client, close };
+  return { browser, side, client, close };
 }
 
 let closeBrowser: (() => Promise<void>) | undefined;
@@ -117,3 +118,45 @@ it("records what a client puts in the first page, blank at the attach, though it
     await fresh.close();
   }
 });
+
+it("removed after a warm attach, records nothing and leaves nothing to start in the first page or the next", async () => {
+  const fresh = await launchWithClient();
+  const probe = await SideCdp.connect(fresh.browser.debugPort, fresh.browser.browserPath);
+  try {
+    const recorder = new Recorder(fresh.side);
+    await recorder.attach(); // as a warm member does
+    const page = fresh.client.contexts()[0].pages()[0];
+    const targetId = (await probe.send<{ targetInfos: { targetId: string; type: string }[] }>("Target.getTargets")).targetInfos.find((t) => t.type === "page")!.targetId;
+    expect(await recorderWorld(probe, targetId)).toBe("armed");
+
+    await recorder.remove(); // the session records nothing
+    await page.evaluate(`document.body.textContent = "written into the first page"`);
+    // The observer that would have started rrweb on that write is disarmed.
+    expect(await recorderWorld(probe, targetId)).toBe("removed");
+    await page.goto(`${site.url}next`);
+    expect(await page.title()).toBe("wallcrawler test");
+    // The script is off new documents: the recorder's world is not even made.
+    expect(await recorderWorld(probe, targetId)).toBeUndefined();
+    expect(recorder.take(1000, 64 * 1024 * 1024)).toEqual([]);
+  } finally {
+    probe.close();
+    await fresh.close();
+  }
+});
+
+/** The recorder's state (`__wallcrawlerRecording`) in a page's current document, seen from a CDP connection of the test's own. */
+async function recorderWorld(probe: SideCdp, targetId: string): Promise<string | undefined> {
+  const { sessionId } = await probe.send<{ sessionId: string }>("Target.attachToTarget", { targetId, flatten: true });
+  const worlds: number[] = [];
+  probe.on((method, params, from) => {
+    if (from === sessionId && method === "Runtime.executionContextCreated" && params.context.name === "wallcrawler-recorder") worlds.push(params.context.id);
+  });
+  try {
+    await probe.send("Runtime.enable", {}, sessionId); // reports every context the page has, in every world
+    if (!worlds.length) return undefined;
+    const { result } = await probe.send<{ result: { value?: string } }>("Runtime.evaluate", { expression: "window.__wallcrawlerRecording", contextId: worlds.at(-1), returnByValue: true }, sessionId);
+    return result.value;
+  } finally {
+    await probe.send("Target.detachFromTarget", { sessionId });
+  }
+}
