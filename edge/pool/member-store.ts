@@ -39,29 +39,58 @@ export interface OwedStop {
 }
 
 const MEMBER = "member:";
+/** `warm:<id>`: the members that may be claimed, so a claim reads those and not every member. */
+const WARM = "warm:";
+/** `session:<sessionId>` → the id of the member serving (or reserved for) that session. */
+const SESSION = "session:";
+/** Which version of the two indexes above the store keeps (built from the members when missing). */
+const INDEXED = "indexed";
+const INDEX_VERSION = 1;
 const STOP = "stop:";
-const CLAIMS = "claims";
+/** `claims:<minute>` → the claims made in that minute (epoch minutes, zero-padded so they sort). */
+const CLAIMS = "claims:";
 const SETTINGS = "settings";
 const BACKOFF = "backoff";
+const HOUR_MS = 3_600_000;
+const minuteKey = (ms: number) => CLAIMS + String(Math.floor(ms / 60_000)).padStart(10, "0");
 
 export interface Backoff {
   failures: number;
   until: number;
 }
 
+/**
+ * Claims and lookups by session read only what they need (the warm members, one index key): a
+ * region's pool also remembers every claimed member until its task stops, and every create of the
+ * region passes through its claim.
+ */
 export class MemberStore {
-  constructor(private readonly kv: SyncKvStorage) {}
+  constructor(private readonly kv: SyncKvStorage) {
+    if (kv.get(INDEXED) !== INDEX_VERSION) this.reindex();
+  }
 
   get(id: string): Member | undefined {
     return this.kv.get<Member>(MEMBER + id);
   }
 
+  /** Every member (the alarm's plan, the admin view). */
   all(): Member[] {
     return [...this.kv.list<Member>({ prefix: MEMBER })].map(([, m]) => m);
   }
 
+  /** The warm members with a task, longest warm first: the order a claim takes them in. */
+  warm(): Member[] {
+    return [...this.kv.list({ prefix: WARM })]
+      .map(([key]) => this.get(key.slice(WARM.length)))
+      .filter((m): m is Member => m?.state === "warm" && m.taskArn !== undefined)
+      .sort((a, b) => a.since - b.since);
+  }
+
   put(member: Member): Member {
     this.kv.put(MEMBER + member.id, member);
+    if (member.state === "warm") this.kv.put(WARM + member.id, 1);
+    else this.kv.delete(WARM + member.id);
+    if (member.sessionId) this.kv.put(SESSION + member.sessionId, member.id);
     return member;
   }
 
@@ -71,12 +100,29 @@ export class MemberStore {
   }
 
   delete(id: string): void {
+    const sessionId = this.get(id)?.sessionId;
+    if (sessionId && this.kv.get(SESSION + sessionId) === id) this.kv.delete(SESSION + sessionId);
+    this.kv.delete(WARM + id);
     this.kv.delete(MEMBER + id);
   }
 
   /** The member serving (or reserved for) `sessionId`. */
   bySession(sessionId: string): Member | undefined {
-    return this.all().find((m) => m.sessionId === sessionId);
+    const id = this.kv.get<string>(SESSION + sessionId);
+    const m = id === undefined ? undefined : this.get(id);
+    return m?.sessionId === sessionId ? m : undefined;
+  }
+
+  /** Builds the indexes from the members (a pool kept before they existed); the claims' old list becomes minutes. */
+  private reindex(): void {
+    for (const prefix of [WARM, SESSION]) for (const [key] of this.kv.list({ prefix })) this.kv.delete(key);
+    for (const m of this.all()) this.put(m);
+    const listed = this.kv.get<number[]>("claims");
+    if (listed) {
+      for (const at of listed) this.kv.put(minuteKey(at), (this.kv.get<number>(minuteKey(at)) ?? 0) + 1);
+      this.kv.delete("claims");
+    }
+    this.kv.put(INDEXED, INDEX_VERSION);
   }
 
   oweStop(taskArn: string, reason: string): void {
@@ -95,13 +141,18 @@ export class MemberStore {
     this.kv.put(STOP + stop.taskArn, { ...stop, attempts: stop.attempts + 1 });
   }
 
-  /** Claims in the last hour (epoch ms), oldest first. */
-  claims(now: number): number[] {
-    return (this.kv.get<number[]>(CLAIMS) ?? []).filter((at) => at > now - 3_600_000);
+  /** How many claims were made in the last hour (counted by the minute). */
+  claimsLastHour(now: number): number {
+    let count = 0;
+    for (const [, n] of this.kv.list<number>({ prefix: CLAIMS, start: minuteKey(now - HOUR_MS + 60_000) })) count += n;
+    return count;
   }
 
+  /** Counts a claim in its minute; minutes past the hour go. */
   claimed(now: number): void {
-    this.kv.put(CLAIMS, [...this.claims(now), now]);
+    const key = minuteKey(now);
+    this.kv.put(key, (this.kv.get<number>(key) ?? 0) + 1);
+    for (const [old] of this.kv.list({ prefix: CLAIMS, end: minuteKey(now - HOUR_MS + 60_000) })) this.kv.delete(old);
   }
 
   settings(): PoolSettings | undefined {

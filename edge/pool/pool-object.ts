@@ -59,8 +59,7 @@ export class PoolObject extends DurableObject<EdgeEnv> {
     const now = Date.now();
     const existing = this.members.bySession(c.sessionId);
     if (existing) return ok({ memberId: existing.id, taskArn: existing.taskArn, warm: existing.id !== c.sessionId });
-    const warm = this.members.all().filter((m) => m.state === "warm" && m.taskArn).sort((a, b) => a.since - b.since);
-    for (const m of warm) {
+    for (const m of this.members.warm()) {
       if (!this.links.send(m.id, m.linkId, { t: "assign", assignment: c.assignment })) {
         await this.drop(m, "its pool link was gone at its claim");
         continue;
@@ -136,7 +135,7 @@ export class PoolObject extends DurableObject<EdgeEnv> {
       size: settings.size,
       warm: count("warm"),
       starting: count("starting"),
-      claimedLastHour: this.members.claims(Date.now()).length,
+      claimedLastHour: this.members.claimsLastHour(Date.now()),
       members: members.sort((a, b) => a.createdAt - b.createdAt).map((m) => ({ id: m.id, state: m.state, since: new Date(m.since).toISOString(), ...(m.sessionId ? { sessionId: m.sessionId } : {}) })),
     });
   }
