@@ -104,12 +104,20 @@ export class Recorder implements BatchSource<RecordingEvent> {
   private readonly targets = new Map<string, { pageId: string; world?: number }>();
   /** Until `attach` resolves: each open page's script in place (the first page's armed). */
   private installs: Array<Promise<unknown>> | undefined = [];
+  private attaching: Promise<void> | undefined;
 
   constructor(private readonly cdp: SideCdp) {}
 
-  /** Resolves once every page open now has the script (a warm member is then quiet). */
-  async attach() {
-    recorderScript();
+  /**
+   * Resolves once every page open now has the script (a warm member is then quiet). Once only: a
+   * warm member's recorder is attached already when its session is ready.
+   */
+  attach(): Promise<void> {
+    return (this.attaching ??= this.attachOnce());
+  }
+
+  private async attachOnce() {
+    recorderScript(); // here: a missing rrweb-record.js fails the attach, not an event handler
     this.cdp.on((method, params, sessionId) => {
       if (method === "Target.attachedToTarget") this.attached(params);
       else if (method === "Target.detachedFromTarget") this.targets.delete(params.sessionId);
@@ -122,7 +130,7 @@ export class Recorder implements BatchSource<RecordingEvent> {
     // Pages only: a service worker held at its start by a second debugger and then let go did not
     // run its script (measured with Stagehand's extension), so nothing else is even touched.
     await this.cdp.send("Target.setAutoAttach", { autoAttach: true, waitForDebuggerOnStart: true, flatten: true, filter: [{ type: "page" }] });
-    await Promise.all(this.installs!);
+    await Promise.all(this.installs ?? []);
     this.installs = undefined;
   }
 

@@ -36,8 +36,6 @@ export class SessionArtifacts {
   private workDir = "";
   private downloads: Downloads | undefined;
   private recorder: Recorder | undefined;
-  /** The recorder came attached with a warm browser. */
-  private recorderAttached = false;
   private cdp: SideCdp | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly sessionLog: SessionLog | undefined;
@@ -91,7 +89,6 @@ export class SessionArtifacts {
     await Promise.all([cdp.send("Target.setDiscoverTargets", { discover: true }), downloads.attach(cdp), recording ? undefined : warm?.recorder.remove()]);
     if (recording) {
       const recorder = (this.recorder = warm?.recorder ?? new Recorder(cdp));
-      this.recorderAttached = warm !== undefined;
       this.shippers.push(
         new BatchShipper<RecordingEvent>("recording", this.edge, recorder, (events) => JSON.stringify({ events } satisfies RecordingBatch), (why) =>
           recorder.stop(why),
@@ -102,9 +99,8 @@ export class SessionArtifacts {
     this.timer.unref();
   }
 
-  /** The node is ready: a launched browser's recorder attaches now (recorder.ts says why not sooner). */
+  /** The node is ready: a launched browser's recorder attaches now (recorder.ts says why not sooner); a warm one's did. */
   sessionReady() {
-    if (this.recorderAttached) return;
     this.recorder?.attach().catch((err: unknown) => log("recording-failed", { problem: err instanceof Error ? err.message : String(err) }, "warn"));
   }
 

@@ -49,6 +49,8 @@ const INDEX_VERSION = 1;
 const STOP = "stop:";
 /** `claims:<minute>` → the claims made in that minute (epoch minutes, zero-padded so they sort). */
 const CLAIMS = "claims:";
+/** Where a pool kept before the minutes listed its claims (epoch ms); reindex() converts it. */
+const LISTED_CLAIMS = "claims";
 const SETTINGS = "settings";
 const BACKOFF = "backoff";
 const HOUR_MS = 3_600_000;
@@ -117,10 +119,10 @@ export class MemberStore {
   private reindex(): void {
     for (const prefix of [WARM, SESSION]) for (const [key] of this.kv.list({ prefix })) this.kv.delete(key);
     for (const m of this.all()) this.put(m);
-    const listed = this.kv.get<number[]>("claims");
+    const listed = this.kv.get<number[]>(LISTED_CLAIMS);
     if (listed) {
       for (const at of listed) this.kv.put(minuteKey(at), (this.kv.get<number>(minuteKey(at)) ?? 0) + 1);
-      this.kv.delete("claims");
+      this.kv.delete(LISTED_CLAIMS);
     }
     this.kv.put(INDEXED, INDEX_VERSION);
   }
