@@ -63,7 +63,22 @@ export interface LocalPlatform {
   stop(): Promise<void>;
 }
 
+/**
+ * Starts the platform. A port it picks itself (freePort) is free when picked, not held: another
+ * process's connection may take it before the edge listens there (seen once in CI, EADDRINUSE),
+ * and then the platform starts again on new ports.
+ */
 export async function startLocalPlatform(options: LocalPlatformOptions = {}): Promise<LocalPlatform> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (error) {
+      if (attempt === 3 || options.edgePort || (error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+    }
+  }
+}
+
+async function startOnce(options: LocalPlatformOptions): Promise<LocalPlatform> {
   const chromium = options.nodeEnv?.[NodeEnv.chromiumPath] ?? process.env[NodeEnv.chromiumPath] ?? DEFAULT_CHROMIUM;
   if (!existsSync(chromium))
     throw new PlatformError(
