@@ -1,5 +1,6 @@
-// `npm run build:node`: bundles the browser node into one file, dist/browser-node/main.mjs,
-// so the image carries Node and that file only (no node_modules, no dev dependencies).
+// `npm run build:node`: bundles the browser node into one file, dist/browser-node/main.mjs, and
+// its command start.mjs (which sets V8's compile mode before it loads main.mjs: start.ts), so the
+// image carries Node and these files only (no node_modules, no dev dependencies).
 import { build } from "esbuild";
 import { mkdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -70,5 +71,18 @@ await build({
   external: ["bufferutil", "utf-8-validate"],
   // Bundled CommonJS dependencies (ws) still call require().
   banner: { js: 'import { createRequire as __wcRequire } from "node:module"; const require = __wcRequire(import.meta.url);' },
+  logLevel: "warning",
+});
+
+// The command: a few lines that must run before V8 parses main.mjs (start.ts says why).
+await build({
+  entryPoints: [`${root}browser-node/start.ts`],
+  outfile: `${root}dist/browser-node/start.mjs`,
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  minify: true,
+  legalComments: "none",
   logLevel: "warning",
 });

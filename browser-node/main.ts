@@ -1,6 +1,7 @@
 /**
- * The browser node's entry point: `node dist/browser-node/main.mjs` in the image and locally,
- * or `node --import tsx browser-node/main.ts` from source.
+ * The browser node's program, which start.ts loads once V8's compile mode is set: `node
+ * dist/browser-node/start.mjs` in the image and locally, or `node --import tsx browser-node/start.ts`
+ * from source.
  *
  * Every node boots without a session (docs/pool.md): it starts its egress proxy, launches
  * Chromium with the defaults, lets it settle, says `warm` on its pool link and waits for one
@@ -13,6 +14,7 @@
  * configuration error (one line on stderr names it; an assignment's is reported to the edge too).
  */
 import { rm } from "node:fs/promises";
+import { setFlagsFromString } from "node:v8";
 import { launchBrowser, type BrowserProcess, type EarlyLaunch } from "./chromium/browser-process.ts";
 import { assignmentContact, readBootConfig, readBootContact, sessionConfig, type BootConfig, type BootContact, type NodeConfig } from "./config.ts";
 import { startEgress, type Egress } from "./egress/egress.ts";
@@ -139,6 +141,8 @@ async function assigned(raw: Partial<Assignment>) {
     return refuseAssignment(raw, problem(err));
   }
   assigning = true;
+  // start.ts kept the warm member's bytecode from being flushed; from here on, what the session does not run may go.
+  setFlagsFromString("--flush-bytecode");
   setLogContext({ sessionId: config.sessionId });
   log("assigned", {
     projectId: config.projectId,

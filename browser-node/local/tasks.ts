@@ -37,7 +37,7 @@ export interface Task {
 }
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
-const bundle = `${repoRoot}dist/browser-node/main.mjs`;
+const bundle = `${repoRoot}dist/browser-node/start.mjs`;
 
 /**
  * Node's flags for a browser node, here and in the image (browser-node/Dockerfile's CMD; a test
@@ -48,11 +48,11 @@ const bundle = `${repoRoot}dist/browser-node/main.mjs`;
  */
 export const NODE_FLAGS = ["--max-semi-space-size=1"];
 
-/** How a browser node is started: the esbuild bundle when it was built (the local platform builds it at start), otherwise the sources through tsx. */
+/** How a browser node is started: the esbuild bundle's command when it was built (the local platform builds it at start), otherwise the sources through tsx. */
 export function nodeCommand(): string[] {
   return existsSync(bundle)
     ? [process.execPath, ...NODE_FLAGS, bundle]
-    : [process.execPath, ...NODE_FLAGS, "--import", "tsx", `${repoRoot}browser-node/main.ts`];
+    : [process.execPath, ...NODE_FLAGS, "--import", "tsx", `${repoRoot}browser-node/start.ts`];
 }
 
 export async function freePort(): Promise<number> {

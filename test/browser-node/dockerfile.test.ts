@@ -114,7 +114,7 @@ describe("browser-node/Dockerfile", () => {
 
   it("starts Node with the flags the local stand-in starts nodes with", () => {
     const [node, ...rest] = commandOf(last("CMD")!);
-    expect([node, rest.at(-1)]).toEqual(["node", "/app/main.mjs"]);
+    expect([node, rest.at(-1)]).toEqual(["node", "/app/start.mjs"]);
     expect(rest.slice(0, -1)).toEqual(NODE_FLAGS);
   });
 

@@ -11,7 +11,7 @@ import { NodeEnv, type Assignment, type ProxyRoute } from "../../../edge/node-pr
 import { TEST_POOL, type AssignWhen, type FakeEdge } from "./fake-edge.ts";
 
 export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-export const BUNDLE = `${ROOT}dist/browser-node/main.mjs`;
+export const BUNDLE = `${ROOT}dist/browser-node/start.mjs`;
 export const CHROMIUM = process.env.WC_CHROMIUM_PATH ?? "/usr/lib/chromium/chromium";
 
 /** The session a node is assigned (the fake edge sends it as the `Assignment`). */
@@ -106,7 +106,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const useBundle = o.bundle ?? false;
   if (useBundle && !existsSync(BUNDLE)) throw new Error("bundle missing: run npm run build:node");
   const nodeFlags = o.nodeFlags ?? [];
-  const args = useBundle ? [...nodeFlags, BUNDLE] : [...nodeFlags, "--import", "tsx", `${ROOT}browser-node/main.ts`];
+  const args = useBundle ? [...nodeFlags, BUNDLE] : [...nodeFlags, "--import", "tsx", `${ROOT}browser-node/start.ts`];
   const [file, ...rest] = o.command?.argv ?? [process.execPath, ...args];
   const { cwd = ROOT, uid, gid } = o.command ?? {};
   const child = spawn(file!, rest, { cwd, env, uid, gid, stdio: ["ignore", "pipe", "pipe"] });
