@@ -19,7 +19,7 @@ export class RelayMeter {
 
   static find(platform: PlatformChild): RelayMeter {
     const below = descendants(platform.pid);
-    const node = below.filter((p) => p.cmdline.includes("browser-node/main")).map((p) => p.pid);
+    const node = below.filter((p) => /browser-node\/(start|main)\./.test(p.cmdline)).map((p) => p.pid);
     const candidates = [platform.pid, ...below.map((p) => p.pid)];
     const listener = (url: string) => listeningPid(Number(new URL(url).port), candidates);
     const edge = platform.workerdUrl && listener(platform.workerdUrl);
