@@ -57,32 +57,19 @@ await build({
 // blockAds' host list (egress/ad-hosts.ts reads it beside the bundle), from a maintained package.
 writeAdHostList(`${root}dist/browser-node/ad-hosts.txt`);
 
+/** The node's own code for Node 20, as an ES module. */
+const forNode = { bundle: true, platform: "node", format: "esm", target: "node20", minify: true, legalComments: "none", logLevel: "warning" };
+
 await build({
+  ...forNode,
   entryPoints: [`${root}browser-node/main.ts`],
   outfile: `${root}dist/browser-node/main.mjs`,
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node20",
   sourcemap: "linked",
-  legalComments: "none",
-  minify: true,
   // ws loads these native accelerators only if present; the node runs without them.
   external: ["bufferutil", "utf-8-validate"],
   // Bundled CommonJS dependencies (ws) still call require().
   banner: { js: 'import { createRequire as __wcRequire } from "node:module"; const require = __wcRequire(import.meta.url);' },
-  logLevel: "warning",
 });
 
 // The command: a few lines that must run before V8 parses main.mjs (start.ts says why).
-await build({
-  entryPoints: [`${root}browser-node/start.ts`],
-  outfile: `${root}dist/browser-node/start.mjs`,
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node20",
-  minify: true,
-  legalComments: "none",
-  logLevel: "warning",
-});
+await build({ ...forNode, entryPoints: [`${root}browser-node/start.ts`], outfile: `${root}dist/browser-node/start.mjs` });

@@ -8,9 +8,9 @@
  * compiled code instead of compiling the session's path as it goes. Measured on 2 cores, bursts
  * of ten creates from a warm pool, two pairs alternated: the nodes' CPU per burst 90 → 40 and
  * 75 → 45 ms, create p95 146 → 102 and 125 → 107 ms. It costs the member ~45 ms more of its
- * boot and ~3 MB of RSS while warm (47.5 → ~50 MB); once assigned, bytecode that does not run is
- * flushed again (main.ts). A reserved member (the cold path) compiles lazily as usual: its
- * session waits for its boot.
+ * boot and RSS: ~3 MB while warm, 1–2.5 MB after the benches' loads (README, session 11). Once
+ * assigned, flushing is on again (main.ts). A reserved member (the cold path) compiles lazily as
+ * usual: its session waits for its boot.
  */
 import { setFlagsFromString } from "node:v8";
 import { NodeEnv } from "../edge/node-protocol.ts";
