@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { NodeEnv } from "../../edge/node-protocol.ts";
-import { ROOT } from "./support/node-process.ts";
+import { BUNDLE, ROOT } from "./support/node-process.ts";
 
 /** The modules both sides import: constants, types and pure functions only. */
 const SHARED_WITH_THE_EDGE = ["edge/node-protocol.ts", "edge/browser-settings.ts", "edge/egress-rules.ts", "edge/file-names.ts", "edge/cdp-token.ts", "edge/retries.ts"];
@@ -35,7 +35,7 @@ function bytecodeAtExit(env: Record<string, string>): number {
   const probe = `data:text/javascript,${encodeURIComponent(
     'import v8 from "node:v8"; process.on("exit", () => process.stderr.write(`bytecode=${v8.getHeapCodeStatistics().bytecode_and_metadata_size}\\n`));',
   )}`;
-  const run = spawnSync(process.execPath, ["--import", probe, `${ROOT}dist/browser-node/start.mjs`], { env: { PATH: process.env.PATH, ...env }, encoding: "utf8" });
+  const run = spawnSync(process.execPath, ["--import", probe, BUNDLE], { env: { PATH: process.env.PATH, ...env }, encoding: "utf8" });
   expect(run.status).toBe(2); // the refused configuration: the program was loaded
   return Number(/bytecode=(\d+)/.exec(run.stderr)![1]);
 }
