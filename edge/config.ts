@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { CONNECT_MODES, type ConnectMode } from "./node-protocol.ts";
 import { ApiError } from "./errors.ts";
+import { LOG_LEVELS } from "./log.ts";
 import type { EdgeEnv } from "./env.ts";
 
 const seconds = (name: string, min: number, max: number) =>
@@ -30,6 +31,7 @@ const Vars = z.object({
   SESSION_RETENTION_DAYS: z.coerce.number().min(0).max(3650),
   WARM_POOL_SIZE: z.coerce.number({ error: "WARM_POOL_SIZE must be a whole number of members" }).int().min(0).max(100).default(2),
   WARM_POOL_IDLE_SECONDS: seconds("WARM_POOL_IDLE_SECONDS", 60, 86_400).default(1800),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
 });
 
 export interface EdgeConfig {

@@ -1,6 +1,7 @@
 /** The Worker: the edge's HTTP app, its cron (which wakes the warm pool) and its three Durable Object classes. */
 import { createApp } from "./app.ts";
 import type { EdgeEnv } from "./env.ts";
+import { useLogLevel } from "./log.ts";
 import { wakePools } from "./pool/wake.ts";
 
 export { SessionObject } from "./durable/session-object.ts";
@@ -10,6 +11,12 @@ export { PoolObject } from "./pool/pool-object.ts";
 const app = createApp();
 
 export default {
-  fetch: app.fetch,
-  scheduled: (_controller, env, ctx) => ctx.waitUntil(wakePools(env)),
+  fetch: (request: Request, env: EdgeEnv, ctx: ExecutionContext) => {
+    useLogLevel(env);
+    return app.fetch(request, env, ctx);
+  },
+  scheduled: (_controller, env, ctx) => {
+    useLogLevel(env);
+    ctx.waitUntil(wakePools(env));
+  },
 } satisfies ExportedHandler<EdgeEnv>;

@@ -63,6 +63,8 @@ const MINIFLARE_LEVEL: Record<EdgeLogLevel, LogLevel> = {
   log: LogLevel.INFO,
   debug: LogLevel.DEBUG,
 };
+/** The edge's own LOG_LEVEL for what is shown: lines nobody will see are not built in the isolate. */
+const EDGE_LOG_LEVEL: Record<EdgeLogLevel, string> = { none: "error", error: "error", warn: "warn", info: "info", log: "info", debug: "debug" };
 
 /** Miniflare's log without its "Ready on <workerd's port>": clients use the front's URL, which the platform prints. */
 class EdgeLog extends Log {
@@ -132,7 +134,7 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
         name: config.name,
         modules: [{ type: "ESModule", path: modulePath, contents: bundle.outputFiles[0].text }],
         // Only what wrangler.toml says and what the platform passes: no .dev.vars or .env.
-        bindings: { ...config.vars, ...options.bindings } as Record<string, string>,
+        bindings: { ...config.vars, LOG_LEVEL: EDGE_LOG_LEVEL[options.logLevel], ...options.bindings } as Record<string, string>,
         // The edge Worker on a socket of its own, without Miniflare's entry Worker in front (see the
         // top): the entry Worker would also relay WebSockets under its own compatibility flags, and so
         // accept the permessage-deflate that this Worker (no_web_socket_compression), like a deployed

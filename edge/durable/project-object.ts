@@ -9,7 +9,7 @@ import { fail, ok, type Outcome } from "../errors.ts";
 import { ArtifactCatalog, CATALOG_SCHEMA, type ContextRow, type ExtensionRow } from "../projects/artifact-catalog.ts";
 import { CONTEXT_WRITERS_SCHEMA, contextHeld, ContextWriters } from "../projects/context-writers.ts";
 import { blobKey, deletePrefix } from "../artifacts/blob-store.ts";
-import { log } from "../log.ts";
+import { log, useLogLevel } from "../log.ts";
 import { readConfig } from "../config.ts";
 import type { Project, ProjectUsage } from "../projects/project-record.ts";
 import { matchesMetadataQuery, type MetadataQuery } from "../sessions/metadata-query.ts";
@@ -51,6 +51,7 @@ export class ProjectObject extends DurableObject<EdgeEnv> {
 
   constructor(ctx: DurableObjectState, env: EdgeEnv) {
     super(ctx, env);
+    useLogLevel(env);
     ctx.storage.sql.exec(
       `CREATE TABLE IF NOT EXISTS sessions (
          id TEXT PRIMARY KEY, status TEXT NOT NULL, version INTEGER NOT NULL,

@@ -14,6 +14,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { EcsTaskStateChange, NodeCall } from "../node-protocol.ts";
 import type { EdgeEnv } from "../env.ts";
 import { fail, ok, type Outcome } from "../errors.ts";
+import { useLogLevel } from "../log.ts";
 import { endReasonFor } from "../sessions/endings.ts";
 import type { LaunchSettings } from "../sessions/node-env.ts";
 import type { SessionNodeView } from "../schemas/pool.ts";
@@ -49,6 +50,7 @@ export class SessionObject extends DurableObject<EdgeEnv> {
 
   constructor(ctx: DurableObjectState, env: EdgeEnv) {
     super(ctx, env);
+    useLogLevel(env);
     this.store = new SessionStore(ctx.storage.kv);
     this.link = new NodeLink(ctx);
     this.lifecycle = new SessionLifecycle(this.store, ctx, env, {

@@ -10,7 +10,7 @@ import { DurableObject } from "cloudflare:workers";
 import { PoolLinkClose, type Assignment, type EcsTaskStateChange } from "../node-protocol.ts";
 import type { EdgeEnv } from "../env.ts";
 import { ok, type Outcome } from "../errors.ts";
-import { log } from "../log.ts";
+import { log, useLogLevel } from "../log.ts";
 import { NodeToPool } from "../schemas/node-messages.ts";
 import { closeQuietly } from "../durable/node-link.ts";
 import { MemberStore, type Member } from "./member-store.ts";
@@ -48,6 +48,7 @@ export class PoolObject extends DurableObject<EdgeEnv> {
 
   constructor(ctx: DurableObjectState, env: EdgeEnv) {
     super(ctx, env);
+    useLogLevel(env);
     this.members = new MemberStore(ctx.storage.kv);
     this.tasks = new MemberTasks(env, this.members);
     this.links = new PoolLinks(ctx);
