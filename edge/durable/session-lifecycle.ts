@@ -254,7 +254,7 @@ export class SessionLifecycle {
       return this.ctx.storage.setAlarm(Date.now() + RETRY_DELAY_MS);
     }
     await this.ctx.storage.deleteAlarm();
-    await this.ctx.storage.deleteAll();
+    await this.store.deleteAll();
     log("info", "session.purged", { sessionId: r.id, projectId: r.projectId });
   }
 }

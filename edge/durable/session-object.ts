@@ -51,7 +51,7 @@ export class SessionObject extends DurableObject<EdgeEnv> {
   constructor(ctx: DurableObjectState, env: EdgeEnv) {
     super(ctx, env);
     useLogLevel(env);
-    this.store = new SessionStore(ctx.storage.kv);
+    this.store = new SessionStore(ctx.storage);
     this.link = new NodeLink(ctx);
     this.lifecycle = new SessionLifecycle(this.store, ctx, env, {
       // An end the edge decided is told to the node, which closes the session's clients with its code.

@@ -3,6 +3,10 @@
  * The object's parts (lifecycle, task, reports, artifact ledger) are each given this store, never
  * the storage: a change is a patch of named fields, applied to the record as it is now (another
  * part may have changed it across an await), so no part writes back a copy it read earlier.
+ *
+ * The object is the record's only writer, so the store keeps it in memory once read: a create
+ * reads it a dozen times, and each read of storage is a deserialisation. A record handed out is
+ * frozen, as it is shared with every later reader.
  */
 import type { SessionRecord } from "../sessions/session-record.ts";
 
@@ -13,10 +17,14 @@ const RECORD = "session";
 export type SessionPatch = { [K in keyof SessionRecord]?: SessionRecord[K] | undefined };
 
 export class SessionStore {
-  constructor(private readonly kv: SyncKvStorage) {}
+  /** The record as last read or written; null: there is none; undefined: not read yet. */
+  private cached: Readonly<SessionRecord> | null | undefined;
+
+  constructor(private readonly storage: DurableObjectStorage) {}
 
   load(): SessionRecord | undefined {
-    return this.kv.get<SessionRecord>(RECORD);
+    if (this.cached === undefined) this.cached = this.keep(this.storage.kv.get<SessionRecord>(RECORD)) ?? null;
+    return this.cached ?? undefined;
   }
 
   /** The record, where only a session that exists can be (its creation came first). */
@@ -35,7 +43,8 @@ export class SessionStore {
   /** Writes the session's first record; false when it exists already. */
   create(r: SessionRecord): boolean {
     if (this.load()) return false;
-    this.kv.put(RECORD, r);
+    this.storage.kv.put(RECORD, r);
+    this.cached = this.keep({ ...r });
     return true;
   }
 
@@ -46,7 +55,18 @@ export class SessionStore {
       if (value === undefined) delete next[key];
       else next[key] = value;
     }
-    this.kv.put(RECORD, next);
-    return next as unknown as SessionRecord;
+    this.storage.kv.put(RECORD, next);
+    return (this.cached = this.keep(next as unknown as SessionRecord));
+  }
+
+  /** Removes the record and everything else the object stored (the session's purge). */
+  async deleteAll(): Promise<void> {
+    const deleting = this.storage.deleteAll();
+    this.cached = null;
+    await deleting;
+  }
+
+  private keep<T extends SessionRecord | undefined>(r: T): T {
+    return r && (Object.freeze(r) as T);
   }
 }

@@ -4,13 +4,12 @@
  * why (it closes its clients). The node is the fake node (fake-node.ts); the tests drive its side
  * of each channel.
  */
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CloseCode } from "../../edge/node-protocol.ts";
-import type { SessionRecord } from "../../edge/sessions/session-record.ts";
 import { signCdpToken, signingKey } from "../../edge/tokens.ts";
 import { closeOf, nextMessage, scriptedCalls, upgrade, type CallHandler, type FakeNode } from "./fake-node.ts";
-import { api, env, newProject, sessionObject, startSession, taskEvent, taskOf } from "./helpers.ts";
+import { api, env, newProject, patchRecord, sessionObject, startSession, taskEvent, taskOf } from "./helpers.ts";
 
 /** A client through the edge, and the node's end of its channel. */
 async function connect(node: FakeNode, token: string, path = "") {
@@ -130,9 +129,7 @@ describe("the relay", () => {
     [
       "timeout",
       async (s) => {
-        await runInDurableObject(sessionObject(s.id), (_o, state) => {
-          state.storage.kv.put("session", { ...state.storage.kv.get<SessionRecord>("session")!, expiresAt: Date.now() - 1 });
-        });
+        await patchRecord(s.id, () => ({ expiresAt: Date.now() - 1 }));
         await runDurableObjectAlarm(sessionObject(s.id));
       },
       "timed-out",

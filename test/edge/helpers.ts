@@ -1,6 +1,6 @@
 /** What the edge tests share: calls into the Worker, the admin API, and playing a browser node. */
 import { env as bindings, exports } from "cloudflare:workers";
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../../edge/index.ts";
 import { inject } from "vitest";
 import { strToU8, zipSync } from "fflate";
@@ -8,6 +8,8 @@ import { NodeEnv, nodeArtifactPath, TASK_EVENTS_PATH, TASK_EVENTS_SECRET_HEADER,
 import { FakeMember, FakeNode, scriptedCalls, type CallHandler } from "./fake-node.ts";
 
 import type { EdgeEnv } from "../../edge/env.ts";
+import type { SessionPatch } from "../../edge/durable/session-store.ts";
+import type { SessionRecord } from "../../edge/sessions/session-record.ts";
 
 export const BASE = "http://edge.test";
 /** The Worker's bindings, secrets included (the test run generated them). */
@@ -177,6 +179,16 @@ export async function startSession(key: string, projectId: string, body: unknown
 }
 
 export const sessionObject = (id: string) => env.SESSIONS.getByName(id);
+
+/**
+ * Moves a session's clock: patches its record as if time had passed. Through the object's own
+ * store, which keeps the record in memory (a write straight to storage would go unseen).
+ */
+export const patchRecord = (id: string, change: (r: SessionRecord) => SessionPatch) =>
+  runInDurableObject(sessionObject(id), (o) => {
+    const store = o["store"];
+    store.update(change(store.require()));
+  });
 
 /** Polls `check` until it holds (the link's messages are handled after the send returns). */
 export async function until(check: () => Promise<boolean>, what = "condition") {

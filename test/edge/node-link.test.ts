@@ -11,7 +11,7 @@ import { EcsClient } from "../../edge/aws/ecs-client.ts";
 import { awsCredentials } from "../../edge/aws/aws-call.ts";
 import { readConfig } from "../../edge/config.ts";
 import { FakeNode, scriptedCalls, upgrade } from "./fake-node.ts";
-import { api, call, callsFor, env, newProject, nextLaunch, nodeArtifact, sessionObject, startSession, taskOf, until } from "./helpers.ts";
+import { api, call, callsFor, env, newProject, nextLaunch, nodeArtifact, patchRecord, sessionObject, startSession, taskOf, until } from "./helpers.ts";
 
 const stopOutOfBand = async (sessionId: string) =>
   new EcsClient(readConfig(env).ecs, awsCredentials(env)!).stopTask((await taskOf(sessionId)).taskArn, "killed out of band");
@@ -39,9 +39,7 @@ describe("the node link", () => {
 
   it("tells the node when the session times out at the edge", async () => {
     const { node } = await startSession(project.key, project.projectId);
-    await runInDurableObject(sessionObject(node.sessionId), (_o, state) => {
-      state.storage.kv.put("session", { ...state.storage.kv.get<SessionRecord>("session")!, expiresAt: Date.now() - 1 });
-    });
+    await patchRecord(node.sessionId, () => ({ expiresAt: Date.now() - 1 }));
     await runDurableObjectAlarm(sessionObject(node.sessionId));
     expect(await node.link.next((m) => m.t === "end")).toEqual({ t: "end", reason: "timed-out", detail: "the session's timeout passed" });
     expect((await status(node.sessionId)).status).toBe("TIMED_OUT");

@@ -4,7 +4,7 @@ import { gzipSync, strToU8, unzipSync } from "fflate";
 import { ARTIFACT_LATE_WRITE_GRACE_MS, type ArtifactKind } from "../../edge/node-protocol.ts";
 import type { SessionRecord } from "../../edge/sessions/session-record.ts";
 import type { SessionObject } from "../../edge/durable/session-object.ts";
-import { api, env, EXTENSION_ZIP, newExtension, newProject, nodeArtifact, raw, sessionObject, sha256, startSession, zipOf } from "./helpers.ts";
+import { api, env, EXTENSION_ZIP, newExtension, newProject, nodeArtifact, patchRecord, raw, sessionObject, sha256, startSession, zipOf } from "./helpers.ts";
 
 const release = (key: string, id: string) => api(key, "POST", `/v1/sessions/${id}`, { status: "REQUEST_RELEASE" });
 const jsonOf = async (res: Response) => ({ status: res.status, body: (await res.json()) as any });
@@ -198,20 +198,14 @@ describe("a session's artifacts", () => {
     await release(a.key, node.sessionId);
     expect((await nodeArtifact(node.sessionId, node.nodeToken, "PUT", "downloads", zipOf({ "a.txt": "a" }))).status).toBe(200);
     const stub = sessionObject(node.sessionId);
-    await runInDurableObject(stub, (_o, state) => {
-      const r = state.storage.kv.get<SessionRecord>("session")!;
-      state.storage.kv.put("session", { ...r, endedAt: Date.now() - ARTIFACT_LATE_WRITE_GRACE_MS - 1000 });
-    });
+    await patchRecord(node.sessionId, () => ({ endedAt: Date.now() - ARTIFACT_LATE_WRITE_GRACE_MS - 1000 }));
     const late = await post(node, "logs", { entries: [logEntry(2)] });
     expect(late).toEqual({ status: 409, body: { message: `The session ended more than ${ARTIFACT_LATE_WRITE_GRACE_MS / 1000} s ago (COMPLETED); its artifacts are closed` } });
     expect((await nodeArtifact(node.sessionId, node.nodeToken, "PUT", "downloads", zipOf({ "b.txt": "b" }))).status).toBe(409);
     expect((await api(a.key, "GET", `/v1/sessions/${node.sessionId}/logs`)).body).toEqual([logEntry(1)]);
 
     expect((await env.BLOBS.list({ prefix: `sessions/${node.sessionId}/` })).objects.length).toBe(2);
-    await runInDurableObject(stub, (_o, state) => {
-      const r = state.storage.kv.get<SessionRecord>("session")!;
-      state.storage.kv.put("session", { ...r, endedAt: 1 });
-    });
+    await patchRecord(node.sessionId, () => ({ endedAt: 1 }));
     await runDurableObjectAlarm(stub);
     expect((await env.BLOBS.list({ prefix: `sessions/${node.sessionId}/` })).objects).toEqual([]);
     expect((await api(a.key, "GET", `/v1/sessions/${node.sessionId}/logs`)).status).toBe(404);

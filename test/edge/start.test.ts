@@ -1,10 +1,9 @@
-import { createExecutionContext, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../../edge/index.ts";
 import { inject } from "vitest";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { SessionRecord } from "../../edge/sessions/session-record.ts";
 import { FakeNode } from "./fake-node.ts";
-import { api, callsFor, createWith, env, newProject, nextLaunch, readyNode, sessionObject, standInCalls, standInTasks, startSession } from "./helpers.ts";
+import { api, callsFor, createWith, env, newProject, nextLaunch, patchRecord, readyNode, sessionObject, standInCalls, standInTasks, startSession } from "./helpers.ts";
 
 /** Faults for the next session RunTasks whose member boots with `edgeUrl` (a test's own EDGE_PUBLIC_URL). */
 const faults = (edgeUrl: string, list: string[]) =>
@@ -27,10 +26,7 @@ describe("starting a session", () => {
     const stub = sessionObject(sessionId);
     expect(await runDurableObjectAlarm(stub)).toBe(true); // before the deadline: still waiting
     expect(await status(sessionId)).toBe("PENDING");
-    await runInDurableObject(stub, (_o, state) => {
-      const r = state.storage.kv.get<SessionRecord>("session")!;
-      state.storage.kv.put("session", { ...r, startDeadline: Date.now() - 1 });
-    });
+    await patchRecord(sessionId, () => ({ startDeadline: Date.now() - 1 }));
     await runDurableObjectAlarm(stub);
     const created = await creating;
     expect(created.status).toBe(504);

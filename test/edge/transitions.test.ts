@@ -1,18 +1,14 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { SessionRecord } from "../../edge/sessions/session-record.ts";
 import { nodeChannelPath, nodeLinkPath } from "../../edge/node-protocol.ts";
 import { upgrade } from "./fake-node.ts";
-import { api, callsFor, env, newProject, sessionObject, startSession, taskEvent, taskOf, until } from "./helpers.ts";
+import { api, callsFor, env, newProject, patchRecord, sessionObject, startSession, taskEvent, taskOf, until } from "./helpers.ts";
 
 /** Moves a session's clock: rewrites its record as if time had passed, then lets its alarm run. */
 async function age(id: string, change: (r: SessionRecord) => Partial<SessionRecord>) {
-  const stub = sessionObject(id);
-  await runInDurableObject(stub, (_o, state) => {
-    const r = state.storage.kv.get<SessionRecord>("session")!;
-    state.storage.kv.put("session", { ...r, ...change(r) });
-  });
-  return runDurableObjectAlarm(stub);
+  await patchRecord(id, change);
+  return runDurableObjectAlarm(sessionObject(id));
 }
 
 const stopsOf = async (id: string) => (await callsFor(id)).filter((c) => c.action === "StopTask");
