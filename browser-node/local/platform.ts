@@ -65,18 +65,21 @@ export interface LocalPlatform {
 
 /**
  * Starts the platform. A port it picks itself (freePort) is free when picked, not held: another
- * process's connection may take it before the edge listens there (seen once in CI, EADDRINUSE),
- * and then the platform starts again on new ports.
+ * process's connection may take it before the edge listens there (seen in CI, from Node and from
+ * workerd), and then the platform starts again on new ports.
  */
 export async function startLocalPlatform(options: LocalPlatformOptions = {}): Promise<LocalPlatform> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await startOnce(options);
     } catch (error) {
-      if (attempt === 3 || options.edgePort || (error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+      if (attempt === 3 || options.edgePort || !portTaken(error)) throw error;
     }
   }
 }
+
+/** A listen that failed because the port was taken: Node's code (the front door), or Miniflare's (workerd's sockets). */
+export const portTaken = (error: unknown) => ["EADDRINUSE", "ERR_ADDRESS_IN_USE"].includes((error as { code?: unknown })?.code as string);
 
 async function startOnce(options: LocalPlatformOptions): Promise<LocalPlatform> {
   const chromium = options.nodeEnv?.[NodeEnv.chromiumPath] ?? process.env[NodeEnv.chromiumPath] ?? DEFAULT_CHROMIUM;
