@@ -5,10 +5,8 @@
  *
  * A warm member compiles all of the node at load, while no session waits, and keeps that bytecode
  * while it idles (V8 would otherwise flush what has not run for a while): an assignment then runs
- * compiled code instead of compiling the session's path as it goes. Measured on 2 cores, bursts
- * of ten creates from a warm pool, two pairs alternated: the nodes' CPU per burst 90 → 40 and
- * 75 → 45 ms, create p95 146 → 102 and 125 → 107 ms. It costs the member ~45 ms more of its
- * boot and RSS: ~3 MB while warm, 1–2.5 MB after the benches' loads (README, session 11). Once
+ * compiled code instead of compiling the session's path as it goes: about half the node's CPU
+ * per assignment, for ~45 ms more boot and a few MB of RSS (docs/pool.md has the figures). Once
  * assigned, flushing is on again (main.ts). A reserved member (the cold path) compiles lazily as
  * usual: its session waits for its boot.
  */

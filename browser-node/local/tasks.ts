@@ -37,7 +37,8 @@ export interface Task {
 }
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
-const bundle = `${repoRoot}dist/browser-node/start.mjs`;
+/** The bundle's command (start.mjs), which loads main.mjs beside it. */
+const bundledCommand = `${repoRoot}dist/browser-node/start.mjs`;
 
 /**
  * Node's flags for a browser node, here and in the image (browser-node/Dockerfile's CMD; a test
@@ -50,8 +51,8 @@ export const NODE_FLAGS = ["--max-semi-space-size=1"];
 
 /** How a browser node is started: the esbuild bundle's command when it was built (the local platform builds it at start), otherwise the sources through tsx. */
 export function nodeCommand(): string[] {
-  return existsSync(bundle)
-    ? [process.execPath, ...NODE_FLAGS, bundle]
+  return existsSync(bundledCommand)
+    ? [process.execPath, ...NODE_FLAGS, bundledCommand]
     : [process.execPath, ...NODE_FLAGS, "--import", "tsx", `${repoRoot}browser-node/start.ts`];
 }
 
